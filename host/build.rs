@@ -1,0 +1,81 @@
+//! Builds the built-in plugins in `../plugins` for wasm32-wasip2 with a
+//! nested cargo on its own target directory (the outer build holds the lock
+//! of the main one), and generates the table `src/builtins.rs` includes.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Name, trust level it needs, description, input schema file.
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_path_buf();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    for dir in ["plugins", "sdk/rust", "wit"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    let mut plugins: Vec<(String, PathBuf)> = std::fs::read_dir(root.join("plugins"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.join("Cargo.toml").is_file() && p.join("builtin.toml").is_file())
+                .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
+                .collect()
+        })
+        .unwrap_or_default();
+    plugins.sort();
+
+    let wasm_dir = build_guests(&root, plugins.iter().map(|(n, _)| format!("factory-tool-{n}")).collect());
+    let mut table = String::from("static BUILTINS: &[Builtin] = &[\n");
+    for (name, dir) in &plugins {
+        let meta = std::fs::read_to_string(dir.join("builtin.toml")).unwrap();
+        let field = |key: &str| -> String {
+            meta.lines()
+                .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+                .unwrap_or_else(|| panic!("{}/builtin.toml lacks `{key} = ...`", dir.display()))
+                .trim()
+                .trim_matches('"')
+                .to_string()
+        };
+        let wasm = wasm_dir.join(format!("factory_tool_{}.wasm", name.replace('-', "_")));
+        let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
+        let digest = hex::encode(Sha256::digest(&bytes));
+        let schema = std::fs::read_to_string(dir.join("schema.json")).expect("schema.json");
+        table.push_str(&format!(
+            "    Builtin {{ name: {name:?}, digest: {digest:?}, bytes: include_bytes!({wasm:?}), description: {desc:?}, input_schema: {schema:?}, trust: TrustLevel::{trust} }},\n",
+            desc = field("description"),
+            trust = field("trust"),
+            schema = schema.trim(),
+        ));
+    }
+    table.push_str("];\n");
+    std::fs::write(out.join("builtins.rs"), table).unwrap();
+}
+
+/// Build `packages` for wasm32-wasip2 (release); returns the artifact dir.
+pub fn build_guests(root: &Path, packages: Vec<String>) -> PathBuf {
+    let target_dir = root.join("target").join("guests");
+    let wasm_dir = target_dir.join("wasm32-wasip2").join("release");
+    if packages.is_empty() {
+        return wasm_dir;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir);
+    for p in &packages {
+        cmd.args(["-p", p]);
+    }
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CARGO_") && k != "CARGO_HOME" || k == "RUSTFLAGS" || k == "RUSTC_WRAPPER" {
+            cmd.env_remove(k);
+        }
+    }
+    let status = cmd.status().expect("run cargo for the wasm guests");
+    assert!(
+        status.success(),
+        "building the wasm guests failed; is the target installed? `rustup target add wasm32-wasip2`"
+    );
+    wasm_dir
+}

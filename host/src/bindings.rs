@@ -1,0 +1,41 @@
+//! The one `bindgen!` per world of `wit/plugin`. Host interfaces are generated
+//! once (world `imports`) and reused by the exporting worlds.
+
+pub mod imports {
+    wasmtime::component::bindgen!({
+        path: "../wit/plugin",
+        world: "imports",
+        imports: { default: async | trappable },
+    });
+}
+
+pub mod tool {
+    wasmtime::component::bindgen!({
+        path: "../wit/plugin",
+        world: "tool-plugin",
+        exports: { default: async },
+    });
+}
+
+pub mod role {
+    wasmtime::component::bindgen!({
+        path: "../wit/plugin",
+        world: "role-plugin",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "factory:plugin/types": crate::bindings::imports::factory::plugin::types,
+            "factory:plugin/log": crate::bindings::imports::factory::plugin::log,
+            "factory:plugin/kv": crate::bindings::imports::factory::plugin::kv,
+            "factory:plugin/tools": crate::bindings::imports::factory::plugin::tools,
+            "factory:plugin/exec": crate::bindings::imports::factory::plugin::exec,
+            "factory:plugin/model": crate::bindings::imports::factory::plugin::model,
+        },
+    });
+}
+
+pub use imports::factory::plugin::types::ErrorCode;
+
+/// The exported interface names that identify a known world.
+pub const TOOL_EXPORT: &str = "factory:plugin/tool@0.1.0";
+pub const ROLE_EXPORT: &str = "factory:plugin/role@0.1.0";

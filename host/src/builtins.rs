@@ -1,0 +1,58 @@
+//! The built-in tool plugins, compiled from `plugins/` by the build script and
+//! embedded in this binary. They are registered on first use like installed
+//! plugins (with no grants) and run under the same sandbox rules.
+
+use crate::journal::EventRecord;
+use crate::registry::{PluginRecord, Registry, RegistryError, World};
+use crate::trust::TrustLevel;
+
+pub struct Builtin {
+    pub name: &'static str,
+    pub digest: &'static str,
+    pub bytes: &'static [u8],
+    pub description: &'static str,
+    pub input_schema: &'static str,
+    /// The trust level its job needs; the operator still grants each target.
+    pub trust: TrustLevel,
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
+
+pub fn all() -> &'static [Builtin] {
+    BUILTINS
+}
+
+pub fn bytes(name: &str) -> Option<&'static [u8]> {
+    BUILTINS.iter().find(|b| b.name == name).map(|b| b.bytes)
+}
+
+/// Make sure every built-in has a registry entry for this binary's version.
+/// Trust, grants and limits the operator set are kept across upgrades.
+pub fn register(registry: &Registry) -> Result<(), RegistryError> {
+    for b in BUILTINS {
+        let existing = registry.get(b.name)?;
+        if existing.as_ref().is_some_and(|e| e.digest == b.digest && e.builtin) {
+            continue;
+        }
+        let record = PluginRecord {
+            name: b.name.to_string(),
+            digest: b.digest.to_string(),
+            world: World::Tool,
+            trust: existing.as_ref().map_or(b.trust, |e| e.trust),
+            builtin: true,
+            size: b.bytes.len() as u64,
+            source: "built in".to_string(),
+            installed_at: crate::db::now_ms(),
+            description: b.description.to_string(),
+            input_schema: b.input_schema.to_string(),
+            imports: Vec::new(),
+            limits: existing.as_ref().map(|e| e.limits).unwrap_or_default(),
+            file_stamp: String::new(),
+        };
+        registry.upsert(&record)?;
+        registry
+            .journal()
+            .event(EventRecord::new(b.name, "install", format!("built-in {} registered", b.digest)));
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! `factory:plugin/exec`: running granted programs on the host inside
+//! bubblewrap: every namespace unshared (so no network), a read-only system
+//! (`/usr`, `/bin`, `/lib*`, a few files of `/etc`), a private `/tmp`, the
+//! plugin's granted directories at their own paths with their own access, an
+//! empty environment, a time limit and an output cap. If the sandbox cannot
+//! start, the command is refused: it is never run unsandboxed.
+
+use crate::bindings::ErrorCode;
+use crate::bindings::imports::factory::plugin::exec::{Command, Host, Output};
+use crate::policy::Access;
+use crate::runtime::call::CallInfo;
+use crate::runtime::state::InstanceState;
+use crate::trust::CapabilityKind;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use wasmtime::component::{HasSelf, Linker};
+
+const BWRAP: &str = "bwrap";
+
+/// Find `name` on the host's PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Whether bubblewrap works here: checked once per process by running `true`
+/// in the same sandbox shape. Err says why not.
+pub fn sandbox_available() -> Result<(), String> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let bwrap = which(BWRAP).ok_or("bubblewrap (`bwrap`) is not installed: apt-get install bubblewrap")?;
+            let mut cmd = std::process::Command::new(bwrap);
+            cmd.args(base_args()).args(["--", "/bin/true"]);
+            match cmd.output() {
+                Ok(o) if o.status.success() => Ok(()),
+                Ok(o) => Err(format!(
+                    "bubblewrap cannot create a sandbox here: {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                )),
+                Err(e) => Err(format!("bubblewrap failed to start: {e}")),
+            }
+        })
+        .clone()
+}
+
+fn base_args() -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        "--setenv",
+        "PATH",
+        "/usr/local/bin:/usr/bin:/bin",
+        "--setenv",
+        "HOME",
+        "/tmp",
+    ]
+    .map(String::from)
+    .to_vec();
+    for dir in ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+        let p = Path::new(dir);
+        match std::fs::read_link(p) {
+            Ok(target) => a.extend(["--symlink".into(), target.display().to_string(), dir.into()]),
+            Err(_) if p.is_dir() => a.extend(["--ro-bind".into(), dir.into(), dir.into()]),
+            Err(_) => {}
+        }
+    }
+    for file in ["/etc/ld.so.cache", "/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime"] {
+        a.extend(["--ro-bind-try".into(), file.into(), file.into()]);
+    }
+    a
+}
+
+/// Per-instance state.
+pub struct ExecState {
+    pub call: Arc<CallInfo>,
+}
+
+impl ExecState {
+    fn deny(&self, target: &str, why: &str, grant: Option<&str>) -> ErrorCode {
+        ErrorCode::Denied(self.call.deny(CapabilityKind::Exec, target, why, grant))
+    }
+
+    fn resolve(&self, cmd: &Command) -> Result<(PathBuf, PathBuf), ErrorCode> {
+        let policy = &self.call.policy;
+        let shown = format!("{} {}", cmd.program, cmd.args.join(" "));
+        if !policy.exec.contains(&cmd.program) {
+            return Err(self.deny(&shown, "program not granted", Some(&format!("--exec {}", cmd.program))));
+        }
+        let program = if cmd.program.contains('/') {
+            PathBuf::from(&cmd.program)
+        } else {
+            which(&cmd.program).ok_or_else(|| ErrorCode::NotFound(format!("`{}` is not on the host's PATH", cmd.program)))?
+        };
+        let cwd = match &cmd.cwd {
+            Some(c) => {
+                let c = normalize(Path::new(c));
+                if policy.dir_access(&c).is_none() {
+                    return Err(self.deny(
+                        &format!("{shown} (in {})", c.display()),
+                        "working directory is outside the granted directories",
+                        Some(&format!("--read {}", c.display())),
+                    ));
+                }
+                c
+            }
+            None => policy.dirs.first().map(|(d, _)| d.clone()).unwrap_or_else(|| PathBuf::from("/tmp")),
+        };
+        Ok((program, cwd))
+    }
+
+    async fn run(&self, cmd: Command) -> Result<Output, ErrorCode> {
+        let (program, cwd) = self.resolve(&cmd)?;
+        sandbox_available().map_err(|why| {
+            ErrorCode::Failed(format!("refused to run `{}`: {why}; commands never run unsandboxed", cmd.program))
+        })?;
+        for (k, _) in &cmd.env {
+            if k.is_empty() || k.contains(['=', '\0']) {
+                return Err(ErrorCode::InvalidInput(format!("bad environment variable name `{k}`")));
+            }
+        }
+        let policy = &self.call.policy;
+        let mut args = base_args();
+        let mut dirs = policy.dirs.clone();
+        dirs.sort_by_key(|(d, _)| d.as_os_str().len());
+        for (dir, access) in &dirs {
+            let flag = if *access == Access::ReadWrite { "--bind" } else { "--ro-bind" };
+            args.extend([flag.into(), dir.display().to_string(), dir.display().to_string()]);
+        }
+        if !program.starts_with("/usr") && !program.starts_with("/bin") {
+            args.extend(["--ro-bind".into(), program.display().to_string(), program.display().to_string()]);
+        }
+        for (k, v) in &cmd.env {
+            args.extend(["--setenv".into(), k.clone(), v.clone()]);
+        }
+        args.extend(["--chdir".into(), cwd.display().to_string(), "--".into(), program.display().to_string()]);
+        args.extend(cmd.args.iter().cloned());
+
+        let timeout = cmd
+            .timeout_ms
+            .map(|ms| Duration::from_millis(ms.into()))
+            .unwrap_or(Duration::MAX)
+            .min(self.call.remaining());
+        let cap = policy.limits.max_output as usize;
+        let mut child = tokio::process::Command::new(BWRAP)
+            .args(&args)
+            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| ErrorCode::Failed(format!("refused to run `{}`: bubblewrap failed to start: {e}", cmd.program)))?;
+        if let (Some(input), Some(mut stdin)) = (cmd.stdin, child.stdin.take()) {
+            tokio::spawn(async move {
+                let _ = stdin.write_all(&input).await;
+            });
+        }
+        let out = tokio::spawn(read_capped(child.stdout.take(), cap));
+        let err = tokio::spawn(read_capped(child.stderr.take(), cap));
+        let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(s) => (s.ok(), false),
+            Err(_) => {
+                let _ = child.kill().await;
+                (None, true)
+            }
+        };
+        let (stdout, t1) = out.await.unwrap_or_default();
+        let (stderr, t2) = err.await.unwrap_or_default();
+        let output = Output {
+            exit_code: status.and_then(|s| s.code()),
+            stdout,
+            stderr,
+            truncated: t1 || t2,
+            timed_out,
+        };
+        self.call.event(
+            "exec",
+            "exec",
+            format!(
+                "ran {} {} in {}: exit {:?}{}{}",
+                cmd.program,
+                cmd.args.join(" "),
+                cwd.display(),
+                output.exit_code,
+                if timed_out { ", timed out" } else { "" },
+                if output.truncated { ", output truncated" } else { "" }
+            ),
+        );
+        Ok(output)
+    }
+}
+
+/// Read up to `cap` bytes, then drain the rest. Returns (bytes, truncated).
+async fn read_capped<R: AsyncRead + Unpin>(r: Option<R>, cap: usize) -> (Vec<u8>, bool) {
+    let Some(mut r) = r else { return (Vec::new(), false) };
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut truncated = false;
+    loop {
+        match r.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(buf.len());
+                if n > room {
+                    truncated = true;
+                }
+                buf.extend_from_slice(&chunk[..n.min(room)]);
+            }
+        }
+    }
+    (buf, truncated)
+}
+
+/// Make `p` absolute and remove `.`/`..` lexically (the sandbox sees only
+/// granted directories, so a symlink cannot lead anywhere ungranted).
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::Normal(n) => out.push(n),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Host for ExecState {
+    async fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Output, ErrorCode>> {
+        Ok(ExecState::run(self, cmd).await)
+    }
+}
+
+pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    crate::bindings::imports::factory::plugin::exec::add_to_linker::<_, HasSelf<ExecState>>(linker, |s| &mut s.exec)
+}

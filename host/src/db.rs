@@ -1,0 +1,96 @@
+//! The embedded SQLite database: one file, WAL mode, schema created on open.
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::time::Duration;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS plugins(
+    name TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    world TEXT NOT NULL,
+    trust INTEGER NOT NULL,
+    builtin INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    installed_at INTEGER NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    input_schema TEXT NOT NULL DEFAULT '',
+    imports TEXT NOT NULL DEFAULT '[]',
+    limits TEXT NOT NULL DEFAULT '{}',
+    file_stamp TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS grants(
+    plugin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY(plugin, kind, target)
+);
+CREATE TABLE IF NOT EXISTS invocations(
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    parent_call TEXT,
+    ts INTEGER NOT NULL,
+    plugin TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    trust INTEGER NOT NULL,
+    grants TEXT NOT NULL,
+    input_bytes INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    output_bytes INTEGER NOT NULL,
+    duration_us INTEGER NOT NULL,
+    cpu_us INTEGER NOT NULL,
+    peak_memory INTEGER NOT NULL,
+    stderr TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invocations_plugin ON invocations(plugin, id);
+CREATE TABLE IF NOT EXISTS events(
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    call_id TEXT,
+    plugin TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    capability TEXT NOT NULL DEFAULT '',
+    target TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL,
+    remedy TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS events_plugin ON events(plugin, id);
+CREATE TABLE IF NOT EXISTS cache(
+    path TEXT PRIMARY KEY,
+    stamp TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv(
+    plugin TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY(plugin, key)
+);
+"#;
+
+/// Open (and create) the database at `path`.
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// RFC 3339 (UTC, milliseconds) for a timestamp from [`now_ms`].
+pub fn format_ms(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}

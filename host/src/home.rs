@@ -1,0 +1,70 @@
+//! Where factory keeps its state: `$FACTORY_HOME`, or the XDG data dir.
+//!
+//! Layout:
+//! - `factory.db`: the registry (plugins, grants, trust), the journal and the
+//!   key-value store, one SQLite file in WAL mode.
+//! - `plugins/<sha256>.wasm`: installed components, named by digest.
+//! - `cache/<sha256>-<engine>.cwasm`: precompiled components.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HomeError {
+    #[error("no home directory: set FACTORY_HOME to the directory factory should use")]
+    NoHome,
+    #[error("cannot create {path}: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The resolved state directory.
+#[derive(Clone, Debug)]
+pub struct Home {
+    root: PathBuf,
+}
+
+impl Home {
+    /// `$FACTORY_HOME` if set, else `$XDG_DATA_HOME/factory` (`~/.local/share/factory`).
+    pub fn from_env() -> Result<Self, HomeError> {
+        match std::env::var_os("FACTORY_HOME") {
+            Some(dir) if !dir.is_empty() => Self::at(PathBuf::from(dir)),
+            _ => Self::at(dirs::data_dir().ok_or(HomeError::NoHome)?.join("factory")),
+        }
+    }
+
+    /// Use `root`, creating it and its subdirectories if needed.
+    pub fn at(root: impl Into<PathBuf>) -> Result<Self, HomeError> {
+        let root = root.into();
+        let root = if root.is_absolute() {
+            root
+        } else {
+            std::env::current_dir()
+                .map_err(|source| HomeError::Create {
+                    path: root.clone(),
+                    source,
+                })?
+                .join(root)
+        };
+        for dir in [root.clone(), root.join("plugins"), root.join("cache")] {
+            std::fs::create_dir_all(&dir).map_err(|source| HomeError::Create { path: dir, source })?;
+        }
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn db_path(&self) -> PathBuf {
+        self.root.join("factory.db")
+    }
+    pub fn component_path(&self, digest: &str) -> PathBuf {
+        self.root.join("plugins").join(format!("{digest}.wasm"))
+    }
+    pub fn cwasm_path(&self, digest: &str, engine_key: &str) -> PathBuf {
+        self.root
+            .join("cache")
+            .join(format!("{digest}-{engine_key}.cwasm"))
+    }
+}

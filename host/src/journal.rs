@@ -1,0 +1,302 @@
+//! The journal: every invocation and every event (denials, installs, grant
+//! and trust changes, logs) in SQLite.
+//!
+//! Writes go through a channel to one writer thread that commits in batches,
+//! so recording costs the caller a channel send. [`Journal::flush`] waits
+//! until everything sent so far is committed; dropping the journal flushes.
+
+use crate::db;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+/// One finished invocation.
+#[derive(Clone, Debug, Serialize)]
+pub struct InvocationRecord {
+    pub call_id: String,
+    pub parent_call: Option<String>,
+    pub ts: i64,
+    pub plugin: String,
+    pub digest: String,
+    pub trust: u8,
+    /// The effective grants in force (JSON array of flags).
+    pub grants: String,
+    pub input_bytes: u64,
+    /// `ok`, `tool-error`, `deadline`, `memory`, `output-cap`, `result-cap`,
+    /// `trap`, `refused`.
+    pub outcome: String,
+    pub detail: String,
+    pub output_bytes: u64,
+    pub duration_us: u64,
+    pub cpu_us: u64,
+    pub peak_memory: u64,
+    /// The start of the captured stderr (at most 4 KiB).
+    pub stderr: String,
+}
+
+/// One event: a denial, a lifecycle change, a log line.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventRecord {
+    pub ts: i64,
+    pub call_id: Option<String>,
+    pub plugin: String,
+    /// `denial`, `install`, `reinstall`, `remove`, `grant`, `revoke`,
+    /// `trust`, `limits`, `log`, `cache`, `tamper`.
+    pub kind: String,
+    pub capability: String,
+    pub target: String,
+    pub message: String,
+    /// For denials: what to grant to allow it.
+    pub remedy: String,
+}
+
+impl EventRecord {
+    pub fn new(plugin: &str, kind: &str, message: impl Into<String>) -> Self {
+        EventRecord {
+            ts: db::now_ms(),
+            call_id: None,
+            plugin: plugin.to_string(),
+            kind: kind.to_string(),
+            capability: String::new(),
+            target: String::new(),
+            message: message.into(),
+            remedy: String::new(),
+        }
+    }
+}
+
+enum Msg {
+    Invocation(Box<InvocationRecord>),
+    Event(Box<EventRecord>),
+    Flush(mpsc::SyncSender<()>),
+}
+
+/// Handle to the journal writer. Cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    tx: mpsc::Sender<Msg>,
+    _writer: std::sync::Arc<WriterThread>,
+    path: PathBuf,
+}
+
+struct WriterThread {
+    tx: mpsc::Sender<Msg>,
+    handle: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
+            let _ = ack_rx.recv();
+        }
+        // The thread exits when the last sender is gone; don't wait for
+        // clones held elsewhere.
+        drop(self.handle.lock().ok().and_then(|mut h| h.take()));
+    }
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> rusqlite::Result<Journal> {
+        let conn = db::open(path)?;
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("factory-journal".into())
+            .spawn(move || writer(conn, rx))
+            .expect("spawn journal thread");
+        Ok(Journal {
+            tx: tx.clone(),
+            _writer: std::sync::Arc::new(WriterThread {
+                tx,
+                handle: std::sync::Mutex::new(Some(handle)),
+            }),
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn invocation(&self, r: InvocationRecord) {
+        let _ = self.tx.send(Msg::Invocation(Box::new(r)));
+    }
+
+    pub fn event(&self, e: EventRecord) {
+        tracing::debug!(plugin = %e.plugin, kind = %e.kind, "{}", e.message);
+        let _ = self.tx.send(Msg::Event(Box::new(e)));
+    }
+
+    /// Block until everything recorded so far is committed.
+    pub fn flush(&self) {
+        let (ack_tx, ack_rx) = mpsc::sync_channel(1);
+        if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
+            let _ = ack_rx.recv();
+        }
+    }
+}
+
+fn writer(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while let Ok(m) = rx.try_recv() {
+            batch.push(m);
+            if batch.len() >= 4096 {
+                break;
+            }
+        }
+        let mut acks = Vec::new();
+        if let Err(e) = write_batch(&mut conn, batch, &mut acks) {
+            tracing::error!("journal write failed: {e}");
+            eprintln!("factory: journal write failed: {e}");
+        }
+        for ack in acks {
+            let _ = ack.send(());
+        }
+    }
+}
+
+fn write_batch(conn: &mut Connection, batch: Vec<Msg>, acks: &mut Vec<mpsc::SyncSender<()>>) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut inv = tx.prepare_cached(
+            "INSERT INTO invocations(call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+        )?;
+        let mut ev = tx.prepare_cached(
+            "INSERT INTO events(ts, call_id, plugin, kind, capability, target, message, remedy) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+        )?;
+        for m in batch {
+            match m {
+                Msg::Invocation(r) => {
+                    inv.execute(params![
+                        r.call_id,
+                        r.parent_call,
+                        r.ts,
+                        r.plugin,
+                        r.digest,
+                        r.trust,
+                        r.grants,
+                        r.input_bytes as i64,
+                        r.outcome,
+                        r.detail,
+                        r.output_bytes as i64,
+                        r.duration_us as i64,
+                        r.cpu_us as i64,
+                        r.peak_memory as i64,
+                        r.stderr
+                    ])?;
+                }
+                Msg::Event(e) => {
+                    ev.execute(params![
+                        e.ts,
+                        e.call_id,
+                        e.plugin,
+                        e.kind,
+                        e.capability,
+                        e.target,
+                        e.message,
+                        e.remedy
+                    ])?;
+                }
+                Msg::Flush(ack) => acks.push(ack),
+            }
+        }
+    }
+    tx.commit()
+}
+
+/// One row of `factory log`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Entry {
+    Invocation {
+        id: i64,
+        time: String,
+        #[serde(flatten)]
+        record: InvocationRecord,
+    },
+    Event {
+        id: i64,
+        time: String,
+        #[serde(flatten)]
+        record: EventRecord,
+    },
+}
+
+impl Entry {
+    fn ts(&self) -> i64 {
+        match self {
+            Entry::Invocation { record, .. } => record.ts,
+            Entry::Event { record, .. } => record.ts,
+        }
+    }
+}
+
+/// Read the journal: the last `limit` invocations and events, oldest first,
+/// optionally for one plugin.
+pub fn query(conn: &Connection, plugin: Option<&str>, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let limit = limit as i64;
+    let mut out = Vec::new();
+    let mut inv = conn.prepare(
+        "SELECT id, call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr
+         FROM invocations WHERE (?1 IS NULL OR plugin = ?1) ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = inv.query_map(params![plugin, limit], |r| {
+        let record = InvocationRecord {
+            call_id: r.get(1)?,
+            parent_call: r.get(2)?,
+            ts: r.get(3)?,
+            plugin: r.get(4)?,
+            digest: r.get(5)?,
+            trust: r.get(6)?,
+            grants: r.get(7)?,
+            input_bytes: r.get::<_, i64>(8)? as u64,
+            outcome: r.get(9)?,
+            detail: r.get(10)?,
+            output_bytes: r.get::<_, i64>(11)? as u64,
+            duration_us: r.get::<_, i64>(12)? as u64,
+            cpu_us: r.get::<_, i64>(13)? as u64,
+            peak_memory: r.get::<_, i64>(14)? as u64,
+            stderr: r.get(15)?,
+        };
+        Ok(Entry::Invocation {
+            id: r.get(0)?,
+            time: db::format_ms(record.ts),
+            record,
+        })
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut ev = conn.prepare(
+        "SELECT id, ts, call_id, plugin, kind, capability, target, message, remedy
+         FROM events WHERE (?1 IS NULL OR plugin = ?1) ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = ev.query_map(params![plugin, limit], |r| {
+        let record = EventRecord {
+            ts: r.get(1)?,
+            call_id: r.get(2)?,
+            plugin: r.get(3)?,
+            kind: r.get(4)?,
+            capability: r.get(5)?,
+            target: r.get(6)?,
+            message: r.get(7)?,
+            remedy: r.get(8)?,
+        };
+        Ok(Entry::Event {
+            id: r.get(0)?,
+            time: db::format_ms(record.ts),
+            record,
+        })
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    // Stable: by time, invocations after the events they contain.
+    out.sort_by_key(|e| (e.ts(), matches!(e, Entry::Invocation { .. })));
+    let skip = out.len().saturating_sub(limit as usize);
+    Ok(out.split_off(skip))
+}

@@ -1,0 +1,20 @@
+//! factory's host: loads tools and agent roles as WebAssembly components and
+//! runs each call in a fresh sandboxed instance holding only what its trust
+//! level and grants allow. See the README for the CLI and the trust ladder.
+
+pub mod bindings;
+pub mod builtins;
+pub mod caps;
+pub mod db;
+pub mod engine;
+pub mod grants;
+pub mod home;
+pub mod journal;
+pub mod policy;
+pub mod registry;
+pub mod runtime;
+pub mod trust;
+
+pub use home::Home;
+pub use runtime::{CallOptions, Host, HostOptions, Invocation, InvokeError, LimitKind, Outcome, ToolFailure};
+pub use trust::TrustLevel;

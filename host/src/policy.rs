@@ -1,0 +1,215 @@
+//! The compiled policy of one plugin: its grants cut to its trust level's
+//! ceiling, and its limits clamped to that ceiling. Computed once per plugin
+//! (and again when the registry changes); every capability check reads it.
+
+use crate::grants::{Grant, NetTarget};
+use crate::trust::{CapabilityKind, Limits, TrustLevel};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Operator-set limits of a plugin (None: the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimitOverrides {
+    pub memory: Option<u64>,
+    pub deadline_ms: Option<u64>,
+    pub max_result: Option<u64>,
+    pub max_output: Option<u64>,
+}
+
+impl LimitOverrides {
+    /// The limits these overrides ask for, before the ceiling clamps them.
+    pub fn requested(&self) -> Limits {
+        let d = Limits::DEFAULT;
+        Limits {
+            memory: self.memory.unwrap_or(d.memory),
+            deadline: self.deadline_ms.map(Duration::from_millis).unwrap_or(d.deadline),
+            max_result: self.max_result.unwrap_or(d.max_result),
+            max_output: self.max_output.unwrap_or(d.max_output),
+        }
+    }
+}
+
+/// A grant the plugin holds but may not use, and why.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cut {
+    pub grant: String,
+    pub reason: String,
+}
+
+/// Directory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    ReadOnly,
+    ReadWrite,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Policy {
+    pub plugin: String,
+    pub trust: TrustLevel,
+    pub limits: Limits,
+    /// Granted directories with their access, no duplicates; a directory
+    /// granted both ways is read-write.
+    pub dirs: Vec<(PathBuf, Access)>,
+    pub net: Vec<NetTarget>,
+    pub exec: Vec<String>,
+    pub env: Vec<String>,
+    pub tools: Vec<String>,
+    pub models: Vec<String>,
+    pub kv: bool,
+    pub cut: Vec<Cut>,
+}
+
+/// Compile the stored grants of `plugin` at `trust` into its policy.
+pub fn compile(plugin: &str, trust: TrustLevel, grants: &[Grant], overrides: &LimitOverrides) -> Policy {
+    let ceiling = trust.ceiling();
+    let mut p = Policy {
+        plugin: plugin.to_string(),
+        trust,
+        limits: Limits::DEFAULT,
+        dirs: Vec::new(),
+        net: Vec::new(),
+        exec: Vec::new(),
+        env: Vec::new(),
+        tools: Vec::new(),
+        models: Vec::new(),
+        kv: ceiling.allows(CapabilityKind::Kv),
+        cut: Vec::new(),
+    };
+    for grant in grants {
+        let kind = grant.kind();
+        if !ceiling.allows(kind) {
+            p.cut.push(Cut {
+                grant: grant.flag(),
+                reason: format!(
+                    "{kind} needs trust {} or higher; plugin is {}",
+                    kind.min_level(),
+                    trust
+                ),
+            });
+            continue;
+        }
+        match grant {
+            Grant::Read(d) => p.add_dir(d, Access::ReadOnly),
+            Grant::Write(d) => p.add_dir(d, Access::ReadWrite),
+            Grant::Net(t) => push_unique(&mut p.net, t.clone()),
+            Grant::Exec(s) => push_unique(&mut p.exec, s.clone()),
+            Grant::Env(s) => push_unique(&mut p.env, s.clone()),
+            Grant::Tool(s) => push_unique(&mut p.tools, s.clone()),
+            Grant::Model(s) => push_unique(&mut p.models, s.clone()),
+        }
+    }
+    let requested = overrides.requested();
+    p.limits = requested.min(ceiling.limits);
+    if p.limits != requested {
+        p.cut.push(Cut {
+            grant: "limits".into(),
+            reason: format!("requested limits exceed the ceiling of {trust}; clamped to it"),
+        });
+    }
+    p
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+impl Policy {
+    fn add_dir(&mut self, dir: &Path, access: Access) {
+        match self.dirs.iter_mut().find(|(d, _)| d == dir) {
+            Some((_, a)) => *a = (*a).max(access),
+            None => self.dirs.push((dir.to_path_buf(), access)),
+        }
+    }
+
+    /// The access granted to `path` (absolute, normalized): the access of
+    /// the longest granted directory containing it.
+    pub fn dir_access(&self, path: &Path) -> Option<Access> {
+        self.dirs
+            .iter()
+            .filter(|(d, _)| path.starts_with(d))
+            .max_by_key(|(d, _)| d.as_os_str().len())
+            .map(|(_, a)| *a)
+    }
+
+    /// This policy as seen through a caller: a tool called by another tool
+    /// keeps only what the caller holds too. Nothing widens.
+    pub fn narrowed_by(&self, caller: &Policy) -> Policy {
+        let mut p = self.clone();
+        p.trust = self.trust.min(caller.trust);
+        p.limits = self.limits.min(caller.limits);
+        p.dirs = self
+            .dirs
+            .iter()
+            .filter_map(|(d, a)| caller.dir_access(d).map(|ca| (d.clone(), (*a).min(ca))))
+            .collect();
+        p.net.retain(|t| caller.net.contains(t));
+        p.exec.retain(|e| caller.exec.contains(e));
+        p.env.retain(|e| caller.env.contains(e));
+        p.tools.retain(|t| caller.tools.contains(t));
+        p.models
+            .retain(|m| caller.models.iter().any(|c| c == m || c == "*"));
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants() -> Vec<Grant> {
+        vec![
+            Grant::Read("/src".into()),
+            Grant::Write("/src/out".into()),
+            Grant::Net("https://api.example.com".parse().unwrap()),
+            Grant::Exec("git".into()),
+        ]
+    }
+
+    #[test]
+    fn grants_above_the_level_are_cut_with_a_reason() {
+        let p = compile("p", TrustLevel::ReadOnly, &grants(), &LimitOverrides::default());
+        assert_eq!(p.dirs, vec![(PathBuf::from("/src"), Access::ReadOnly)]);
+        assert!(p.net.is_empty() && p.exec.is_empty());
+        assert_eq!(p.cut.len(), 3);
+        assert!(p.cut.iter().any(|c| c.grant == "--exec git" && c.reason.contains("auto-merge")));
+        let full = compile("p", TrustLevel::AutoMerge, &grants(), &LimitOverrides::default());
+        assert!(full.cut.is_empty());
+        assert_eq!(full.dir_access(Path::new("/src/out/x")), Some(Access::ReadWrite));
+        assert_eq!(full.dir_access(Path::new("/src/x")), Some(Access::ReadOnly));
+        assert_eq!(full.dir_access(Path::new("/srcx")), None);
+    }
+
+    #[test]
+    fn limits_are_clamped_to_the_ceiling() {
+        let o = LimitOverrides {
+            memory: Some(8 << 30),
+            deadline_ms: Some(5_000),
+            ..Default::default()
+        };
+        let p = compile("p", TrustLevel::Untrusted, &[], &o);
+        assert_eq!(p.limits.memory, Limits::DEFAULT.memory);
+        assert_eq!(p.limits.deadline, Duration::from_secs(5));
+        assert!(p.cut.iter().any(|c| c.grant == "limits"));
+        assert!(!p.kv);
+    }
+
+    #[test]
+    fn narrowing_never_widens() {
+        let callee = compile("callee", TrustLevel::AutoMerge, &grants(), &LimitOverrides::default());
+        let caller = compile(
+            "caller",
+            TrustLevel::ReadOnly,
+            &[Grant::Read("/src/out".into())],
+            &LimitOverrides::default(),
+        );
+        let n = callee.narrowed_by(&caller);
+        assert_eq!(n.dirs, vec![(PathBuf::from("/src/out"), Access::ReadOnly)]);
+        assert!(n.net.is_empty() && n.exec.is_empty());
+        assert_eq!(n.trust, TrustLevel::ReadOnly);
+    }
+}

@@ -1,0 +1,302 @@
+//! The plugin registry: installed components, their trust, grants and
+//! limits, in the factory database. Only the operator's CLI writes it.
+
+mod install;
+mod stamp;
+
+pub use install::{InstallError, InstallRequest, Installed};
+pub use stamp::{FileStamp, sha256_hex};
+
+use crate::grants::{Grant, GrantError};
+use crate::journal::{EventRecord, Journal};
+use crate::policy::{self, LimitOverrides, Policy};
+use crate::trust::TrustLevel;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// Which world a component implements.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum World {
+    Tool,
+    Role,
+}
+
+impl World {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            World::Tool => "tool-plugin",
+            World::Role => "role-plugin",
+        }
+    }
+    fn parse(s: &str) -> World {
+        if s == "role-plugin" { World::Role } else { World::Tool }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginRecord {
+    pub name: String,
+    pub digest: String,
+    pub world: World,
+    pub trust: TrustLevel,
+    pub builtin: bool,
+    pub size: u64,
+    pub source: String,
+    pub installed_at: i64,
+    pub description: String,
+    pub input_schema: String,
+    pub imports: Vec<String>,
+    pub limits: LimitOverrides,
+    #[serde(skip)]
+    pub file_stamp: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("no plugin named `{0}` (see `factory plugin list`)")]
+    Unknown(String),
+    #[error("`{0}` is built in and cannot be removed or replaced")]
+    Builtin(String),
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+    #[error("registry database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("registry record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub struct Registry {
+    conn: Mutex<Connection>,
+    journal: Journal,
+}
+
+fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
+    let trust: u8 = r.get(3)?;
+    let imports: String = r.get(10)?;
+    let limits: String = r.get(11)?;
+    Ok(PluginRecord {
+        name: r.get(0)?,
+        digest: r.get(1)?,
+        world: World::parse(&r.get::<_, String>(2)?),
+        trust: TrustLevel::from_number(trust).unwrap_or(TrustLevel::Untrusted),
+        builtin: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        source: r.get(6)?,
+        installed_at: r.get(7)?,
+        description: r.get(8)?,
+        input_schema: r.get(9)?,
+        imports: serde_json::from_str(&imports).unwrap_or_default(),
+        limits: serde_json::from_str(&limits).unwrap_or_default(),
+        file_stamp: r.get(12)?,
+    })
+}
+
+const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, installed_at, description, input_schema, imports, limits, file_stamp";
+
+impl Registry {
+    pub fn open(path: &std::path::Path, journal: Journal) -> rusqlite::Result<Self> {
+        Ok(Registry {
+            conn: Mutex::new(crate::db::open(path)?),
+            journal,
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Changes whenever another connection committed to the database.
+    pub fn data_version(&self) -> rusqlite::Result<i64> {
+        self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<PluginRecord>, RegistryError> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(&format!("SELECT {COLUMNS} FROM plugins WHERE name=?1"), [name], row_to_record)
+            .optional()?)
+    }
+
+    pub fn require(&self, name: &str) -> Result<PluginRecord, RegistryError> {
+        self.get(name)?.ok_or_else(|| RegistryError::Unknown(name.to_string()))
+    }
+
+    pub fn list(&self) -> Result<Vec<PluginRecord>, RegistryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM plugins ORDER BY builtin DESC, name"))?;
+        let rows = stmt.query_map([], row_to_record)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(crate) fn upsert(&self, p: &PluginRecord) -> Result<(), RegistryError> {
+        self.conn().execute(
+            &format!(
+                "INSERT INTO plugins({COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+                 ON CONFLICT(name) DO UPDATE SET digest=excluded.digest, world=excluded.world, trust=excluded.trust,
+                 builtin=excluded.builtin, size=excluded.size, source=excluded.source, installed_at=excluded.installed_at,
+                 description=excluded.description, input_schema=excluded.input_schema, imports=excluded.imports,
+                 file_stamp=excluded.file_stamp"
+            ),
+            params![
+                p.name,
+                p.digest,
+                p.world.as_str(),
+                p.trust.number(),
+                p.builtin,
+                p.size as i64,
+                p.source,
+                p.installed_at,
+                p.description,
+                p.input_schema,
+                serde_json::to_string(&p.imports).unwrap_or_default(),
+                serde_json::to_string(&p.limits).unwrap_or_default(),
+                p.file_stamp
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn set_stamp(&self, name: &str, stamp: &str) -> Result<(), RegistryError> {
+        self.conn()
+            .execute("UPDATE plugins SET file_stamp=?2 WHERE name=?1", params![name, stamp])?;
+        Ok(())
+    }
+
+    pub fn grants(&self, name: &str) -> Result<Vec<Grant>, RegistryError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT kind, target FROM grants WHERE plugin=?1 ORDER BY added_at, kind, target")?;
+        let rows = stmt.query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (k, t) = row?;
+            out.push(Grant::from_stored(&k, &t)?);
+        }
+        Ok(out)
+    }
+
+    /// The compiled policy of a plugin.
+    pub fn policy(&self, record: &PluginRecord) -> Result<Policy, RegistryError> {
+        Ok(policy::compile(&record.name, record.trust, &self.grants(&record.name)?, &record.limits))
+    }
+
+    /// Add grants. All are checked against the ceiling first; none is added
+    /// if one is refused.
+    pub fn grant(&self, name: &str, grants: &[Grant]) -> Result<(), RegistryError> {
+        let p = self.require(name)?;
+        for g in grants {
+            g.check_ceiling(name, p.trust)?;
+        }
+        let now = crate::db::now_ms();
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for g in grants {
+            tx.execute(
+                "INSERT OR IGNORE INTO grants(plugin, kind, target, added_at) VALUES(?1,?2,?3,?4)",
+                params![name, g.column(), g.target(), now],
+            )?;
+        }
+        tx.commit()?;
+        for g in grants {
+            self.journal.event(EventRecord {
+                capability: g.kind().to_string(),
+                target: g.target(),
+                ..EventRecord::new(name, "grant", format!("granted {}", g.flag()))
+            });
+        }
+        Ok(())
+    }
+
+    /// Remove grants; returns how many existed.
+    pub fn revoke(&self, name: &str, grants: &[Grant]) -> Result<usize, RegistryError> {
+        self.require(name)?;
+        let mut n = 0;
+        for g in grants {
+            n += self.conn().execute(
+                "DELETE FROM grants WHERE plugin=?1 AND kind=?2 AND target=?3",
+                params![name, g.column(), g.target()],
+            )?;
+            self.journal.event(EventRecord {
+                capability: g.kind().to_string(),
+                target: g.target(),
+                ..EventRecord::new(name, "revoke", format!("revoked {}", g.flag()))
+            });
+        }
+        Ok(n)
+    }
+
+    /// Remove every grant of a plugin; returns how many.
+    pub fn revoke_all(&self, name: &str) -> Result<usize, RegistryError> {
+        self.require(name)?;
+        let n = self.conn().execute("DELETE FROM grants WHERE plugin=?1", [name])?;
+        self.journal
+            .event(EventRecord::new(name, "revoke", format!("revoked all {n} grants")));
+        Ok(n)
+    }
+
+    pub fn set_trust(&self, name: &str, level: TrustLevel) -> Result<TrustLevel, RegistryError> {
+        let old = self.require(name)?.trust;
+        self.conn()
+            .execute("UPDATE plugins SET trust=?2 WHERE name=?1", params![name, level.number()])?;
+        self.journal
+            .event(EventRecord::new(name, "trust", format!("trust {old} -> {level}")));
+        Ok(old)
+    }
+
+    pub fn set_limits(&self, name: &str, limits: &LimitOverrides) -> Result<(), RegistryError> {
+        self.require(name)?;
+        self.conn().execute(
+            "UPDATE plugins SET limits=?2 WHERE name=?1",
+            params![name, serde_json::to_string(limits).unwrap_or_default()],
+        )?;
+        self.journal
+            .event(EventRecord::new(name, "limits", format!("limits set to {}", serde_json::to_string(limits).unwrap_or_default())));
+        Ok(())
+    }
+
+    /// Remove a plugin, its grants and its key-value data. The component file
+    /// is deleted when no other plugin uses the same digest.
+    pub fn remove(&self, name: &str, home: &crate::home::Home) -> Result<PluginRecord, RegistryError> {
+        let p = self.require(name)?;
+        if p.builtin {
+            return Err(RegistryError::Builtin(name.to_string()));
+        }
+        let others: i64 = {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute("DELETE FROM plugins WHERE name=?1", [name])?;
+            tx.execute("DELETE FROM grants WHERE plugin=?1", [name])?;
+            tx.execute("DELETE FROM kv WHERE plugin=?1", [name])?;
+            let others = tx.query_row("SELECT COUNT(*) FROM plugins WHERE digest=?1", [&p.digest], |r| r.get(0))?;
+            tx.commit()?;
+            others
+        };
+        if others == 0 {
+            let _ = std::fs::remove_file(home.component_path(&p.digest));
+        }
+        self.journal
+            .event(EventRecord::new(name, "remove", format!("removed (digest {})", p.digest)));
+        Ok(p)
+    }
+
+    /// The recorded stamp of a cache file, if any.
+    pub(crate) fn cache_stamp(&self, path: &str) -> Result<Option<String>, RegistryError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT stamp FROM cache WHERE path=?1", [path], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub(crate) fn set_cache_stamp(&self, path: &str, stamp: &str) -> Result<(), RegistryError> {
+        self.conn().execute(
+            "INSERT INTO cache(path, stamp) VALUES(?1,?2) ON CONFLICT(path) DO UPDATE SET stamp=excluded.stamp",
+            params![path, stamp],
+        )?;
+        Ok(())
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+}
