@@ -25,7 +25,13 @@ fn main() {
         .unwrap_or_default();
     plugins.sort();
 
-    let wasm_dir = build_guests(&root, plugins.iter().map(|(n, _)| format!("factory-tool-{n}")).collect());
+    let wasm_dir = build_guests(
+        &root,
+        plugins
+            .iter()
+            .map(|(n, _)| format!("factory-tool-{n}"))
+            .collect(),
+    );
     let mut table = String::from("static BUILTINS: &[Builtin] = &[\n");
     for (name, dir) in &plugins {
         let meta = std::fs::read_to_string(dir.join("builtin.toml")).unwrap();
@@ -62,13 +68,20 @@ pub fn build_guests(root: &Path, packages: Vec<String>) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for p in &packages {
         cmd.args(["-p", p]);
     }
     for (k, _) in std::env::vars() {
-        if k.starts_with("CARGO_") && k != "CARGO_HOME" || k == "RUSTFLAGS" || k == "RUSTC_WRAPPER" {
+        if k.starts_with("CARGO_") && k != "CARGO_HOME" || k == "RUSTFLAGS" || k == "RUSTC_WRAPPER"
+        {
             cmd.env_remove(k);
         }
     }

@@ -31,7 +31,10 @@ pub fn bytes(name: &str) -> Option<&'static [u8]> {
 pub fn register(registry: &Registry) -> Result<(), RegistryError> {
     for b in BUILTINS {
         let existing = registry.get(b.name)?;
-        if existing.as_ref().is_some_and(|e| e.digest == b.digest && e.builtin) {
+        if existing
+            .as_ref()
+            .is_some_and(|e| e.digest == b.digest && e.builtin)
+        {
             continue;
         }
         let record = PluginRecord {
@@ -50,9 +53,11 @@ pub fn register(registry: &Registry) -> Result<(), RegistryError> {
             file_stamp: String::new(),
         };
         registry.upsert(&record)?;
-        registry
-            .journal()
-            .event(EventRecord::new(b.name, "install", format!("built-in {} registered", b.digest)));
+        registry.journal().event(EventRecord::new(
+            b.name,
+            "install",
+            format!("built-in {} registered", b.digest),
+        ));
     }
     Ok(())
 }

@@ -47,7 +47,9 @@ pub fn build(opts: EngineOptions) -> wasmtime::Result<(Engine, bool)> {
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&cfg) {
             Ok(e) => return Ok((e, true)),
-            Err(e) => tracing::warn!("pooling allocator unavailable ({e:#}); using on-demand allocation"),
+            Err(e) => {
+                tracing::warn!("pooling allocator unavailable ({e:#}); using on-demand allocation")
+            }
         }
     }
     Ok((Engine::new(&base_config())?, false))

@@ -48,7 +48,8 @@ impl Home {
                 .join(root)
         };
         for dir in [root.clone(), root.join("plugins"), root.join("cache")] {
-            std::fs::create_dir_all(&dir).map_err(|source| HomeError::Create { path: dir, source })?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|source| HomeError::Create { path: dir, source })?;
         }
         Ok(Self { root })
     }

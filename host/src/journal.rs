@@ -158,7 +158,11 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn write_batch(conn: &mut Connection, batch: Vec<Msg>, acks: &mut Vec<mpsc::SyncSender<()>>) -> rusqlite::Result<()> {
+fn write_batch(
+    conn: &mut Connection,
+    batch: Vec<Msg>,
+    acks: &mut Vec<mpsc::SyncSender<()>>,
+) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut inv = tx.prepare_cached(
@@ -237,7 +241,11 @@ impl Entry {
 
 /// Read the journal: the last `limit` invocations and events, oldest first,
 /// optionally for one plugin.
-pub fn query(conn: &Connection, plugin: Option<&str>, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+pub fn query(
+    conn: &Connection,
+    plugin: Option<&str>,
+    limit: usize,
+) -> rusqlite::Result<Vec<Entry>> {
     let limit = limit as i64;
     let mut out = Vec::new();
     let mut inv = conn.prepare(

@@ -16,5 +16,7 @@ pub mod runtime;
 pub mod trust;
 
 pub use home::Home;
-pub use runtime::{CallOptions, Host, HostOptions, Invocation, InvokeError, LimitKind, Outcome, ToolFailure};
+pub use runtime::{
+    CallOptions, Host, HostOptions, Invocation, InvokeError, LimitKind, Outcome, ToolFailure,
+};
 pub use trust::TrustLevel;

@@ -23,7 +23,10 @@ impl LimitOverrides {
         let d = Limits::DEFAULT;
         Limits {
             memory: self.memory.unwrap_or(d.memory),
-            deadline: self.deadline_ms.map(Duration::from_millis).unwrap_or(d.deadline),
+            deadline: self
+                .deadline_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.deadline),
             max_result: self.max_result.unwrap_or(d.max_result),
             max_output: self.max_output.unwrap_or(d.max_output),
         }
@@ -63,7 +66,12 @@ pub struct Policy {
 }
 
 /// Compile the stored grants of `plugin` at `trust` into its policy.
-pub fn compile(plugin: &str, trust: TrustLevel, grants: &[Grant], overrides: &LimitOverrides) -> Policy {
+pub fn compile(
+    plugin: &str,
+    trust: TrustLevel,
+    grants: &[Grant],
+    overrides: &LimitOverrides,
+) -> Policy {
     let ceiling = trust.ceiling();
     let mut p = Policy {
         plugin: plugin.to_string(),
@@ -172,14 +180,31 @@ mod tests {
 
     #[test]
     fn grants_above_the_level_are_cut_with_a_reason() {
-        let p = compile("p", TrustLevel::ReadOnly, &grants(), &LimitOverrides::default());
+        let p = compile(
+            "p",
+            TrustLevel::ReadOnly,
+            &grants(),
+            &LimitOverrides::default(),
+        );
         assert_eq!(p.dirs, vec![(PathBuf::from("/src"), Access::ReadOnly)]);
         assert!(p.net.is_empty() && p.exec.is_empty());
         assert_eq!(p.cut.len(), 3);
-        assert!(p.cut.iter().any(|c| c.grant == "--exec git" && c.reason.contains("auto-merge")));
-        let full = compile("p", TrustLevel::AutoMerge, &grants(), &LimitOverrides::default());
+        assert!(
+            p.cut
+                .iter()
+                .any(|c| c.grant == "--exec git" && c.reason.contains("auto-merge"))
+        );
+        let full = compile(
+            "p",
+            TrustLevel::AutoMerge,
+            &grants(),
+            &LimitOverrides::default(),
+        );
         assert!(full.cut.is_empty());
-        assert_eq!(full.dir_access(Path::new("/src/out/x")), Some(Access::ReadWrite));
+        assert_eq!(
+            full.dir_access(Path::new("/src/out/x")),
+            Some(Access::ReadWrite)
+        );
         assert_eq!(full.dir_access(Path::new("/src/x")), Some(Access::ReadOnly));
         assert_eq!(full.dir_access(Path::new("/srcx")), None);
     }
@@ -200,7 +225,12 @@ mod tests {
 
     #[test]
     fn narrowing_never_widens() {
-        let callee = compile("callee", TrustLevel::AutoMerge, &grants(), &LimitOverrides::default());
+        let callee = compile(
+            "callee",
+            TrustLevel::AutoMerge,
+            &grants(),
+            &LimitOverrides::default(),
+        );
         let caller = compile(
             "caller",
             TrustLevel::ReadOnly,

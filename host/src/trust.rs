@@ -274,7 +274,11 @@ impl FromStr for TrustLevel {
         }
         Self::ALL
             .into_iter()
-            .find(|l| l.name() == t || (t == "automerge" && *l == Self::AutoMerge) || (t == "readonly" && *l == Self::ReadOnly))
+            .find(|l| {
+                l.name() == t
+                    || (t == "automerge" && *l == Self::AutoMerge)
+                    || (t == "readonly" && *l == Self::ReadOnly)
+            })
             .ok_or_else(|| BadTrustLevel(s.to_string()))
     }
 }
@@ -286,7 +290,10 @@ mod tests {
     #[test]
     fn levels_parse_by_name_and_number() {
         assert_eq!("3".parse::<TrustLevel>().unwrap(), TrustLevel::AutoMerge);
-        assert_eq!("read-only".parse::<TrustLevel>().unwrap(), TrustLevel::ReadOnly);
+        assert_eq!(
+            "read-only".parse::<TrustLevel>().unwrap(),
+            TrustLevel::ReadOnly
+        );
         assert_eq!("FULL".parse::<TrustLevel>().unwrap(), TrustLevel::Full);
         assert!("6".parse::<TrustLevel>().is_err());
         assert!("root".parse::<TrustLevel>().is_err());
@@ -296,7 +303,12 @@ mod tests {
     fn ceilings_only_grow_up_the_ladder() {
         for pair in TrustLevel::ALL.windows(2) {
             let (lo, hi) = (pair[0].ceiling(), pair[1].ceiling());
-            assert!(lo.kinds.iter().all(|k| hi.allows(*k)), "{:?} ⊄ {:?}", pair[0], pair[1]);
+            assert!(
+                lo.kinds.iter().all(|k| hi.allows(*k)),
+                "{:?} ⊄ {:?}",
+                pair[0],
+                pair[1]
+            );
             assert_eq!(lo.limits.min(hi.limits), lo.limits);
         }
         for kind in CapabilityKind::ALL {

@@ -34,7 +34,8 @@ pub fn sandbox_available() -> Result<(), String> {
     static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
     PROBE
         .get_or_init(|| {
-            let bwrap = which(BWRAP).ok_or("bubblewrap (`bwrap`) is not installed: apt-get install bubblewrap")?;
+            let bwrap = which(BWRAP)
+                .ok_or("bubblewrap (`bwrap`) is not installed: apt-get install bubblewrap")?;
             let mut cmd = std::process::Command::new(bwrap);
             cmd.args(base_args()).args(["--", "/bin/true"]);
             match cmd.output() {
@@ -70,7 +71,9 @@ fn base_args() -> Vec<String> {
     ]
     .map(String::from)
     .to_vec();
-    for dir in ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
+    for dir in [
+        "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+    ] {
         let p = Path::new(dir);
         match std::fs::read_link(p) {
             Ok(target) => a.extend(["--symlink".into(), target.display().to_string(), dir.into()]),
@@ -78,7 +81,13 @@ fn base_args() -> Vec<String> {
             Err(_) => {}
         }
     }
-    for file in ["/etc/ld.so.cache", "/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/localtime"] {
+    for file in [
+        "/etc/ld.so.cache",
+        "/etc/alternatives",
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/localtime",
+    ] {
         a.extend(["--ro-bind-try".into(), file.into(), file.into()]);
     }
     a
@@ -98,12 +107,18 @@ impl ExecState {
         let policy = &self.call.policy;
         let shown = format!("{} {}", cmd.program, cmd.args.join(" "));
         if !policy.exec.contains(&cmd.program) {
-            return Err(self.deny(&shown, "program not granted", Some(&format!("--exec {}", cmd.program))));
+            return Err(self.deny(
+                &shown,
+                "program not granted",
+                Some(&format!("--exec {}", cmd.program)),
+            ));
         }
         let program = if cmd.program.contains('/') {
             PathBuf::from(&cmd.program)
         } else {
-            which(&cmd.program).ok_or_else(|| ErrorCode::NotFound(format!("`{}` is not on the host's PATH", cmd.program)))?
+            which(&cmd.program).ok_or_else(|| {
+                ErrorCode::NotFound(format!("`{}` is not on the host's PATH", cmd.program))
+            })?
         };
         let cwd = match &cmd.cwd {
             Some(c) => {
@@ -117,7 +132,11 @@ impl ExecState {
                 }
                 c
             }
-            None => policy.dirs.first().map(|(d, _)| d.clone()).unwrap_or_else(|| PathBuf::from("/tmp")),
+            None => policy
+                .dirs
+                .first()
+                .map(|(d, _)| d.clone())
+                .unwrap_or_else(|| PathBuf::from("/tmp")),
         };
         Ok((program, cwd))
     }
@@ -125,11 +144,16 @@ impl ExecState {
     async fn run(&self, cmd: Command) -> Result<Output, ErrorCode> {
         let (program, cwd) = self.resolve(&cmd)?;
         sandbox_available().map_err(|why| {
-            ErrorCode::Failed(format!("refused to run `{}`: {why}; commands never run unsandboxed", cmd.program))
+            ErrorCode::Failed(format!(
+                "refused to run `{}`: {why}; commands never run unsandboxed",
+                cmd.program
+            ))
         })?;
         for (k, _) in &cmd.env {
             if k.is_empty() || k.contains(['=', '\0']) {
-                return Err(ErrorCode::InvalidInput(format!("bad environment variable name `{k}`")));
+                return Err(ErrorCode::InvalidInput(format!(
+                    "bad environment variable name `{k}`"
+                )));
             }
         }
         let policy = &self.call.policy;
@@ -137,16 +161,33 @@ impl ExecState {
         let mut dirs = policy.dirs.clone();
         dirs.sort_by_key(|(d, _)| d.as_os_str().len());
         for (dir, access) in &dirs {
-            let flag = if *access == Access::ReadWrite { "--bind" } else { "--ro-bind" };
-            args.extend([flag.into(), dir.display().to_string(), dir.display().to_string()]);
+            let flag = if *access == Access::ReadWrite {
+                "--bind"
+            } else {
+                "--ro-bind"
+            };
+            args.extend([
+                flag.into(),
+                dir.display().to_string(),
+                dir.display().to_string(),
+            ]);
         }
         if !program.starts_with("/usr") && !program.starts_with("/bin") {
-            args.extend(["--ro-bind".into(), program.display().to_string(), program.display().to_string()]);
+            args.extend([
+                "--ro-bind".into(),
+                program.display().to_string(),
+                program.display().to_string(),
+            ]);
         }
         for (k, v) in &cmd.env {
             args.extend(["--setenv".into(), k.clone(), v.clone()]);
         }
-        args.extend(["--chdir".into(), cwd.display().to_string(), "--".into(), program.display().to_string()]);
+        args.extend([
+            "--chdir".into(),
+            cwd.display().to_string(),
+            "--".into(),
+            program.display().to_string(),
+        ]);
         args.extend(cmd.args.iter().cloned());
 
         let timeout = cmd
@@ -157,12 +198,21 @@ impl ExecState {
         let cap = policy.limits.max_output as usize;
         let mut child = tokio::process::Command::new(BWRAP)
             .args(&args)
-            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if cmd.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| ErrorCode::Failed(format!("refused to run `{}`: bubblewrap failed to start: {e}", cmd.program)))?;
+            .map_err(|e| {
+                ErrorCode::Failed(format!(
+                    "refused to run `{}`: bubblewrap failed to start: {e}",
+                    cmd.program
+                ))
+            })?;
         if let (Some(input), Some(mut stdin)) = (cmd.stdin, child.stdin.take()) {
             tokio::spawn(async move {
                 let _ = stdin.write_all(&input).await;
@@ -196,7 +246,11 @@ impl ExecState {
                 cwd.display(),
                 output.exit_code,
                 if timed_out { ", timed out" } else { "" },
-                if output.truncated { ", output truncated" } else { "" }
+                if output.truncated {
+                    ", output truncated"
+                } else {
+                    ""
+                }
             ),
         );
         Ok(output)
@@ -205,7 +259,9 @@ impl ExecState {
 
 /// Read up to `cap` bytes, then drain the rest. Returns (bytes, truncated).
 async fn read_capped<R: AsyncRead + Unpin>(r: Option<R>, cap: usize) -> (Vec<u8>, bool) {
-    let Some(mut r) = r else { return (Vec::new(), false) };
+    let Some(mut r) = r else {
+        return (Vec::new(), false);
+    };
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
     let mut truncated = false;
@@ -247,5 +303,8 @@ impl Host for ExecState {
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    crate::bindings::imports::factory::plugin::exec::add_to_linker::<_, HasSelf<ExecState>>(linker, |s| &mut s.exec)
+    crate::bindings::imports::factory::plugin::exec::add_to_linker::<_, HasSelf<ExecState>>(
+        linker,
+        |s| &mut s.exec,
+    )
 }

@@ -9,10 +9,10 @@ use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
 use crate::trust::CapabilityKind;
 use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::p2::FsError;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     Descriptor, DescriptorFlags, ErrorCode, HostDescriptor, NewTimestamp, OpenFlags, PathFlags,
 };
-use wasmtime_wasi::p2::FsError;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// Preopen the granted directories of this call.
@@ -27,7 +27,10 @@ pub fn configure(builder: &mut WasiCtxBuilder, call: &CallInfo) {
             call.event(
                 "warning",
                 "read",
-                format!("granted directory {} could not be opened: {e}", dir.display()),
+                format!(
+                    "granted directory {} could not be opened: {e}",
+                    dir.display()
+                ),
             );
         }
     }
@@ -35,11 +38,18 @@ pub fn configure(builder: &mut WasiCtxBuilder, call: &CallInfo) {
 
 /// Whether an error from a path operation is a refusal worth journaling.
 fn is_refusal(e: &ErrorCode) -> bool {
-    matches!(e, ErrorCode::NotPermitted | ErrorCode::Access | ErrorCode::ReadOnly)
+    matches!(
+        e,
+        ErrorCode::NotPermitted | ErrorCode::Access | ErrorCode::ReadOnly
+    )
 }
 
 fn record(call: &CallInfo, write: bool, op: &str, path: &str) {
-    let kind = if write { CapabilityKind::Write } else { CapabilityKind::Read };
+    let kind = if write {
+        CapabilityKind::Write
+    } else {
+        CapabilityKind::Read
+    };
     call.deny(
         kind,
         &format!("{op} {path}"),

@@ -29,7 +29,10 @@ impl KvStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, ErrorCode> {
-        let conn = self.conn.lock().map_err(|_| ErrorCode::Failed("key-value store unavailable".into()))?;
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| ErrorCode::Failed("key-value store unavailable".into()))?;
         f(&conn).map_err(|e| ErrorCode::Failed(format!("key-value store: {e}")))
     }
 }
@@ -51,7 +54,10 @@ impl KvState {
             )));
         }
         if key.len() > MAX_KEY {
-            return Err(ErrorCode::InvalidInput(format!("key is {} bytes; the limit is {MAX_KEY}", key.len())));
+            return Err(ErrorCode::InvalidInput(format!(
+                "key is {} bytes; the limit is {MAX_KEY}",
+                key.len()
+            )));
         }
         Ok(())
     }
@@ -64,12 +70,20 @@ impl Host for KvState {
         }
         let plugin = &self.call.plugin;
         Ok(self.store.with(|c| {
-            c.query_row("SELECT value FROM kv WHERE plugin=?1 AND key=?2", params![plugin, key], |r| r.get(0))
-                .optional()
+            c.query_row(
+                "SELECT value FROM kv WHERE plugin=?1 AND key=?2",
+                params![plugin, key],
+                |r| r.get(0),
+            )
+            .optional()
         }))
     }
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), ErrorCode>> {
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), ErrorCode>> {
         if let Err(e) = self.check("set", &key) {
             return Ok(Err(e));
         }
@@ -90,10 +104,14 @@ impl Host for KvState {
         match usage {
             Err(e) => return Ok(Err(e)),
             Ok((n, _)) if n >= MAX_KEYS => {
-                return Ok(Err(ErrorCode::LimitExceeded(format!("the store holds {MAX_KEYS} keys, its limit"))));
+                return Ok(Err(ErrorCode::LimitExceeded(format!(
+                    "the store holds {MAX_KEYS} keys, its limit"
+                ))));
             }
             Ok((_, bytes)) if bytes + value.len() as i64 > MAX_BYTES => {
-                return Ok(Err(ErrorCode::LimitExceeded(format!("the store would exceed {MAX_BYTES} bytes"))));
+                return Ok(Err(ErrorCode::LimitExceeded(format!(
+                    "the store would exceed {MAX_BYTES} bytes"
+                ))));
             }
             Ok(_) => {}
         }
@@ -111,12 +129,20 @@ impl Host for KvState {
             return Ok(Err(e));
         }
         let plugin = &self.call.plugin;
-        Ok(self
-            .store
-            .with(|c| c.execute("DELETE FROM kv WHERE plugin=?1 AND key=?2", params![plugin, key]).map(|n| n > 0)))
+        Ok(self.store.with(|c| {
+            c.execute(
+                "DELETE FROM kv WHERE plugin=?1 AND key=?2",
+                params![plugin, key],
+            )
+            .map(|n| n > 0)
+        }))
     }
 
-    async fn list_keys(&mut self, prefix: String, limit: u32) -> wasmtime::Result<Result<Vec<String>, ErrorCode>> {
+    async fn list_keys(
+        &mut self,
+        prefix: String,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<String>, ErrorCode>> {
         if let Err(e) = self.check("list", &prefix) {
             return Ok(Err(e));
         }
@@ -133,5 +159,8 @@ impl Host for KvState {
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    crate::bindings::imports::factory::plugin::kv::add_to_linker::<_, HasSelf<KvState>>(linker, |s| &mut s.kv)
+    crate::bindings::imports::factory::plugin::kv::add_to_linker::<_, HasSelf<KvState>>(
+        linker,
+        |s| &mut s.kv,
+    )
 }

@@ -57,5 +57,8 @@ impl Host for LogState {
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    crate::bindings::imports::factory::plugin::log::add_to_linker::<_, HasSelf<LogState>>(linker, |s| &mut s.log)
+    crate::bindings::imports::factory::plugin::log::add_to_linker::<_, HasSelf<LogState>>(
+        linker,
+        |s| &mut s.log,
+    )
 }

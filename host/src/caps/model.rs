@@ -17,7 +17,10 @@ use wasmtime::component::{HasSelf, Linker};
 /// A backend serving one or more models.
 pub trait ModelProvider: Send + Sync {
     /// Complete `req` (whose `model` is set). Errors are guest-visible.
-    fn complete(&self, req: Request) -> Pin<Box<dyn Future<Output = Result<Response, ErrorCode>> + Send + '_>>;
+    fn complete(
+        &self,
+        req: Request,
+    ) -> Pin<Box<dyn Future<Output = Result<Response, ErrorCode>> + Send + '_>>;
 }
 
 /// Config: which provider serves which model name.
@@ -45,9 +48,16 @@ pub struct ModelState {
 }
 
 impl Host for ModelState {
-    async fn complete(&mut self, mut req: Request) -> wasmtime::Result<Result<Response, ErrorCode>> {
+    async fn complete(
+        &mut self,
+        mut req: Request,
+    ) -> wasmtime::Result<Result<Response, ErrorCode>> {
         let granted = &self.call.policy.models;
-        let model = match req.model.clone().or_else(|| granted.iter().find(|m| *m != "*").cloned()) {
+        let model = match req
+            .model
+            .clone()
+            .or_else(|| granted.iter().find(|m| *m != "*").cloned())
+        {
             Some(m) => m,
             None => {
                 return Ok(Err(ErrorCode::Denied(self.call.deny(
@@ -73,13 +83,20 @@ impl Host for ModelState {
         };
         req.model = Some(model);
         let remaining = self.call.remaining();
-        Ok(match tokio::time::timeout(remaining, provider.complete(req)).await {
-            Ok(r) => r,
-            Err(_) => Err(ErrorCode::LimitExceeded("model call outlived the deadline".into())),
-        })
+        Ok(
+            match tokio::time::timeout(remaining, provider.complete(req)).await {
+                Ok(r) => r,
+                Err(_) => Err(ErrorCode::LimitExceeded(
+                    "model call outlived the deadline".into(),
+                )),
+            },
+        )
     }
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    crate::bindings::imports::factory::plugin::model::add_to_linker::<_, HasSelf<ModelState>>(linker, |s| &mut s.model)
+    crate::bindings::imports::factory::plugin::model::add_to_linker::<_, HasSelf<ModelState>>(
+        linker,
+        |s| &mut s.model,
+    )
 }

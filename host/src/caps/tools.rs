@@ -22,7 +22,9 @@ pub struct ToolsState {
 
 impl Host for ToolsState {
     async fn available(&mut self) -> wasmtime::Result<Vec<ToolInfo>> {
-        let Some(host) = self.host.upgrade() else { return Ok(Vec::new()) };
+        let Some(host) = self.host.upgrade() else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         for name in &self.call.policy.tools {
             if let Ok(Some(p)) = host.registry.get(name) {
@@ -36,7 +38,11 @@ impl Host for ToolsState {
         Ok(out)
     }
 
-    async fn call(&mut self, name: String, input: String) -> wasmtime::Result<Result<String, ErrorCode>> {
+    async fn call(
+        &mut self,
+        name: String,
+        input: String,
+    ) -> wasmtime::Result<Result<String, ErrorCode>> {
         if !self.call.policy.tools.contains(&name) {
             return Ok(Err(ErrorCode::Denied(self.call.deny(
                 CapabilityKind::Tool,
@@ -67,12 +73,17 @@ impl Host for ToolsState {
                     crate::runtime::ToolFailure::Denied(m) => ErrorCode::Denied(m),
                     crate::runtime::ToolFailure::Failed(m) => ErrorCode::Failed(m),
                 }),
-                Outcome::Limit(kind, m) => Err(ErrorCode::LimitExceeded(format!("{name}: {kind}: {m}"))),
+                Outcome::Limit(kind, m) => {
+                    Err(ErrorCode::LimitExceeded(format!("{name}: {kind}: {m}")))
+                }
             },
         })
     }
 }
 
 pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    crate::bindings::imports::factory::plugin::tools::add_to_linker::<_, HasSelf<ToolsState>>(linker, |s| &mut s.tools)
+    crate::bindings::imports::factory::plugin::tools::add_to_linker::<_, HasSelf<ToolsState>>(
+        linker,
+        |s| &mut s.tools,
+    )
 }

@@ -41,7 +41,9 @@ pub enum GrantError {
     BadProgram(String),
     #[error("program `{0}` was not found on PATH; give its absolute path or install it first")]
     ProgramNotFound(String),
-    #[error("bad environment variable name `{0}`: use letters, digits and `_`, not starting with a digit")]
+    #[error(
+        "bad environment variable name `{0}`: use letters, digits and `_`, not starting with a digit"
+    )]
     BadEnv(String),
     #[error("bad name `{0}`: use letters, digits, `-`, `_` and `.`")]
     BadName(String),
@@ -126,13 +128,22 @@ impl Grant {
             return Err(bad("not a directory".into()));
         }
         if canon == Path::new("/") {
-            return Err(bad("granting the root directory is refused; grant the directories the plugin needs".into()));
+            return Err(bad(
+                "granting the root directory is refused; grant the directories the plugin needs"
+                    .into(),
+            ));
         }
-        let canon_str = canon.to_str().ok_or_else(|| bad("path is not valid UTF-8".into()))?;
+        let canon_str = canon
+            .to_str()
+            .ok_or_else(|| bad("path is not valid UTF-8".into()))?;
         if canon_str.contains('\n') {
             return Err(bad("path contains a newline".into()));
         }
-        Ok(if write { Grant::Write(canon) } else { Grant::Read(canon) })
+        Ok(if write {
+            Grant::Write(canon)
+        } else {
+            Grant::Read(canon)
+        })
     }
 
     /// A program grant: bare names must be on PATH now (they are resolved
@@ -175,7 +186,9 @@ impl Grant {
         }
         let ok = !name.is_empty()
             && name.len() <= 200
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c));
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c));
         if ok {
             Ok(Grant::Model(name.to_string()))
         } else {
@@ -236,7 +249,10 @@ mod tests {
     #[test]
     fn ceiling_names_the_level_that_allows() {
         let g = Grant::Exec("git".into());
-        let err = g.check_ceiling("p", TrustLevel::Draft).unwrap_err().to_string();
+        let err = g
+            .check_ceiling("p", TrustLevel::Draft)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("auto-merge"), "{err}");
         assert!(g.check_ceiling("p", TrustLevel::AutoMerge).is_ok());
     }

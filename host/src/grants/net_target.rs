@@ -140,12 +140,19 @@ impl FromStr for NetTarget {
             return Err(bad("give an origin only (no path, query or user info)"));
         }
         let (host, port) = split_host_port(rest).ok_or_else(|| bad("malformed host or port"))?;
-        let host = parse_host(host).ok_or_else(|| bad("malformed host: use a DNS name, an IP address, `*` or `*.domain`"))?;
+        let host = parse_host(host).ok_or_else(|| {
+            bad("malformed host: use a DNS name, an IP address, `*` or `*.domain`")
+        })?;
         let port = match (scheme, port) {
             (NetScheme::Dns, None) => None,
             (NetScheme::Dns, Some(_)) => return Err(bad("dns grants take no port")),
             (_, Some("*")) => None,
-            (_, Some(p)) => Some(p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| bad("port must be 1-65535 or *"))?),
+            (_, Some(p)) => Some(
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p != 0)
+                    .ok_or_else(|| bad("port must be 1-65535 or *"))?,
+            ),
             (NetScheme::Http, None) => Some(80),
             (NetScheme::Https, None) => Some(443),
             (_, None) => return Err(bad("tcp and udp grants need a port (or :* for any)")),
@@ -182,7 +189,10 @@ fn parse_host(h: &str) -> Option<HostPattern> {
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     let label_ok = |l: &str| {
-        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
     if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
         return None;

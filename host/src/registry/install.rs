@@ -80,13 +80,14 @@ impl Host {
         } else {
             return Err(InstallError::UnknownWorld {
                 file: shown,
-                exports: if exports.is_empty() { "nothing".into() } else { exports.join(", ") },
+                exports: if exports.is_empty() {
+                    "nothing".into()
+                } else {
+                    exports.join(", ")
+                },
             });
         };
-        let imports: Vec<String> = ty
-            .imports(engine)
-            .map(|(n, _)| n.to_string())
-            .collect();
+        let imports: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
         inner
             .pre(&component, world)
             .map_err(|e| InstallError::Incompatible(shown.clone(), format!("{e:#}")))?;
@@ -135,13 +136,17 @@ impl Host {
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| InstallError::Store(format!("{}: {e}", path.display())))?;
         let cwasm = inner.home.cwasm_path(&digest, &inner.engine_key);
-        let serialized = component.serialize().map_err(|e| InstallError::Store(format!("{e:#}")))?;
+        let serialized = component
+            .serialize()
+            .map_err(|e| InstallError::Store(format!("{e:#}")))?;
         let ctmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
         std::fs::write(&ctmp, &serialized)
             .and_then(|_| std::fs::rename(&ctmp, &cwasm))
             .map_err(|e| InstallError::Store(format!("{}: {e}", cwasm.display())))?;
         let cstamp = FileStamp::of(&cwasm).map_err(|e| InstallError::Store(e.to_string()))?;
-        inner.registry.set_cache_stamp(&cwasm.display().to_string(), &cstamp.0)?;
+        inner
+            .registry
+            .set_cache_stamp(&cwasm.display().to_string(), &cstamp.0)?;
         let stamp = FileStamp::of(&path).map_err(|e| InstallError::Store(e.to_string()))?;
 
         let record = PluginRecord {
@@ -151,7 +156,10 @@ impl Host {
             trust: req.trust,
             builtin: false,
             size: bytes.len() as u64,
-            source: std::fs::canonicalize(&req.file).unwrap_or(req.file.clone()).display().to_string(),
+            source: std::fs::canonicalize(&req.file)
+                .unwrap_or(req.file.clone())
+                .display()
+                .to_string(),
             installed_at: crate::db::now_ms(),
             description,
             input_schema,
@@ -162,8 +170,22 @@ impl Host {
         inner.registry.upsert(&record)?;
         let replaced = existing.map(|e| e.digest);
         let (kind, msg) = match &replaced {
-            Some(old) => ("reinstall", format!("replaced {old} with {digest} from {} (--force)", record.source)),
-            None => ("install", format!("installed {digest} from {} as {} at trust {}", record.source, world.as_str(), req.trust)),
+            Some(old) => (
+                "reinstall",
+                format!(
+                    "replaced {old} with {digest} from {} (--force)",
+                    record.source
+                ),
+            ),
+            None => (
+                "install",
+                format!(
+                    "installed {digest} from {} as {} at trust {}",
+                    record.source,
+                    world.as_str(),
+                    req.trust
+                ),
+            ),
         };
         inner.journal.event(EventRecord {
             target: record.source.clone(),
@@ -182,8 +204,13 @@ impl Host {
         component: &wasmtime::component::Component,
         world: World,
     ) -> Result<(String, String, String), String> {
-        let pre = self.inner.pre(component, world).map_err(|e| format!("{e:#}"))?;
-        let (mut store, _, _) = self.inner.bare_store(&format!("{} (install)", world.as_str()));
+        let pre = self
+            .inner
+            .pre(component, world)
+            .map_err(|e| format!("{e:#}"))?;
+        let (mut store, _, _) = self
+            .inner
+            .bare_store(&format!("{} (install)", world.as_str()));
         let fut = async {
             match pre {
                 crate::runtime::Pre::Tool(p) => {

@@ -31,7 +31,11 @@ impl World {
         }
     }
     fn parse(s: &str) -> World {
-        if s == "role-plugin" { World::Role } else { World::Tool }
+        if s == "role-plugin" {
+            World::Role
+        } else {
+            World::Tool
+        }
     }
 }
 
@@ -109,23 +113,31 @@ impl Registry {
 
     /// Changes whenever another connection committed to the database.
     pub fn data_version(&self) -> rusqlite::Result<i64> {
-        self.conn().query_row("PRAGMA data_version", [], |r| r.get(0))
+        self.conn()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
     }
 
     pub fn get(&self, name: &str) -> Result<Option<PluginRecord>, RegistryError> {
         let conn = self.conn();
         Ok(conn
-            .query_row(&format!("SELECT {COLUMNS} FROM plugins WHERE name=?1"), [name], row_to_record)
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM plugins WHERE name=?1"),
+                [name],
+                row_to_record,
+            )
             .optional()?)
     }
 
     pub fn require(&self, name: &str) -> Result<PluginRecord, RegistryError> {
-        self.get(name)?.ok_or_else(|| RegistryError::Unknown(name.to_string()))
+        self.get(name)?
+            .ok_or_else(|| RegistryError::Unknown(name.to_string()))
     }
 
     pub fn list(&self) -> Result<Vec<PluginRecord>, RegistryError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM plugins ORDER BY builtin DESC, name"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM plugins ORDER BY builtin DESC, name"
+        ))?;
         let rows = stmt.query_map([], row_to_record)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -159,15 +171,21 @@ impl Registry {
     }
 
     pub(crate) fn set_stamp(&self, name: &str, stamp: &str) -> Result<(), RegistryError> {
-        self.conn()
-            .execute("UPDATE plugins SET file_stamp=?2 WHERE name=?1", params![name, stamp])?;
+        self.conn().execute(
+            "UPDATE plugins SET file_stamp=?2 WHERE name=?1",
+            params![name, stamp],
+        )?;
         Ok(())
     }
 
     pub fn grants(&self, name: &str) -> Result<Vec<Grant>, RegistryError> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT kind, target FROM grants WHERE plugin=?1 ORDER BY added_at, kind, target")?;
-        let rows = stmt.query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT kind, target FROM grants WHERE plugin=?1 ORDER BY added_at, kind, target",
+        )?;
+        let rows = stmt.query_map([name], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (k, t) = row?;
@@ -178,7 +196,12 @@ impl Registry {
 
     /// The compiled policy of a plugin.
     pub fn policy(&self, record: &PluginRecord) -> Result<Policy, RegistryError> {
-        Ok(policy::compile(&record.name, record.trust, &self.grants(&record.name)?, &record.limits))
+        Ok(policy::compile(
+            &record.name,
+            record.trust,
+            &self.grants(&record.name)?,
+            &record.limits,
+        ))
     }
 
     /// Add grants. All are checked against the ceiling first; none is added
@@ -229,18 +252,28 @@ impl Registry {
     /// Remove every grant of a plugin; returns how many.
     pub fn revoke_all(&self, name: &str) -> Result<usize, RegistryError> {
         self.require(name)?;
-        let n = self.conn().execute("DELETE FROM grants WHERE plugin=?1", [name])?;
-        self.journal
-            .event(EventRecord::new(name, "revoke", format!("revoked all {n} grants")));
+        let n = self
+            .conn()
+            .execute("DELETE FROM grants WHERE plugin=?1", [name])?;
+        self.journal.event(EventRecord::new(
+            name,
+            "revoke",
+            format!("revoked all {n} grants"),
+        ));
         Ok(n)
     }
 
     pub fn set_trust(&self, name: &str, level: TrustLevel) -> Result<TrustLevel, RegistryError> {
         let old = self.require(name)?.trust;
-        self.conn()
-            .execute("UPDATE plugins SET trust=?2 WHERE name=?1", params![name, level.number()])?;
-        self.journal
-            .event(EventRecord::new(name, "trust", format!("trust {old} -> {level}")));
+        self.conn().execute(
+            "UPDATE plugins SET trust=?2 WHERE name=?1",
+            params![name, level.number()],
+        )?;
+        self.journal.event(EventRecord::new(
+            name,
+            "trust",
+            format!("trust {old} -> {level}"),
+        ));
         Ok(old)
     }
 
@@ -250,14 +283,24 @@ impl Registry {
             "UPDATE plugins SET limits=?2 WHERE name=?1",
             params![name, serde_json::to_string(limits).unwrap_or_default()],
         )?;
-        self.journal
-            .event(EventRecord::new(name, "limits", format!("limits set to {}", serde_json::to_string(limits).unwrap_or_default())));
+        self.journal.event(EventRecord::new(
+            name,
+            "limits",
+            format!(
+                "limits set to {}",
+                serde_json::to_string(limits).unwrap_or_default()
+            ),
+        ));
         Ok(())
     }
 
     /// Remove a plugin, its grants and its key-value data. The component file
     /// is deleted when no other plugin uses the same digest.
-    pub fn remove(&self, name: &str, home: &crate::home::Home) -> Result<PluginRecord, RegistryError> {
+    pub fn remove(
+        &self,
+        name: &str,
+        home: &crate::home::Home,
+    ) -> Result<PluginRecord, RegistryError> {
         let p = self.require(name)?;
         if p.builtin {
             return Err(RegistryError::Builtin(name.to_string()));
@@ -268,15 +311,22 @@ impl Registry {
             tx.execute("DELETE FROM plugins WHERE name=?1", [name])?;
             tx.execute("DELETE FROM grants WHERE plugin=?1", [name])?;
             tx.execute("DELETE FROM kv WHERE plugin=?1", [name])?;
-            let others = tx.query_row("SELECT COUNT(*) FROM plugins WHERE digest=?1", [&p.digest], |r| r.get(0))?;
+            let others = tx.query_row(
+                "SELECT COUNT(*) FROM plugins WHERE digest=?1",
+                [&p.digest],
+                |r| r.get(0),
+            )?;
             tx.commit()?;
             others
         };
         if others == 0 {
             let _ = std::fs::remove_file(home.component_path(&p.digest));
         }
-        self.journal
-            .event(EventRecord::new(name, "remove", format!("removed (digest {})", p.digest)));
+        self.journal.event(EventRecord::new(
+            name,
+            "remove",
+            format!("removed (digest {})", p.digest),
+        ));
         Ok(p)
     }
 
@@ -284,7 +334,9 @@ impl Registry {
     pub(crate) fn cache_stamp(&self, path: &str) -> Result<Option<String>, RegistryError> {
         Ok(self
             .conn()
-            .query_row("SELECT stamp FROM cache WHERE path=?1", [path], |r| r.get(0))
+            .query_row("SELECT stamp FROM cache WHERE path=?1", [path], |r| {
+                r.get(0)
+            })
             .optional()?)
     }
 

@@ -29,18 +29,28 @@ impl CallInfo {
     /// Record and describe a denial. `grant` is the CLI flag that would allow
     /// it (e.g. `--read /src`), `Some("")` when the trust level alone
     /// decides, or None when nothing can allow it (e.g. a bind).
-    pub fn deny(&self, kind: CapabilityKind, target: &str, why: &str, grant: Option<&str>) -> String {
+    pub fn deny(
+        &self,
+        kind: CapabilityKind,
+        target: &str,
+        why: &str,
+        grant: Option<&str>,
+    ) -> String {
         let plugin = &self.plugin;
         let remedy = match grant {
             None => "this is not grantable".to_string(),
-            Some("") => format!("`factory plugin trust {plugin} {}`", kind.min_level().name()),
+            Some("") => format!(
+                "`factory plugin trust {plugin} {}`",
+                kind.min_level().name()
+            ),
             Some(flag) if !self.policy.trust.ceiling().allows(kind) => format!(
                 "`factory plugin trust {plugin} {}` then `factory plugin grant {plugin} {flag}`",
                 kind.min_level().name()
             ),
             Some(flag) => format!("`factory plugin grant {plugin} {flag}`"),
         };
-        let message = format!("{kind} denied for `{plugin}`: {target}: {why}; to allow it: {remedy}");
+        let message =
+            format!("{kind} denied for `{plugin}`: {target}: {why}; to allow it: {remedy}");
         tracing::info!(call = %self.call_id, "{message}");
         self.journal.event(EventRecord {
             call_id: Some(self.call_id.clone()),

@@ -88,7 +88,12 @@ pub struct Invocation {
 }
 
 impl HostInner {
-    pub(crate) async fn invoke_top(self: &Arc<Self>, name: &str, input: &str, opts: CallOptions) -> Result<Invocation, InvokeError> {
+    pub(crate) async fn invoke_top(
+        self: &Arc<Self>,
+        name: &str,
+        input: &str,
+        opts: CallOptions,
+    ) -> Result<Invocation, InvokeError> {
         let loaded = self.load(name)?;
         let Pre::Tool(_) = &loaded.compiled.pre else {
             return Err(InvokeError::WrongWorld(name.to_string(), "role"));
@@ -98,19 +103,40 @@ impl HostInner {
     }
 
     /// A tool called by another tool: narrowed policy, caller's deadline.
-    pub(crate) async fn invoke_nested(self: &Arc<Self>, name: &str, input: &str, caller: &CallInfo) -> Result<Invocation, InvokeError> {
+    pub(crate) async fn invoke_nested(
+        self: &Arc<Self>,
+        name: &str,
+        input: &str,
+        caller: &CallInfo,
+    ) -> Result<Invocation, InvokeError> {
         let loaded = self.load(name)?;
         let Pre::Tool(_) = &loaded.compiled.pre else {
             return Err(InvokeError::WrongWorld(name.to_string(), "role"));
         };
         let policy = Arc::new(loaded.policy.narrowed_by(&caller.policy));
-        Ok(self.run(&loaded, policy, input, Some(caller), Some(caller.remaining())).await)
+        Ok(self
+            .run(
+                &loaded,
+                policy,
+                input,
+                Some(caller),
+                Some(caller.remaining()),
+            )
+            .await)
     }
 
     /// A store for a throwaway instance with no grants (install's `describe`).
-    pub(crate) fn bare_store(self: &Arc<Self>, label: &str) -> (Store<InstanceState>, MemoryOutputPipe, MemoryOutputPipe) {
+    pub(crate) fn bare_store(
+        self: &Arc<Self>,
+        label: &str,
+    ) -> (Store<InstanceState>, MemoryOutputPipe, MemoryOutputPipe) {
         let budget = Duration::from_secs(10);
-        let policy = crate::policy::compile(label, crate::trust::TrustLevel::Untrusted, &[], &Default::default());
+        let policy = crate::policy::compile(
+            label,
+            crate::trust::TrustLevel::Untrusted,
+            &[],
+            &Default::default(),
+        );
         let call = Arc::new(CallInfo {
             call_id: new_call_id(),
             parent_call: None,
@@ -124,7 +150,11 @@ impl HostInner {
     }
 
     /// A fresh store whose WASI context and capabilities follow `call`'s policy.
-    fn store_for(self: &Arc<Self>, call: &Arc<CallInfo>, budget: Duration) -> (Store<InstanceState>, MemoryOutputPipe, MemoryOutputPipe) {
+    fn store_for(
+        self: &Arc<Self>,
+        call: &Arc<CallInfo>,
+        budget: Duration,
+    ) -> (Store<InstanceState>, MemoryOutputPipe, MemoryOutputPipe) {
         let limits = call.policy.limits;
         let cap = limits.max_output as usize;
         let stdout = MemoryOutputPipe::new(cap);
@@ -200,7 +230,9 @@ impl HostInner {
             match &loaded.compiled.pre {
                 Pre::Tool(pre) => {
                     let inst = pre.instantiate_async(&mut store).await?;
-                    inst.factory_plugin_tool().call_invoke(&mut store, input).await
+                    inst.factory_plugin_tool()
+                        .call_invoke(&mut store, input)
+                        .await
                 }
                 Pre::Role(_) => unreachable!("checked by the callers"),
             }
@@ -211,28 +243,50 @@ impl HostInner {
         data.log.finish();
         let full = |p: &MemoryOutputPipe| p.contents().len() >= cap;
         let outcome = match result {
-            Err(_elapsed) => Outcome::Limit(LimitKind::Deadline, format!("deadline of {budget:?} passed")),
+            Err(_elapsed) => Outcome::Limit(
+                LimitKind::Deadline,
+                format!("deadline of {budget:?} passed"),
+            ),
             Ok(Ok(Ok(s))) if s.len() as u64 > limits.max_result => Outcome::Limit(
                 LimitKind::ResultCap,
-                format!("result of {} bytes exceeds the cap of {} bytes", s.len(), limits.max_result),
+                format!(
+                    "result of {} bytes exceeds the cap of {} bytes",
+                    s.len(),
+                    limits.max_result
+                ),
             ),
             Ok(Ok(Ok(s))) => Outcome::Ok(s),
             Ok(Ok(Err(e))) => Outcome::ToolError(match e {
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::InvalidInput(m) => ToolFailure::InvalidInput(m),
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Denied(m) => ToolFailure::Denied(m),
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Failed(m) => ToolFailure::Failed(m),
+                crate::bindings::tool::exports::factory::plugin::tool::ToolError::InvalidInput(
+                    m,
+                ) => ToolFailure::InvalidInput(m),
+                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Denied(m) => {
+                    ToolFailure::Denied(m)
+                }
+                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Failed(m) => {
+                    ToolFailure::Failed(m)
+                }
             }),
             Ok(Err(e)) => {
                 let trap = e.downcast_ref::<Trap>().copied();
                 if trap == Some(Trap::Interrupt) {
-                    Outcome::Limit(LimitKind::Deadline, format!("deadline of {budget:?} passed"))
+                    Outcome::Limit(
+                        LimitKind::Deadline,
+                        format!("deadline of {budget:?} passed"),
+                    )
                 } else if data.limiter.memory_refused {
                     Outcome::Limit(
                         LimitKind::Memory,
-                        format!("memory limit of {} MiB reached ({e:#})", limits.memory >> 20),
+                        format!(
+                            "memory limit of {} MiB reached ({e:#})",
+                            limits.memory >> 20
+                        ),
                     )
                 } else if full(&data.stdout) || full(&data.stderr) {
-                    Outcome::Limit(LimitKind::OutputCap, format!("output cap of {cap} bytes reached"))
+                    Outcome::Limit(
+                        LimitKind::OutputCap,
+                        format!("output cap of {cap} bytes reached"),
+                    )
                 } else if trap == Some(Trap::StackOverflow) {
                     Outcome::Limit(LimitKind::Trap, "stack overflow".into())
                 } else {
@@ -249,7 +303,11 @@ impl HostInner {
         let stderr = stderr.contents().to_vec();
         let (outcome_name, detail, output_bytes) = match &outcome {
             Outcome::Ok(s) => ("ok".to_string(), String::new(), s.len() as u64),
-            Outcome::ToolError(f) => ("tool-error".to_string(), serde_json::to_string(f).unwrap_or_default(), 0),
+            Outcome::ToolError(f) => (
+                "tool-error".to_string(),
+                serde_json::to_string(f).unwrap_or_default(),
+                0,
+            ),
             Outcome::Limit(k, m) => (k.as_str().to_string(), m.clone(), 0),
         };
         self.journal.invocation(InvocationRecord {
@@ -262,7 +320,8 @@ impl HostInner {
             grants: if Arc::ptr_eq(&call.policy, &loaded.policy) {
                 loaded.grants_json.clone()
             } else {
-                serde_json::to_string(&super::loader::effective_flags(&call.policy)).unwrap_or_default()
+                serde_json::to_string(&super::loader::effective_flags(&call.policy))
+                    .unwrap_or_default()
             },
             input_bytes: input.len() as u64,
             outcome: outcome_name,
@@ -289,5 +348,7 @@ impl HostInner {
 /// CPU time of this thread so far (calls run on one thread of the runtime
 /// between awaits; a call that migrates threads under-reports).
 fn thread_cpu() -> Duration {
-    cpu_time::ThreadTime::try_now().map(|t| t.as_duration()).unwrap_or_default()
+    cpu_time::ThreadTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default()
 }

@@ -35,7 +35,10 @@ pub struct Loaded {
 
 impl HostInner {
     pub(crate) fn load(&self, name: &str) -> Result<Arc<Loaded>, InvokeError> {
-        let version = self.registry.data_version().map_err(crate::registry::RegistryError::from)?;
+        let version = self
+            .registry
+            .data_version()
+            .map_err(crate::registry::RegistryError::from)?;
         let cached = {
             let mut guard = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
             if guard.0 != version {
@@ -89,7 +92,8 @@ impl HostInner {
         if stamp.0 == record.file_stamp {
             return Ok(());
         }
-        let bytes = std::fs::read(&path).map_err(|e| InvokeError::Load(record.name.clone(), e.to_string()))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| InvokeError::Load(record.name.clone(), e.to_string()))?;
         let found = sha256_hex(&bytes);
         if found != record.digest {
             let err = InvokeError::Tampered {
@@ -111,7 +115,12 @@ impl HostInner {
     /// The compiled component of a record, from memory, from the `.cwasm`
     /// cache (if its stamp is the one recorded), or compiled now.
     pub(crate) fn compiled(&self, record: &PluginRecord) -> Result<Compiled, InvokeError> {
-        if let Some(c) = self.components.lock().unwrap_or_else(|p| p.into_inner()).get(&record.digest) {
+        if let Some(c) = self
+            .components
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&record.digest)
+        {
             return Ok(c.clone());
         }
         let load_err = |e: String| InvokeError::Load(record.name.clone(), e);
@@ -136,16 +145,21 @@ impl HostInner {
                     .ok_or_else(|| load_err("built-in component missing from this binary".into()))?
                     .to_vec()
             } else {
-                std::fs::read(self.home.component_path(&record.digest)).map_err(|e| load_err(e.to_string()))?
+                std::fs::read(self.home.component_path(&record.digest))
+                    .map_err(|e| load_err(e.to_string()))?
             };
-            self.precompile_to(&bytes, &cwasm).map_err(|e| load_err(format!("{e:#}")))?;
+            self.precompile_to(&bytes, &cwasm)
+                .map_err(|e| load_err(format!("{e:#}")))?;
         }
         let stamp = FileStamp::of(&cwasm).map_err(|e| load_err(e.to_string()))?;
         if !fresh {
             self.registry.set_cache_stamp(&key, &stamp.0)?;
         }
-        let component = deserialize(&self.engine, &cwasm).map_err(|e| load_err(format!("{e:#}")))?;
-        let pre = self.pre(&component, record.world).map_err(|e| load_err(format!("{e:#}")))?;
+        let component =
+            deserialize(&self.engine, &cwasm).map_err(|e| load_err(format!("{e:#}")))?;
+        let pre = self
+            .pre(&component, record.world)
+            .map_err(|e| load_err(format!("{e:#}")))?;
         let compiled = Compiled { pre, cwasm, stamp };
         self.components
             .lock()
@@ -186,7 +200,11 @@ pub(crate) fn deserialize(engine: &wasmtime::Engine, cwasm: &Path) -> wasmtime::
 pub fn effective_flags(p: &Policy) -> Vec<String> {
     let mut f = Vec::new();
     for (d, a) in &p.dirs {
-        let k = if *a == crate::policy::Access::ReadWrite { "write" } else { "read" };
+        let k = if *a == crate::policy::Access::ReadWrite {
+            "write"
+        } else {
+            "read"
+        };
         f.push(format!("--{k} {}", d.display()));
     }
     f.extend(p.net.iter().map(|t| format!("--net {t}")));

@@ -3,7 +3,8 @@
 
 pub mod call;
 mod invoke;
-mod loader;
+pub(crate) mod loader;
+pub use loader::effective_flags;
 pub mod state;
 
 pub use invoke::{CallOptions, Invocation, LimitKind, Outcome, ToolFailure};
@@ -120,10 +121,12 @@ impl Host {
                 pooling,
             }),
         };
-        crate::builtins::register(&host.inner.registry).map_err(|e| HostError::Db(match e {
-            RegistryError::Db(e) => e,
-            other => rusqlite::Error::InvalidParameterName(other.to_string()),
-        }))?;
+        crate::builtins::register(&host.inner.registry).map_err(|e| {
+            HostError::Db(match e {
+                RegistryError::Db(e) => e,
+                other => rusqlite::Error::InvalidParameterName(other.to_string()),
+            })
+        })?;
         Ok(host)
     }
 
@@ -148,7 +151,12 @@ impl Host {
     }
 
     /// Run one invocation of tool `name` in a fresh instance.
-    pub async fn invoke(&self, name: &str, input: &str, opts: CallOptions) -> Result<Invocation, InvokeError> {
+    pub async fn invoke(
+        &self,
+        name: &str,
+        input: &str,
+        opts: CallOptions,
+    ) -> Result<Invocation, InvokeError> {
         self.inner.invoke_top(name, input, opts).await
     }
 

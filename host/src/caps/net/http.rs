@@ -38,7 +38,11 @@ impl WasiHttpHooks for HttpHooks {
     }
 }
 
-async fn send(call: Arc<CallInfo>, mut req: http::Request<WasiBody>, options: Option<RequestOptions>) -> SendResult {
+async fn send(
+    call: Arc<CallInfo>,
+    mut req: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+) -> SendResult {
     // Grant check first.
     let uri = req.uri().clone();
     let tls = match uri.scheme_str() {
@@ -48,12 +52,21 @@ async fn send(call: Arc<CallInfo>, mut req: http::Request<WasiBody>, options: Op
     };
     let host = uri.host().ok_or(Error::HttpRequestUriInvalid)?.to_string();
     let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let scheme = if tls { NetScheme::Https } else { NetScheme::Http };
+    let scheme = if tls {
+        NetScheme::Https
+    } else {
+        NetScheme::Http
+    };
     let origin = format!("{}://{host}:{port}", if tls { "https" } else { "http" });
     let target = format!("{} {origin}{}", req.method(), uri.path());
     let grants = policy::matching(&call.policy, scheme, &host, port);
     if grants.is_empty() {
-        call.deny(CapabilityKind::Http, &target, "origin not granted", Some(&format!("--net {origin}")));
+        call.deny(
+            CapabilityKind::Http,
+            &target,
+            "origin not granted",
+            Some(&format!("--net {origin}")),
+        );
         return Err(Error::HttpRequestDenied);
     }
     let remaining = call.remaining();
@@ -65,7 +78,11 @@ async fn send(call: Arc<CallInfo>, mut req: http::Request<WasiBody>, options: Op
     let addrs = match policy::vet(&host, port, &grants, connect_timeout).await {
         Ok(a) => a,
         Err(err @ policy::VetError::Restricted { ip, .. }) => {
-            let flag = format!("--net {}://{}:{port}", if tls { "https" } else { "http" }, bracket(ip));
+            let flag = format!(
+                "--net {}://{}:{port}",
+                if tls { "https" } else { "http" },
+                bracket(ip)
+            );
             call.deny(CapabilityKind::Http, &target, &err.to_string(), Some(&flag));
             return Err(Error::DestinationIpProhibited);
         }
@@ -89,7 +106,8 @@ async fn send(call: Arc<CallInfo>, mut req: http::Request<WasiBody>, options: Op
         .unwrap_or(remaining)
         .min(call.remaining());
     if tls {
-        let name = rustls::pki_types::ServerName::try_from(host.clone()).map_err(|_| Error::HttpRequestUriInvalid)?;
+        let name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|_| Error::HttpRequestUriInvalid)?;
         let tls = tokio_rustls::TlsConnector::from(tls_config())
             .connect(name, stream)
             .await
@@ -101,7 +119,11 @@ async fn send(call: Arc<CallInfo>, mut req: http::Request<WasiBody>, options: Op
 }
 
 fn bracket(ip: std::net::IpAddr) -> String {
-    if ip.is_ipv6() { format!("[{ip}]") } else { ip.to_string() }
+    if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    }
 }
 
 async fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, Error> {
@@ -154,7 +176,11 @@ where
     })
     .await
     .map_err(|_| Error::ConnectionReadTimeout)??;
-    let response = response.map(|body| body.map_err(Error::from).map_frame(|f: hyper::body::Frame<Bytes>| f).boxed_unsync());
+    let response = response.map(|body| {
+        body.map_err(Error::from)
+            .map_frame(|f: hyper::body::Frame<Bytes>| f)
+            .boxed_unsync()
+    });
     let io: IoFuture = Box::new(async move { conn.await.map_err(Error::from) });
     Ok((response, io))
 }

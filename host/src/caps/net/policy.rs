@@ -63,7 +63,12 @@ fn restricted_v6(ip: Ipv6Addr) -> Option<&'static str> {
 }
 
 /// The grants of `scheme` matching `host:port`.
-pub fn matching<'p>(policy: &'p Policy, scheme: NetScheme, host: &str, port: u16) -> Vec<&'p NetTarget> {
+pub fn matching<'p>(
+    policy: &'p Policy,
+    scheme: NetScheme,
+    host: &str,
+    port: u16,
+) -> Vec<&'p NetTarget> {
     policy
         .net
         .iter()
@@ -75,7 +80,11 @@ pub fn matching<'p>(policy: &'p Policy, scheme: NetScheme, host: &str, port: u16
 #[derive(Debug)]
 pub enum VetError {
     /// Every address is special and no grant names it.
-    Restricted { host: String, ip: IpAddr, why: &'static str },
+    Restricted {
+        host: String,
+        ip: IpAddr,
+        why: &'static str,
+    },
     /// The name did not resolve.
     Resolve(String),
 }
@@ -93,17 +102,37 @@ impl std::fmt::Display for VetError {
 }
 
 /// Resolve `host` and keep the addresses the matching grants allow.
-pub async fn vet(host: &str, port: u16, grants: &[&NetTarget], timeout: Duration) -> Result<Vec<SocketAddr>, VetError> {
-    let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+pub async fn vet(
+    host: &str,
+    port: u16,
+    grants: &[&NetTarget],
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, VetError> {
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => {
             let name = bare.clone();
-            let lookup = tokio::task::spawn_blocking(move || (name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+            let lookup = tokio::task::spawn_blocking(move || {
+                (name.as_str(), port)
+                    .to_socket_addrs()
+                    .map(|a| a.collect::<Vec<_>>())
+            });
             match tokio::time::timeout(timeout, lookup).await {
                 Err(_) => return Err(VetError::Resolve(format!("DNS lookup of {bare} timed out"))),
-                Ok(Err(e)) => return Err(VetError::Resolve(format!("DNS lookup of {bare} failed: {e}"))),
-                Ok(Ok(Err(e))) => return Err(VetError::Resolve(format!("DNS lookup of {bare} failed: {e}"))),
+                Ok(Err(e)) => {
+                    return Err(VetError::Resolve(format!(
+                        "DNS lookup of {bare} failed: {e}"
+                    )));
+                }
+                Ok(Ok(Err(e))) => {
+                    return Err(VetError::Resolve(format!(
+                        "DNS lookup of {bare} failed: {e}"
+                    )));
+                }
                 Ok(Ok(Ok(a))) => a,
             }
         }
@@ -124,13 +153,23 @@ pub async fn vet(host: &str, port: u16, grants: &[&NetTarget], timeout: Duration
         .collect();
     match (ok.is_empty(), refused) {
         (false, _) => Ok(ok),
-        (true, Some((ip, why))) => Err(VetError::Restricted { host: bare, ip, why }),
-        (true, None) => Err(VetError::Resolve(format!("{bare} did not resolve to any address"))),
+        (true, Some((ip, why))) => Err(VetError::Restricted {
+            host: bare,
+            ip,
+            why,
+        }),
+        (true, None) => Err(VetError::Resolve(format!(
+            "{bare} did not resolve to any address"
+        ))),
     }
 }
 
 /// Whether `addr` is one of the addresses a socket grant allows.
-pub async fn socket_allowed(grants: &[&NetTarget], addr: SocketAddr, timeout: Duration) -> Result<(), String> {
+pub async fn socket_allowed(
+    grants: &[&NetTarget],
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<(), String> {
     let mut last = format!("{addr} matches no grant");
     for g in grants {
         let host = g.host.to_string();
@@ -150,7 +189,9 @@ pub async fn socket_allowed(grants: &[&NetTarget], addr: SocketAddr, timeout: Du
         }
         match restricted(addr.ip()) {
             Some(why) if !g.host.names_address(addr.ip()) => {
-                last = format!("{addr} is a {why} address, which only a grant naming that address allows");
+                last = format!(
+                    "{addr} is a {why} address, which only a grant naming that address allows"
+                );
             }
             _ => return Ok(()),
         }
@@ -184,11 +225,17 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
         ] {
-            assert!(restricted(ip.parse().unwrap()).is_some(), "{ip} not restricted");
+            assert!(
+                restricted(ip.parse().unwrap()).is_some(),
+                "{ip} not restricted"
+            );
         }
         for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "172.32.0.1"] {
             assert_eq!(restricted(ip.parse().unwrap()), None, "{ip} restricted");
         }
-        assert_eq!(restricted("169.254.169.254".parse().unwrap()), Some("cloud metadata"));
+        assert_eq!(
+            restricted("169.254.169.254".parse().unwrap()),
+            Some("cloud metadata")
+        );
     }
 }

@@ -12,12 +12,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::{HasData, Linker, Resource};
-use wasmtime_wasi::p2::SocketError;
-use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{self, Host, HostResolveAddressStream, ResolveAddressStream};
-use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
-use wasmtime_wasi::p2::DynPollable;
-use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::DynPollable;
+use wasmtime_wasi::p2::SocketError;
+use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
+    self, Host, HostResolveAddressStream, ResolveAddressStream,
+};
+use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
+use wasmtime_wasi::sockets::{SocketAddrUse, WasiSocketsCtxView};
 
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -42,7 +44,11 @@ async fn check(call: &CallInfo, addr: SocketAddr, use_: SocketAddrUse) -> bool {
         SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
             // Implicit binds before connect/send use the wildcard address and
             // port 0; allow them only to plugins holding a matching grant.
-            let scheme = if matches!(use_, SocketAddrUse::TcpBind) { NetScheme::Tcp } else { NetScheme::Udp };
+            let scheme = if matches!(use_, SocketAddrUse::TcpBind) {
+                NetScheme::Tcp
+            } else {
+                NetScheme::Udp
+            };
             let has = call.policy.net.iter().any(|t| t.scheme == scheme);
             if addr.ip().is_unspecified() && addr.port() == 0 && has {
                 return true;
@@ -71,12 +77,21 @@ async fn check(call: &CallInfo, addr: SocketAddr, use_: SocketAddrUse) -> bool {
         .iter()
         .filter(|t| t.scheme == scheme && t.port_matches(addr.port()))
         .collect();
-    let scheme_name = if scheme == NetScheme::Tcp { "tcp" } else { "udp" };
+    let scheme_name = if scheme == NetScheme::Tcp {
+        "tcp"
+    } else {
+        "udp"
+    };
     let flag = format!("--net {scheme_name}://{}:{}", bracketed(addr), addr.port());
     let target = format!("{scheme_name} {verb} {addr}");
     if grants.is_empty() {
         if !matches!(use_, SocketAddrUse::UdpReceive) {
-            call.deny(CapabilityKind::Socket, &target, "no matching grant", Some(&flag));
+            call.deny(
+                CapabilityKind::Socket,
+                &target,
+                "no matching grant",
+                Some(&flag),
+            );
         }
         return false;
     }
@@ -123,10 +138,19 @@ impl HasData for DnsGuarded {
 }
 
 impl Host for DnsGuard<'_> {
-    fn resolve_addresses(&mut self, network: Resource<Network>, name: String) -> Result<Resource<ResolveAddressStream>, SocketError> {
+    fn resolve_addresses(
+        &mut self,
+        network: Resource<Network>,
+        name: String,
+    ) -> Result<Resource<ResolveAddressStream>, SocketError> {
         if !dns_allowed(self.call, &name) {
             let flag = format!("--net dns://{}", name.to_ascii_lowercase());
-            self.call.deny(CapabilityKind::Dns, &format!("lookup {name}"), "name not granted", Some(&flag));
+            self.call.deny(
+                CapabilityKind::Dns,
+                &format!("lookup {name}"),
+                "name not granted",
+                Some(&flag),
+            );
             return Err(ErrorCode::AccessDenied.into());
         }
         self.inner.resolve_addresses(network, name)
@@ -152,10 +176,16 @@ impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for DnsGuard<'_>
 }
 
 impl HostResolveAddressStream for DnsGuard<'_> {
-    fn resolve_next_address(&mut self, r: Resource<ResolveAddressStream>) -> Result<Option<IpAddress>, SocketError> {
+    fn resolve_next_address(
+        &mut self,
+        r: Resource<ResolveAddressStream>,
+    ) -> Result<Option<IpAddress>, SocketError> {
         self.inner.resolve_next_address(r)
     }
-    fn subscribe(&mut self, r: Resource<ResolveAddressStream>) -> wasmtime::Result<Resource<DynPollable>> {
+    fn subscribe(
+        &mut self,
+        r: Resource<ResolveAddressStream>,
+    ) -> wasmtime::Result<Resource<DynPollable>> {
         HostResolveAddressStream::subscribe(&mut self.inner, r)
     }
     fn drop(&mut self, r: Resource<ResolveAddressStream>) -> wasmtime::Result<()> {

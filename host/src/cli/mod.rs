@@ -1,0 +1,127 @@
+//! The command line. Exit codes (documented in `--help` and the README):
+//! 0 success, 1 the tool returned an error, 2 usage or configuration error,
+//! 3 a sandbox limit ended the call (deadline, memory, output cap, trap),
+//! 70 internal error.
+
+mod log;
+mod plugin;
+mod tool;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub const EXIT_TOOL_ERROR: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_LIMIT: u8 = 3;
+pub const EXIT_INTERNAL: u8 = 70;
+
+const EXIT_CODES: &str = "Exit codes:
+  0   success
+  1   the tool returned an error (invalid-input, denied, failed)
+  2   usage or configuration error (bad flags, unknown plugin, tampered component, refused grant)
+  3   a sandbox limit ended the call (deadline, memory, output cap, result cap, trap)
+  70  internal error
+
+State lives in $FACTORY_HOME (default: $XDG_DATA_HOME/factory).";
+
+#[derive(Parser)]
+#[command(
+    name = "factory",
+    version,
+    about = "A software factory host: runs tools and agent roles as sandboxed WebAssembly components.",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install, grant, trust, inspect and remove plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Call tools.
+    #[command(subcommand)]
+    Tool(tool::ToolCommand),
+    /// Show the journal: invocations, denials and changes.
+    Log(log::LogArgs),
+}
+
+/// An error with the exit code it maps to.
+pub struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: EXIT_USAGE,
+            error: e.into(),
+        }
+    }
+}
+
+pub fn fail(code: u8, error: anyhow::Error) -> Failure {
+    Failure { code, error }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FACTORY_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("factory: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_INTERNAL);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Plugin(c) => plugin::run(c).await,
+            Command::Tool(c) => tool::run(c).await,
+            Command::Log(a) => log::run(a),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("factory: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Open the host on `$FACTORY_HOME`.
+pub fn open_host() -> Result<factory_host::Host, Failure> {
+    use anyhow::Context;
+    let home = factory_host::Home::from_env().context("cannot use the factory home")?;
+    factory_host::Host::open(home, Default::default())
+        .context("cannot open the factory host")
+        .map_err(|e| fail(EXIT_INTERNAL, e))
+}
+
+/// Print `value` as pretty JSON.
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).map_err(|e| fail(EXIT_INTERNAL, e.into()))?
+    );
+    Ok(())
+}

@@ -1,0 +1,319 @@
+//! `factory plugin ...`: the only way to change what a plugin may do.
+
+use super::{Failure, open_host};
+use anyhow::bail;
+use clap::{Args, Subcommand};
+use factory_host::TrustLevel;
+use factory_host::grants::Grant;
+use factory_host::policy::LimitOverrides;
+use factory_host::registry::InstallRequest;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum PluginCommand {
+    /// Install a component (a tool or a role): validate, digest, precompile, store.
+    Install {
+        /// The component file (.wasm).
+        file: PathBuf,
+        /// Name to install under (default: the name the tool describes).
+        #[arg(long)]
+        name: Option<String>,
+        /// Trust level, by name or number 0-5 (default: untrusted).
+        #[arg(long, default_value = "untrusted")]
+        trust: TrustLevel,
+        /// Replace a different component installed under the same name.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grant capabilities. Each is refused if the plugin's trust level is too low.
+    Grant(GrantArgs),
+    /// Revoke capabilities (the same flags as grant, or --all).
+    Revoke {
+        #[command(flatten)]
+        grants: GrantArgs,
+        /// Revoke every grant.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Set a plugin's trust level (by name or number 0-5).
+    Trust { name: String, level: TrustLevel },
+    /// Set a plugin's resource limits (within its trust level's ceiling).
+    Limits {
+        name: String,
+        /// Linear memory, MiB.
+        #[arg(long, value_name = "MIB")]
+        memory: Option<u64>,
+        /// Deadline per call, seconds.
+        #[arg(long, value_name = "SECONDS")]
+        deadline: Option<u64>,
+        /// Largest result, bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_result: Option<u64>,
+        /// Largest captured stdout/stderr, bytes.
+        #[arg(long, value_name = "BYTES")]
+        max_output: Option<u64>,
+        /// Back to the defaults.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// List plugins.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Digest, world, imports, trust, effective grants and what was cut and why.
+    Inspect {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a plugin, its grants and its key-value data.
+    Remove { name: String },
+}
+
+#[derive(Args)]
+pub struct GrantArgs {
+    name: String,
+    /// A directory, read-only, visible at the same path in the guest.
+    #[arg(long, value_name = "DIR")]
+    read: Vec<String>,
+    /// A directory, read-write.
+    #[arg(long, value_name = "DIR")]
+    write: Vec<String>,
+    /// https://host[:port], http://host[:port], tcp://host:port, udp://host:port or dns://name.
+    #[arg(long, value_name = "URL")]
+    net: Vec<String>,
+    /// A program for the exec sandbox (bare name on PATH, or absolute path).
+    #[arg(long, value_name = "PROGRAM")]
+    exec: Vec<String>,
+    /// A host environment variable the guest may read.
+    #[arg(long, value_name = "NAME")]
+    env: Vec<String>,
+    /// Another tool this plugin may call.
+    #[arg(long, value_name = "NAME")]
+    tool: Vec<String>,
+    /// A model this plugin may call ('*' for any).
+    #[arg(long, value_name = "NAME")]
+    model: Vec<String>,
+}
+
+impl GrantArgs {
+    /// Parse every flag; `strict` also checks that directories/programs exist.
+    fn parse(&self, strict: bool) -> anyhow::Result<Vec<Grant>> {
+        let mut out = Vec::new();
+        for d in &self.read {
+            out.push(if strict {
+                Grant::dir(d, false)?
+            } else {
+                Grant::Read(std::fs::canonicalize(d).unwrap_or(d.into()))
+            });
+        }
+        for d in &self.write {
+            out.push(if strict {
+                Grant::dir(d, true)?
+            } else {
+                Grant::Write(std::fs::canonicalize(d).unwrap_or(d.into()))
+            });
+        }
+        for n in &self.net {
+            out.push(Grant::Net(n.parse()?));
+        }
+        for p in &self.exec {
+            out.push(if strict {
+                Grant::program(p)?
+            } else {
+                Grant::Exec(p.clone())
+            });
+        }
+        for e in &self.env {
+            out.push(Grant::env(e)?);
+        }
+        for t in &self.tool {
+            out.push(Grant::tool(t)?);
+        }
+        for m in &self.model {
+            out.push(Grant::model(m)?);
+        }
+        Ok(out)
+    }
+}
+
+pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
+    let host = open_host()?;
+    let reg = host.registry();
+    let result: anyhow::Result<()> = async { match cmd {
+        PluginCommand::Install { file, name, trust, force, json } => {
+            let installed = host.install(InstallRequest { file, name, trust, force }).await?;
+            let r = &installed.record;
+            if json {
+                emit(&installed)?;
+            } else if !installed.changed {
+                println!("{} is already installed with digest {} (trust {})", r.name, r.digest, r.trust);
+            } else {
+                println!(
+                    "{} {} ({}, sha256 {}, trust {}){}",
+                    if installed.replaced_digest.is_some() { "replaced" } else { "installed" },
+                    r.name,
+                    r.world.as_str(),
+                    r.digest,
+                    r.trust,
+                    if r.trust == TrustLevel::Untrusted { "\nIt may compute, log and read clocks only: raise its trust with `factory plugin trust` and add grants with `factory plugin grant`." } else { "" }
+                );
+            }
+            Ok(())
+        }
+        PluginCommand::Grant(args) => {
+            let grants = args.parse(true)?;
+            if grants.is_empty() {
+                bail!("nothing to grant: give at least one of --read, --write, --net, --exec, --env, --tool, --model");
+            }
+            reg.grant(&args.name, &grants)?;
+            for g in &grants {
+                println!("granted {} {}", args.name, g.flag());
+            }
+            Ok(())
+        }
+        PluginCommand::Revoke { grants: args, all } => {
+            if all {
+                let n = reg.revoke_all(&args.name)?;
+                println!("revoked {n} grants of {}", args.name);
+            } else {
+                let grants = args.parse(false)?;
+                if grants.is_empty() {
+                    bail!("nothing to revoke: give the grants to remove, or --all");
+                }
+                let n = reg.revoke(&args.name, &grants)?;
+                if n < grants.len() {
+                    eprintln!("note: {} of the given grants were not held", grants.len() - n);
+                }
+                println!("revoked {n} grants of {}", args.name);
+            }
+            Ok(())
+        }
+        PluginCommand::Trust { name, level } => {
+            let old = reg.set_trust(&name, level)?;
+            println!("{name}: trust {old} -> {level}");
+            let p = reg.policy(&reg.require(&name)?)?;
+            for c in &p.cut {
+                println!("  cut: {} ({})", c.grant, c.reason);
+            }
+            Ok(())
+        }
+        PluginCommand::Limits { name, memory, deadline, max_result, max_output, reset } => {
+            let mut l = if reset { LimitOverrides::default() } else { reg.require(&name)?.limits };
+            let ceiling = reg.require(&name)?.trust.ceiling().limits;
+            if let Some(m) = memory {
+                l.memory = Some(m << 20);
+            }
+            if let Some(d) = deadline {
+                l.deadline_ms = Some(d * 1000);
+            }
+            if max_result.is_some() {
+                l.max_result = max_result;
+            }
+            if max_output.is_some() {
+                l.max_output = max_output;
+            }
+            let want = l.requested();
+            if want.min(ceiling) != want {
+                bail!(
+                    "limits above the ceiling of trust {}: at most {} MiB memory, {} s deadline, {} B result, {} B output",
+                    reg.require(&name)?.trust,
+                    ceiling.memory >> 20,
+                    ceiling.deadline.as_secs(),
+                    ceiling.max_result,
+                    ceiling.max_output
+                );
+            }
+            if want.memory == 0 || want.deadline.is_zero() {
+                bail!("memory and deadline must be positive");
+            }
+            reg.set_limits(&name, &l)?;
+            println!(
+                "{name}: memory {} MiB, deadline {} s, result {} B, output {} B",
+                want.memory >> 20,
+                want.deadline.as_secs_f64(),
+                want.max_result,
+                want.max_output
+            );
+            Ok(())
+        }
+        PluginCommand::List { json } => {
+            let list = reg.list()?;
+            if json {
+                return emit(&list);
+            }
+            println!("{:<16} {:<12} {:<14} {:<10} DIGEST", "NAME", "WORLD", "TRUST", "SOURCE");
+            for p in list {
+                println!(
+                    "{:<16} {:<12} {:<14} {:<10} {}",
+                    p.name,
+                    p.world.as_str(),
+                    p.trust.to_string(),
+                    if p.builtin { "built-in" } else { "installed" },
+                    &p.digest[..16]
+                );
+            }
+            Ok(())
+        }
+        PluginCommand::Inspect { name, json } => {
+            let r = reg.require(&name)?;
+            let grants = reg.grants(&name)?;
+            let policy = reg.policy(&r)?;
+            let effective = factory_host::runtime::effective_flags(&policy);
+            if json {
+                return emit(&serde_json::json!({
+                    "plugin": r,
+                    "grants": grants.iter().map(|g| g.flag()).collect::<Vec<_>>(),
+                    "effective": effective,
+                    "kv": policy.kv,
+                    "limits": policy.limits,
+                    "cut": policy.cut,
+                }));
+            }
+            println!("name:        {}", r.name);
+            println!("world:       {}", r.world.as_str());
+            println!("digest:      sha256:{}", r.digest);
+            println!("source:      {} ({} bytes)", r.source, r.size);
+            println!("trust:       {}", r.trust);
+            println!("description: {}", r.description);
+            println!("imports:     {}", if r.imports.is_empty() { "(none recorded)".into() } else { r.imports.join(", ") });
+            println!(
+                "limits:      memory {} MiB, deadline {} s, result {} B, output {} B",
+                policy.limits.memory >> 20,
+                policy.limits.deadline.as_secs_f64(),
+                policy.limits.max_result,
+                policy.limits.max_output
+            );
+            println!("kv store:    {}", if policy.kv { "yes" } else { "no (needs read-only)" });
+            println!("grants in force:");
+            if effective.is_empty() {
+                println!("  (none)");
+            }
+            for f in effective {
+                println!("  {f}");
+            }
+            if !policy.cut.is_empty() {
+                println!("cut:");
+                for c in &policy.cut {
+                    println!("  {} ({})", c.grant, c.reason);
+                }
+            }
+            Ok(())
+        }
+        PluginCommand::Remove { name } => {
+            let r = reg.remove(&name, host.home())?;
+            println!("removed {} (sha256 {})", r.name, r.digest);
+            Ok(())
+        }
+    } }.await;
+    host.journal().flush();
+    result.map_err(Failure::from)
+}
+
+fn emit(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! `factory tool call`.
+
+use super::{EXIT_LIMIT, EXIT_TOOL_ERROR, EXIT_USAGE, Failure, fail, open_host};
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use factory_host::{CallOptions, InvokeError, Outcome};
+use std::io::Write;
+use std::time::Duration;
+
+#[derive(Subcommand)]
+pub enum ToolCommand {
+    /// Run one invocation in a fresh sandboxed instance and print the tool's
+    /// JSON result on stdout. A tool error is printed as
+    /// {"error":{"kind":...,"message":...}} on stdout (exit 1); a sandbox
+    /// limit as {"limit":{"kind":...,"message":...}} (exit 3).
+    Call(CallArgs),
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The plugin (see `factory plugin list`).
+    name: String,
+    /// The input, a JSON document (`-` reads it from stdin).
+    #[arg(long)]
+    input: String,
+    /// A deadline shorter than the plugin's, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Also print the tool's captured stderr.
+    #[arg(long)]
+    show_stderr: bool,
+}
+
+pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
+    let ToolCommand::Call(a) = cmd;
+    let input = if a.input == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| anyhow!("cannot read the input from stdin: {e}"))?
+    } else {
+        a.input
+    };
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&input) {
+        return Err(fail(EXIT_USAGE, anyhow!("--input is not valid JSON: {e}")));
+    }
+    let timeout = match a.timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!("--timeout must be a positive number of seconds"),
+            ));
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let host = open_host()?;
+    let result = host.invoke(&a.name, &input, CallOptions { timeout }).await;
+    host.journal().flush();
+    let inv = match result {
+        Ok(inv) => inv,
+        Err(
+            e @ (InvokeError::UnknownPlugin(_)
+            | InvokeError::WrongWorld(..)
+            | InvokeError::Tampered { .. }),
+        ) => {
+            return Err(fail(EXIT_USAGE, e.into()));
+        }
+        Err(e) => return Err(fail(super::EXIT_INTERNAL, e.into())),
+    };
+    if a.show_stderr && !inv.stderr.is_empty() {
+        let _ = std::io::stderr().write_all(&inv.stderr);
+    }
+    match inv.outcome {
+        Outcome::Ok(json) => {
+            println!("{json}");
+            Ok(())
+        }
+        Outcome::ToolError(f) => {
+            println!("{}", serde_json::json!({ "error": f }));
+            let msg = match &f {
+                factory_host::ToolFailure::InvalidInput(m) => format!("invalid input: {m}"),
+                factory_host::ToolFailure::Denied(m) => format!("denied: {m}"),
+                factory_host::ToolFailure::Failed(m) => format!("failed: {m}"),
+            };
+            Err(fail(
+                EXIT_TOOL_ERROR,
+                anyhow!("{} returned an error: {msg}", a.name),
+            ))
+        }
+        Outcome::Limit(kind, message) => {
+            println!(
+                "{}",
+                serde_json::json!({ "limit": { "kind": kind, "message": message } })
+            );
+            if !inv.stderr.is_empty() && !a.show_stderr {
+                let tail =
+                    String::from_utf8_lossy(&inv.stderr[inv.stderr.len().saturating_sub(2048)..])
+                        .into_owned();
+                eprintln!("{tail}");
+            }
+            Err(fail(
+                EXIT_LIMIT,
+                anyhow!("{} stopped by the sandbox: {kind}: {message}", a.name),
+            ))
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The Rust SDK for factory tool plugins.
+//!
+//! A tool is a function from a typed input to a typed output plus one macro:
+//!
+//! ```ignore
+//! use factory_sdk::{Tool, ToolError, export_tool};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)] struct In { text: String }
+//! #[derive(Serialize)] struct Out { words: usize }
+//!
+//! struct WordCount;
+//! impl Tool for WordCount {
+//!     const NAME: &'static str = "word-count";
+//!     const DESCRIPTION: &'static str = "Counts the words of a text.";
+//!     const INPUT_SCHEMA: &'static str = r#"{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}"#;
+//!     type Input = In;
+//!     type Output = Out;
+//!     fn call(input: In) -> Result<Out, ToolError> {
+//!         Ok(Out { words: input.text.split_whitespace().count() })
+//!     }
+//! }
+//! export_tool!(WordCount);
+//! ```
+//!
+//! Build with `cargo build --release --target wasm32-wasip2`; install the
+//! `.wasm` with `factory plugin install`. Files, network and commands are
+//! reached through `std::fs`, [`http`] and [`exec`]: each works only as far
+//! as the operator granted it, and a refusal comes back as an error.
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/plugin",
+        world: "tool-with-host",
+        pub_export_macro: true,
+        export_macro_name: "__export_tool_with_host",
+        default_bindings_module: "factory_sdk::bindings",
+    });
+}
+
+pub mod exec;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod model;
+pub mod tools;
+
+pub use bindings::exports::factory::plugin::tool::{Info, ToolError};
+pub use bindings::factory::plugin::types::ErrorCode;
+pub use serde_json;
+
+/// A tool: typed JSON in, typed JSON out.
+pub trait Tool {
+    const NAME: &'static str;
+    const DESCRIPTION: &'static str;
+    /// JSON Schema of `Input`, as JSON text.
+    const INPUT_SCHEMA: &'static str;
+    type Input: serde::de::DeserializeOwned;
+    type Output: serde::Serialize;
+    fn call(input: Self::Input) -> Result<Self::Output, ToolError>;
+}
+
+/// Shorthands for the three kinds of tool error.
+pub fn invalid(msg: impl std::fmt::Display) -> ToolError {
+    ToolError::InvalidInput(msg.to_string())
+}
+pub fn failed(msg: impl std::fmt::Display) -> ToolError {
+    ToolError::Failed(msg.to_string())
+}
+
+/// Map an I/O error: a refusal by the sandbox becomes `denied`.
+pub fn io_error(context: impl std::fmt::Display, e: std::io::Error) -> ToolError {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => ToolError::Denied(format!("{context}: {e}")),
+        std::io::ErrorKind::NotFound => ToolError::InvalidInput(format!("{context}: {e}")),
+        _ => ToolError::Failed(format!("{context}: {e}")),
+    }
+}
+
+impl From<ErrorCode> for ToolError {
+    fn from(e: ErrorCode) -> Self {
+        match e {
+            ErrorCode::Denied(m) => ToolError::Denied(m),
+            ErrorCode::InvalidInput(m) => ToolError::InvalidInput(m),
+            ErrorCode::NotFound(m) => ToolError::InvalidInput(m),
+            ErrorCode::LimitExceeded(m) | ErrorCode::Failed(m) => ToolError::Failed(m),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn __describe<T: Tool>() -> Info {
+    Info {
+        name: T::NAME.to_string(),
+        description: T::DESCRIPTION.to_string(),
+        input_schema: T::INPUT_SCHEMA.to_string(),
+    }
+}
+
+#[doc(hidden)]
+pub fn __invoke<T: Tool>(input: String) -> Result<String, ToolError> {
+    let input: T::Input = serde_json::from_str(&input)
+        .map_err(|e| invalid(format!("input does not match the schema: {e}")))?;
+    let output = T::call(input)?;
+    serde_json::to_string(&output).map_err(|e| failed(format!("cannot serialize the output: {e}")))
+}
+
+/// Export a [`Tool`] implementation as this component's `factory:plugin/tool`.
+#[macro_export]
+macro_rules! export_tool {
+    ($tool:ty) => {
+        #[doc(hidden)]
+        pub struct __FactoryToolExport;
+        impl $crate::bindings::exports::factory::plugin::tool::Guest for __FactoryToolExport {
+            fn describe() -> $crate::Info {
+                $crate::__describe::<$tool>()
+            }
+            fn invoke(input: String) -> Result<String, $crate::ToolError> {
+                $crate::__invoke::<$tool>(input)
+            }
+        }
+        $crate::bindings::__export_tool_with_host!(__FactoryToolExport with_types_in $crate::bindings);
+    };
+}
