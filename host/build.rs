@@ -25,13 +25,19 @@ fn main() {
         .unwrap_or_default();
     plugins.sort();
 
-    let wasm_dir = build_guests(
-        &root,
-        plugins
-            .iter()
-            .map(|(n, _)| format!("factory-tool-{n}"))
-            .collect(),
-    );
+    // The test plugins (tests/plugins/*) are built in the same cargo run, so
+    // the integration tests find them; they are not embedded.
+    let mut packages: Vec<String> = plugins.iter().map(|(n, _)| format!("factory-tool-{n}")).collect();
+    println!("cargo:rerun-if-changed={}", root.join("tests/plugins").display());
+    if let Ok(rd) = std::fs::read_dir(root.join("tests/plugins")) {
+        for e in rd.flatten() {
+            if e.path().join("Cargo.toml").is_file() {
+                packages.push(format!("factory-test-{}", e.file_name().to_string_lossy()));
+            }
+        }
+    }
+    let wasm_dir = build_guests(&root, packages);
+    println!("cargo:rustc-env=FACTORY_GUEST_DIR={}", wasm_dir.display());
     let mut table = String::from("static BUILTINS: &[Builtin] = &[\n");
     for (name, dir) in &plugins {
         let meta = std::fs::read_to_string(dir.join("builtin.toml")).unwrap();

@@ -268,7 +268,7 @@ impl HostInner {
                 }
             }),
             Ok(Err(e)) => {
-                let trap = e.downcast_ref::<Trap>().copied();
+                let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>()).copied();
                 if trap == Some(Trap::Interrupt) {
                     Outcome::Limit(
                         LimitKind::Deadline,

@@ -165,22 +165,29 @@ where
         .await
         .map_err(Error::from)?;
     let mut conn = Box::pin(conn);
-    let response = tokio::time::timeout(first_byte, async {
-        tokio::select! {
-            r = sender.send_request(req) => r.map_err(Error::from),
-            c = &mut conn => match c {
-                Ok(()) => Err(Error::HttpResponseIncomplete),
-                Err(e) => Err(Error::from(e)),
-            },
+    let mut send = Box::pin(sender.send_request(req));
+    // Drive the connection while waiting for the response; a connection
+    // that finishes first (e.g. `connection: close`) still yields it.
+    let mut conn_done = false;
+    let waited = tokio::time::timeout(first_byte, async {
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut send => break r.map_err(Error::from),
+                c = &mut conn, if !conn_done => match c {
+                    Ok(()) => conn_done = true,
+                    Err(e) => break Err(Error::from(e)),
+                },
+            }
         }
     })
-    .await
-    .map_err(|_| Error::ConnectionReadTimeout)??;
-    let response = response.map(|body| {
-        body.map_err(Error::from)
-            .map_frame(|f: hyper::body::Frame<Bytes>| f)
-            .boxed_unsync()
-    });
-    let io: IoFuture = Box::new(async move { conn.await.map_err(Error::from) });
+    .await;
+    let response = waited.map_err(|_| Error::ConnectionReadTimeout)??;
+    let response = response.map(|body| body.map_err(Error::from).boxed_unsync());
+    let io: IoFuture = if conn_done {
+        Box::new(async { Ok(()) })
+    } else {
+        Box::new(async move { conn.await.map_err(Error::from) })
+    };
     Ok((response, io))
 }

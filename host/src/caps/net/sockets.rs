@@ -50,8 +50,18 @@ async fn check(call: &CallInfo, addr: SocketAddr, use_: SocketAddrUse) -> bool {
                 NetScheme::Udp
             };
             let has = call.policy.net.iter().any(|t| t.scheme == scheme);
-            if addr.ip().is_unspecified() && addr.port() == 0 && has {
-                return true;
+            if addr.ip().is_unspecified() && addr.port() == 0 {
+                if has {
+                    return true;
+                }
+                let name = if scheme == NetScheme::Tcp { "tcp" } else { "udp" };
+                call.deny(
+                    CapabilityKind::Socket,
+                    &format!("{name} socket"),
+                    &format!("no {name} grant"),
+                    Some(&format!("--net {name}://HOST:PORT")),
+                );
+                return false;
             }
             call.deny(
                 CapabilityKind::Socket,

@@ -1,0 +1,63 @@
+//! Shared set-up for the integration tests: a fresh FACTORY_HOME, the guest
+//! plugins built by the host's build script, journal queries.
+#![allow(dead_code)]
+
+use factory_host::registry::InstallRequest;
+use factory_host::{CallOptions, Home, Host, Invocation, TrustLevel};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub fn guest(name: &str) -> PathBuf {
+    PathBuf::from(env!("FACTORY_GUEST_DIR")).join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub host: Host,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Host::open(Home::at(dir.path().join("home")).unwrap(), Default::default()).unwrap();
+        Env { dir, host }
+    }
+
+    pub async fn install(&self, file: &str, name: &str, trust: TrustLevel) {
+        self.host
+            .install(InstallRequest { file: guest(file), name: Some(name.into()), trust, force: false })
+            .await
+            .unwrap();
+    }
+
+    pub async fn call(&self, name: &str, input: serde_json::Value) -> Invocation {
+        self.host
+            .invoke(name, &input.to_string(), CallOptions { timeout: Some(Duration::from_secs(10)) })
+            .await
+            .unwrap()
+    }
+
+    /// Denial messages journaled for `plugin`.
+    pub fn denials(&self, plugin: &str) -> Vec<String> {
+        self.events(plugin, "denial")
+    }
+
+    pub fn events(&self, plugin: &str, kind: &str) -> Vec<String> {
+        self.host.journal().flush();
+        let conn = factory_host::db::open(&self.host.home().db_path()).unwrap();
+        let mut stmt = conn.prepare("SELECT message FROM events WHERE plugin=?1 AND kind=?2 ORDER BY id").unwrap();
+        stmt.query_map([plugin, kind], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+    }
+
+    /// The journaled outcome of the latest invocation of `plugin`.
+    pub fn last_outcome(&self, plugin: &str) -> String {
+        self.host.journal().flush();
+        let conn = factory_host::db::open(&self.host.home().db_path()).unwrap();
+        conn.query_row(
+            "SELECT outcome FROM invocations WHERE plugin=?1 ORDER BY id DESC LIMIT 1",
+            [plugin],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+}
