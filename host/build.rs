@@ -27,8 +27,14 @@ fn main() {
 
     // The test plugins (tests/plugins/*) are built in the same cargo run, so
     // the integration tests find them; they are not embedded.
-    let mut packages: Vec<String> = plugins.iter().map(|(n, _)| format!("factory-tool-{n}")).collect();
-    println!("cargo:rerun-if-changed={}", root.join("tests/plugins").display());
+    let mut packages: Vec<String> = plugins
+        .iter()
+        .map(|(n, _)| format!("factory-tool-{n}"))
+        .collect();
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("tests/plugins").display()
+    );
     if let Ok(rd) = std::fs::read_dir(root.join("tests/plugins")) {
         for e in rd.flatten() {
             if e.path().join("Cargo.toml").is_file() {

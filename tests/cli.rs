@@ -10,7 +10,9 @@ struct Cli {
 
 impl Cli {
     fn new() -> Cli {
-        Cli { home: tempfile::tempdir().unwrap() }
+        Cli {
+            home: tempfile::tempdir().unwrap(),
+        }
     }
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_factory"))
@@ -36,7 +38,11 @@ fn install_refuses_core_modules_garbage_and_truncated_components() {
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
     let o = cli.run(&["plugin", "install", core.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o.stderr).contains("core WebAssembly module"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("core WebAssembly module"),
+        "{}",
+        text(&o.stderr)
+    );
 
     let junk = dir.path().join("junk.wasm");
     std::fs::write(&junk, b"hello world").unwrap();
@@ -49,25 +55,55 @@ fn install_refuses_core_modules_garbage_and_truncated_components() {
     std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
     let o = cli.run(&["plugin", "install", cut.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o.stderr).contains("not a valid component"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not a valid component"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
 fn install_call_exit_codes_and_journal() {
     let cli = Cli::new();
     let wasm = common::guest("factory-test-attacker");
-    let o = cli.run(&["plugin", "install", wasm.to_str().unwrap(), "--name", "attacker"]);
+    let o = cli.run(&[
+        "plugin",
+        "install",
+        wasm.to_str().unwrap(),
+        "--name",
+        "attacker",
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("untrusted (0)"));
 
-    let o = cli.run(&["tool", "call", "attacker", "--input", r#"{"attack":"args"}"#]);
+    let o = cli.run(&[
+        "tool",
+        "call",
+        "attacker",
+        "--input",
+        r#"{"attack":"args"}"#,
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["args"], serde_json::json!(["attacker"]));
 
-    let o = cli.run(&["tool", "call", "attacker", "--input", r#"{"attack":"nope"}"#]);
+    let o = cli.run(&[
+        "tool",
+        "call",
+        "attacker",
+        "--input",
+        r#"{"attack":"nope"}"#,
+    ]);
     assert_eq!(code(&o), 1);
-    let o = cli.run(&["tool", "call", "attacker", "--input", r#"{"attack":"cpu-loop"}"#, "--timeout", "0.2"]);
+    let o = cli.run(&[
+        "tool",
+        "call",
+        "attacker",
+        "--input",
+        r#"{"attack":"cpu-loop"}"#,
+        "--timeout",
+        "0.2",
+    ]);
     assert_eq!(code(&o), 3, "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("deadline"));
     let o = cli.run(&["tool", "call", "attacker", "--input", "{not json"]);
@@ -78,12 +114,19 @@ fn install_call_exit_codes_and_journal() {
     // A grant above the ceiling names the level that allows it.
     let o = cli.run(&["plugin", "grant", "attacker", "--exec", "sh"]);
     assert_eq!(code(&o), 2);
-    assert!(text(&o.stderr).contains("auto-merge"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("auto-merge"),
+        "{}",
+        text(&o.stderr)
+    );
 
     let o = cli.run(&["log", "--plugin", "attacker", "--json"]);
     assert_eq!(code(&o), 0);
     let entries: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
-    let outcomes: Vec<&str> = entries.iter().filter_map(|e| e["outcome"].as_str()).collect();
+    let outcomes: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
     assert_eq!(outcomes, ["ok", "tool-error", "deadline"]);
     assert!(entries.iter().any(|e| e["kind"] == "install"));
 }
@@ -93,30 +136,55 @@ fn reinstall_needs_force_and_tampering_is_refused() {
     let cli = Cli::new();
     let a = common::guest("factory-test-attacker");
     let b = common::guest("factory-tool-read-file");
-    assert_eq!(code(&cli.run(&["plugin", "install", a.to_str().unwrap(), "--name", "x"])), 0);
+    assert_eq!(
+        code(&cli.run(&["plugin", "install", a.to_str().unwrap(), "--name", "x"])),
+        0
+    );
     let o = cli.run(&["plugin", "install", b.to_str().unwrap(), "--name", "x"]);
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("--force"));
-    assert_eq!(code(&cli.run(&["plugin", "install", b.to_str().unwrap(), "--name", "x", "--force"])), 0);
+    assert_eq!(
+        code(&cli.run(&[
+            "plugin",
+            "install",
+            b.to_str().unwrap(),
+            "--name",
+            "x",
+            "--force"
+        ])),
+        0
+    );
     let log = text(&cli.run(&["log", "--plugin", "x"]).stdout);
     assert!(log.contains("reinstall"), "{log}");
 
     // Tamper with the stored component.
-    let stored = std::fs::read_dir(cli.home.path().join("plugins")).unwrap().next().unwrap().unwrap().path();
+    let stored = std::fs::read_dir(cli.home.path().join("plugins"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let mut bytes = std::fs::read(&stored).unwrap();
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
     std::fs::write(&stored, bytes).unwrap();
     let o = cli.run(&["tool", "call", "x", "--input", r#"{"path":"/nowhere"}"#]);
     assert_eq!(code(&o), 2, "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("modified after install"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("modified after install"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
 fn a_tampered_cache_file_is_discarded_and_rebuilt() {
     let cli = Cli::new();
     let a = common::guest("factory-test-attacker");
-    assert_eq!(code(&cli.run(&["plugin", "install", a.to_str().unwrap(), "--name", "x"])), 0);
+    assert_eq!(
+        code(&cli.run(&["plugin", "install", a.to_str().unwrap(), "--name", "x"])),
+        0
+    );
     let cwasm = std::fs::read_dir(cli.home.path().join("cache"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -135,7 +203,15 @@ fn builtins_are_listed_and_usable_with_grants() {
     let o = cli.run(&["plugin", "list", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     let names: Vec<&str> = list.iter().filter_map(|p| p["name"].as_str()).collect();
-    for b in ["read-file", "write-file", "list-files", "search-text", "apply-patch", "fetch-url", "run-command"] {
+    for b in [
+        "read-file",
+        "write-file",
+        "list-files",
+        "search-text",
+        "apply-patch",
+        "fetch-url",
+        "run-command",
+    ] {
         assert!(names.contains(&b), "{b} missing from {names:?}");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -144,8 +220,16 @@ fn builtins_are_listed_and_usable_with_grants() {
     let ds = d.to_str().unwrap();
     let input = serde_json::json!({"root": ds, "pattern": "TODO"}).to_string();
     let o = cli.run(&["tool", "call", "search-text", "--input", &input]);
-    assert_eq!(code(&o), 1, "ungranted search must fail: {}", text(&o.stdout));
-    assert_eq!(code(&cli.run(&["plugin", "grant", "search-text", "--read", ds])), 0);
+    assert_eq!(
+        code(&o),
+        1,
+        "ungranted search must fail: {}",
+        text(&o.stdout)
+    );
+    assert_eq!(
+        code(&cli.run(&["plugin", "grant", "search-text", "--read", ds])),
+        0
+    );
     let o = cli.run(&["tool", "call", "search-text", "--input", &input]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

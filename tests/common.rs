@@ -19,20 +19,35 @@ pub struct Env {
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let host = Host::open(Home::at(dir.path().join("home")).unwrap(), Default::default()).unwrap();
+        let host = Host::open(
+            Home::at(dir.path().join("home")).unwrap(),
+            Default::default(),
+        )
+        .unwrap();
         Env { dir, host }
     }
 
     pub async fn install(&self, file: &str, name: &str, trust: TrustLevel) {
         self.host
-            .install(InstallRequest { file: guest(file), name: Some(name.into()), trust, force: false })
+            .install(InstallRequest {
+                file: guest(file),
+                name: Some(name.into()),
+                trust,
+                force: false,
+            })
             .await
             .unwrap();
     }
 
     pub async fn call(&self, name: &str, input: serde_json::Value) -> Invocation {
         self.host
-            .invoke(name, &input.to_string(), CallOptions { timeout: Some(Duration::from_secs(10)) })
+            .invoke(
+                name,
+                &input.to_string(),
+                CallOptions {
+                    timeout: Some(Duration::from_secs(10)),
+                },
+            )
             .await
             .unwrap()
     }
@@ -45,8 +60,13 @@ impl Env {
     pub fn events(&self, plugin: &str, kind: &str) -> Vec<String> {
         self.host.journal().flush();
         let conn = factory_host::db::open(&self.host.home().db_path()).unwrap();
-        let mut stmt = conn.prepare("SELECT message FROM events WHERE plugin=?1 AND kind=?2 ORDER BY id").unwrap();
-        stmt.query_map([plugin, kind], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+        let mut stmt = conn
+            .prepare("SELECT message FROM events WHERE plugin=?1 AND kind=?2 ORDER BY id")
+            .unwrap();
+        stmt.query_map([plugin, kind], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
     }
 
     /// The journaled outcome of the latest invocation of `plugin`.

@@ -54,7 +54,11 @@ async fn check(call: &CallInfo, addr: SocketAddr, use_: SocketAddrUse) -> bool {
                 if has {
                     return true;
                 }
-                let name = if scheme == NetScheme::Tcp { "tcp" } else { "udp" };
+                let name = if scheme == NetScheme::Tcp {
+                    "tcp"
+                } else {
+                    "udp"
+                };
                 call.deny(
                     CapabilityKind::Socket,
                     &format!("{name} socket"),

@@ -28,7 +28,10 @@ fn tcp_connect(addr: (u8, u8, u8, u8), port: u16) -> Value {
         Ok(s) => s,
         Err(e) => return json!({"ok": false, "error": format!("{e:?}")}),
     };
-    let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address: addr });
+    let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port,
+        address: addr,
+    });
     if let Err(e) = sock.start_connect(&net, remote) {
         return json!({"ok": false, "error": format!("{e:?}")});
     }
@@ -46,7 +49,10 @@ fn udp_send(addr: (u8, u8, u8, u8), port: u16) -> Value {
         Ok(s) => s,
         Err(e) => return json!({"ok": false, "error": format!("{e:?}")}),
     };
-    let any = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: 0, address: (0, 0, 0, 0) });
+    let any = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port: 0,
+        address: (0, 0, 0, 0),
+    });
     if let Err(e) = sock.start_bind(&net, any) {
         return json!({"ok": false, "stage": "bind", "error": format!("{e:?}")});
     }
@@ -58,9 +64,15 @@ fn udp_send(addr: (u8, u8, u8, u8), port: u16) -> Value {
         Ok(s) => s,
         Err(e) => return json!({"ok": false, "error": format!("{e:?}")}),
     };
-    let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address: addr });
+    let remote = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port,
+        address: addr,
+    });
     let _ = out.check_send();
-    match out.send(&[OutgoingDatagram { data: b"x".to_vec(), remote_address: Some(remote) }]) {
+    match out.send(&[OutgoingDatagram {
+        data: b"x".to_vec(),
+        remote_address: Some(remote),
+    }]) {
         Ok(n) if n > 0 => json!({"ok": true}),
         Ok(_) => json!({"ok": false, "error": "not sent"}),
         Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
@@ -83,7 +95,8 @@ struct Attacker;
 impl Tool for Attacker {
     const NAME: &'static str = "attacker";
     const DESCRIPTION: &'static str = "Tries to escape the sandbox (for factory's abuse tests).";
-    const INPUT_SCHEMA: &'static str = r#"{"type":"object","properties":{"attack":{"type":"string"}},"required":["attack"]}"#;
+    const INPUT_SCHEMA: &'static str =
+        r#"{"type":"object","properties":{"attack":{"type":"string"}},"required":["attack"]}"#;
     type Input = Input;
     type Output = Value;
 
@@ -100,7 +113,9 @@ impl Tool for Attacker {
             "env" => json!({"ok": true, "env": std::env::vars().collect::<Vec<_>>()}),
             "args" => json!({"ok": true, "args": std::env::args().collect::<Vec<_>>()}),
             "http" => match factory_sdk::http::get(t, 1 << 20) {
-                Ok(r) => json!({"ok": true, "status": r.status, "body": String::from_utf8_lossy(&r.body)}),
+                Ok(r) => {
+                    json!({"ok": true, "status": r.status, "body": String::from_utf8_lossy(&r.body)})
+                }
                 Err(e) => json!({"ok": false, "error": e.to_string()}),
             },
             "tcp" => tcp_connect(parse_v4(t), i.port),
@@ -150,7 +165,9 @@ impl Tool for Attacker {
                 loop {
                     match std::fs::File::open(t) {
                         Ok(f) => files.push(f),
-                        Err(e) => break json!({"ok": false, "opened": files.len(), "error": e.to_string()}),
+                        Err(e) => {
+                            break json!({"ok": false, "opened": files.len(), "error": e.to_string()});
+                        }
                     }
                     if files.len() > 1_000_000 {
                         break json!({"ok": true, "opened": files.len()});
@@ -163,7 +180,9 @@ impl Tool for Attacker {
                 Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
             },
             "exec" => match factory_sdk::exec::run(t, &["-c", "id"], None) {
-                Ok(o) => json!({"ok": true, "exit": o.exit_code, "stdout": String::from_utf8_lossy(&o.stdout)}),
+                Ok(o) => {
+                    json!({"ok": true, "exit": o.exit_code, "stdout": String::from_utf8_lossy(&o.stdout)})
+                }
                 Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
             },
             "tool" => match factory_sdk::tools::call(t, &json!({"path": "/etc/passwd"})) {
