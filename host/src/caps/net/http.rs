@@ -7,7 +7,6 @@ use super::policy;
 use crate::grants::NetScheme;
 use crate::runtime::call::CallInfo;
 use crate::trust::CapabilityKind;
-use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
