@@ -42,6 +42,17 @@ fn main() {
             }
         }
     }
+    // The SDK's examples are built too: the tests install and call them.
+    if let Ok(rd) = std::fs::read_dir(root.join("sdk/rust/examples")) {
+        for e in rd.flatten() {
+            if e.path().join("Cargo.toml").is_file() {
+                packages.push(format!(
+                    "factory-example-{}",
+                    e.file_name().to_string_lossy()
+                ));
+            }
+        }
+    }
     let wasm_dir = build_guests(&root, packages);
     println!("cargo:rustc-env=FACTORY_GUEST_DIR={}", wasm_dir.display());
     let mut table = String::from("static BUILTINS: &[Builtin] = &[\n");

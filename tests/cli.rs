@@ -157,17 +157,18 @@ fn reinstall_needs_force_and_tampering_is_refused() {
     let log = text(&cli.run(&["log", "--plugin", "x"]).stdout);
     assert!(log.contains("reinstall"), "{log}");
 
-    // Tamper with the stored component.
-    let stored = std::fs::read_dir(cli.home.path().join("plugins"))
+    // The replaced component was deleted; only the new one is stored.
+    let stored: Vec<_> = std::fs::read_dir(cli.home.path().join("plugins"))
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mut bytes = std::fs::read(&stored).unwrap();
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    // Tamper with it.
+    let stored = &stored[0];
+    let mut bytes = std::fs::read(stored).unwrap();
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
-    std::fs::write(&stored, bytes).unwrap();
+    std::fs::write(stored, bytes).unwrap();
     let o = cli.run(&["tool", "call", "x", "--input", r#"{"path":"/nowhere"}"#]);
     assert_eq!(code(&o), 2, "{}", text(&o.stderr));
     assert!(
@@ -236,4 +237,53 @@ fn builtins_are_listed_and_usable_with_grants() {
     assert_eq!(v["matches"][0]["line"], 2);
     let o = cli.run(&["plugin", "inspect", "search-text"]);
     assert!(text(&o.stdout).contains(&format!("--read {ds}")));
+}
+
+#[test]
+fn install_refuses_a_wrong_world_and_a_wrong_signature() {
+    let cli = Cli::new();
+    let other = common::guest("factory-test-wrong-world");
+    let o = cli.run(&["plugin", "install", other.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("exports neither `factory:plugin/tool@0.1.0`")
+            && err.contains("test:other/greeter@0.1.0"),
+        "{err}"
+    );
+
+    let bad = common::guest("factory-test-bad-signature");
+    let o = cli.run(&["plugin", "install", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("does not match the factory contract"), "{err}");
+
+    // Nothing was stored for either.
+    let o = cli.run(&["plugin", "list", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(list.iter().all(|p| p["builtin"] == true), "{list:?}");
+}
+
+#[test]
+fn the_sdk_example_builds_installs_and_runs() {
+    let cli = Cli::new();
+    let wasm = common::guest("factory-example-word-count");
+    let o = cli.run(&["plugin", "install", wasm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    // The name comes from the tool's own describe().
+    let o = cli.run(&[
+        "tool",
+        "call",
+        "word-count",
+        "--input",
+        r#"{"text":"one two\nthree"}"#,
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v, serde_json::json!({"words": 3, "lines": 2}));
+    // Input that does not match the type is the tool's invalid-input error.
+    let o = cli.run(&["tool", "call", "word-count", "--input", r#"{"txt":1}"#]);
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "invalid-input", "{v}");
 }

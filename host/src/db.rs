@@ -62,6 +62,19 @@ CREATE TABLE IF NOT EXISTS cache(
     path TEXT PRIMARY KEY,
     stamp TEXT NOT NULL
 );
+-- `registry` counts changes to plugins and grants, by any process: a
+-- running host compares it to know when its cached policies are stale.
+CREATE TABLE IF NOT EXISTS meta(
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES('registry', 0);
+CREATE TRIGGER IF NOT EXISTS plugins_ins AFTER INSERT ON plugins BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
+CREATE TRIGGER IF NOT EXISTS plugins_upd AFTER UPDATE ON plugins BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
+CREATE TRIGGER IF NOT EXISTS plugins_del AFTER DELETE ON plugins BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
+CREATE TRIGGER IF NOT EXISTS grants_ins AFTER INSERT ON grants BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
+CREATE TRIGGER IF NOT EXISTS grants_upd AFTER UPDATE ON grants BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
+CREATE TRIGGER IF NOT EXISTS grants_del AFTER DELETE ON grants BEGIN UPDATE meta SET value=value+1 WHERE key='registry'; END;
 CREATE TABLE IF NOT EXISTS kv(
     plugin TEXT NOT NULL,
     key TEXT NOT NULL,

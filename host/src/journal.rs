@@ -2,15 +2,23 @@
 //! and trust changes, logs) in SQLite.
 //!
 //! Writes go through a channel to one writer thread that commits in batches,
-//! so recording costs the caller a channel send. [`Journal::flush`] waits
-//! until everything sent so far is committed; dropping the journal flushes.
+//! so recording costs the caller a channel send. Once woken by a record the
+//! writer collects for [`BATCH_WINDOW`] before committing, so a busy host
+//! commits (and wakes the writer) once per window rather than once per call.
+//! [`Journal::flush`] cuts the window short and waits until everything sent
+//! so far is committed; dropping the journal flushes.
 
 use crate::db;
 use rusqlite::{Connection, params};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+/// How long the writer gathers records before it commits them.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
+const MAX_BATCH: usize = 4096;
 
 /// One finished invocation.
 #[derive(Clone, Debug, Serialize)]
@@ -77,12 +85,15 @@ enum Msg {
 #[derive(Clone)]
 pub struct Journal {
     tx: mpsc::Sender<Msg>,
+    /// The writer thread, unparked by [`Journal::flush`].
+    thread: Thread,
     _writer: std::sync::Arc<WriterThread>,
     path: PathBuf,
 }
 
 struct WriterThread {
     tx: mpsc::Sender<Msg>,
+    thread: Thread,
     handle: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -90,6 +101,7 @@ impl Drop for WriterThread {
     fn drop(&mut self) {
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
         if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
+            self.thread.unpark();
             let _ = ack_rx.recv();
         }
         // The thread exits when the last sender is gone; don't wait for
@@ -108,8 +120,10 @@ impl Journal {
             .expect("spawn journal thread");
         Ok(Journal {
             tx: tx.clone(),
+            thread: handle.thread().clone(),
             _writer: std::sync::Arc::new(WriterThread {
                 tx,
+                thread: handle.thread().clone(),
                 handle: std::sync::Mutex::new(Some(handle)),
             }),
             path: path.to_path_buf(),
@@ -133,6 +147,7 @@ impl Journal {
     pub fn flush(&self) {
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
         if self.tx.send(Msg::Flush(ack_tx)).is_ok() {
+            self.thread.unpark();
             let _ = ack_rx.recv();
         }
     }
@@ -140,12 +155,26 @@ impl Journal {
 
 fn writer(mut conn: Connection, rx: mpsc::Receiver<Msg>) {
     while let Ok(first) = rx.recv() {
+        let until = Instant::now() + BATCH_WINDOW;
         let mut batch = vec![first];
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-            if batch.len() >= 4096 {
+        // Gather until the window closes, the batch is full, or a flush
+        // asks for it now. Parked (not blocked in `recv`), this thread is
+        // not woken by each send.
+        loop {
+            while let Ok(m) = rx.try_recv() {
+                batch.push(m);
+                if batch.len() >= MAX_BATCH {
+                    break;
+                }
+            }
+            let now = Instant::now();
+            if now >= until
+                || batch.len() >= MAX_BATCH
+                || batch.iter().any(|m| matches!(m, Msg::Flush(_)))
+            {
                 break;
             }
+            std::thread::park_timeout(until - now);
         }
         let mut acks = Vec::new();
         if let Err(e) = write_batch(&mut conn, batch, &mut acks) {

@@ -227,8 +227,16 @@ impl ExecState {
                 (None, true)
             }
         };
-        let (stdout, t1) = out.await.unwrap_or_default();
-        let (stderr, t2) = err.await.unwrap_or_default();
+        let (stdout, t1) = tokio::time::timeout(PIPE_GRACE, out)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let (stderr, t2) = tokio::time::timeout(PIPE_GRACE, err)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
         let output = Output {
             exit_code: status.and_then(|s| s.code()),
             stdout,
@@ -257,28 +265,32 @@ impl ExecState {
     }
 }
 
-/// Read up to `cap` bytes, then drain the rest. Returns (bytes, truncated).
+/// Read up to `cap` bytes. Past the cap the pipe is closed, so a flooding
+/// program gets EPIPE (or SIGPIPE) instead of running on unread. Returns
+/// (bytes, truncated).
 async fn read_capped<R: AsyncRead + Unpin>(r: Option<R>, cap: usize) -> (Vec<u8>, bool) {
     let Some(mut r) = r else {
         return (Vec::new(), false);
     };
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
-    let mut truncated = false;
     loop {
         match r.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) | Err(_) => return (buf, false),
             Ok(n) => {
                 let room = cap.saturating_sub(buf.len());
-                if n > room {
-                    truncated = true;
-                }
                 buf.extend_from_slice(&chunk[..n.min(room)]);
+                if n > room {
+                    return (buf, true);
+                }
             }
         }
     }
-    (buf, truncated)
 }
+
+/// How long to wait for the output pipes once the sandbox has exited or
+/// been killed (`--die-with-parent` takes every process in it down).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
 
 /// Make `p` absolute and remove `.`/`..` lexically (the sandbox sees only
 /// granted directories, so a symlink cannot lead anywhere ungranted).

@@ -52,9 +52,9 @@ impl Host for ToolsState {
             ))));
         }
         if self.call.depth + 1 > MAX_DEPTH {
-            return Ok(Err(ErrorCode::LimitExceeded(format!(
-                "tool calls nest at most {MAX_DEPTH} deep"
-            ))));
+            let msg = format!("call {name}: tool calls nest at most {MAX_DEPTH} deep");
+            self.call.event("limit", "tool", msg.clone());
+            return Ok(Err(ErrorCode::LimitExceeded(msg)));
         }
         let Some(host) = self.host.upgrade() else {
             return Ok(Err(ErrorCode::Failed("host is shutting down".into())));

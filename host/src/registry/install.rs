@@ -93,13 +93,8 @@ impl Host {
             .map_err(|e| InstallError::Incompatible(shown.clone(), format!("{e:#}")))?;
 
         // Ask the component who it is, with no grants at all.
-        let (description, input_schema, self_name) = {
-            let (d, s, n) = self
-                .describe_component(&component, world)
-                .await
-                .map_err(|e| InstallError::Describe(shown.clone(), e))?;
-            (d, s, n)
-        };
+        let (description, input_schema, self_name) =
+            self.describe_component(&component, world, &shown).await?;
         let name = match req.name {
             Some(n) => n,
             None => self_name.to_ascii_lowercase().replace([' ', '_'], "-"),
@@ -169,6 +164,13 @@ impl Host {
         };
         inner.registry.upsert(&record)?;
         let replaced = existing.map(|e| e.digest);
+        if let Some(old) = &replaced {
+            // The replaced component is deleted unless another name uses it.
+            if !inner.registry.digest_in_use(old)? {
+                let _ = std::fs::remove_file(inner.home.component_path(old));
+                let _ = std::fs::remove_file(inner.home.cwasm_path(old, &inner.engine_key));
+            }
+        }
         let (kind, msg) = match &replaced {
             Some(old) => (
                 "reinstall",
@@ -198,37 +200,64 @@ impl Host {
         })
     }
 
-    /// Instantiate with no grants and call `describe`.
+    /// Instantiate with no grants, check the exported functions' types
+    /// against the contract, and call `describe`.
     async fn describe_component(
         &self,
         component: &wasmtime::component::Component,
         world: World,
-    ) -> Result<(String, String, String), String> {
-        let pre = self
-            .inner
-            .pre(component, world)
-            .map_err(|e| format!("{e:#}"))?;
+        shown: &str,
+    ) -> Result<(String, String, String), InstallError> {
+        use crate::bindings::{role::RolePluginIndices, tool::ToolPluginIndices};
+        let incompatible =
+            |e: wasmtime::Error| InstallError::Incompatible(shown.into(), format!("{e:#}"));
+        let failed = |e: wasmtime::Error| InstallError::Describe(shown.into(), format!("{e:#}"));
+        let pre = self.inner.pre(component, world).map_err(incompatible)?;
         let (mut store, _, _) = self
             .inner
             .bare_store(&format!("{} (install)", world.as_str()));
         let fut = async {
             match pre {
                 crate::runtime::Pre::Tool(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    let info = i.factory_plugin_tool().call_describe(&mut store).await?;
-                    Ok::<_, wasmtime::Error>((info.description, info.input_schema, info.name))
+                    let inst = p
+                        .instance_pre()
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(failed)?;
+                    let bound = ToolPluginIndices::new(p.instance_pre())
+                        .and_then(|ix| ix.load(&mut store, &inst))
+                        .map_err(incompatible)?;
+                    let info = bound
+                        .factory_plugin_tool()
+                        .call_describe(&mut store)
+                        .await
+                        .map_err(failed)?;
+                    Ok((info.description, info.input_schema, info.name))
                 }
                 crate::runtime::Pre::Role(p) => {
-                    let i = p.instantiate_async(&mut store).await?;
-                    let info = i.factory_plugin_role().call_describe(&mut store).await?;
+                    let inst = p
+                        .instance_pre()
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(failed)?;
+                    let bound = RolePluginIndices::new(p.instance_pre())
+                        .and_then(|ix| ix.load(&mut store, &inst))
+                        .map_err(incompatible)?;
+                    let info = bound
+                        .factory_plugin_role()
+                        .call_describe(&mut store)
+                        .await
+                        .map_err(failed)?;
                     Ok((info.description, String::new(), info.name))
                 }
             }
         };
         match tokio::time::timeout(std::time::Duration::from_secs(10), fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(format!("{e:#}")),
-            Err(_) => Err("did not return within 10 s".into()),
+            Ok(r) => r,
+            Err(_) => Err(InstallError::Describe(
+                shown.into(),
+                "did not return within 10 s".into(),
+            )),
         }
     }
 }

@@ -14,6 +14,8 @@ use crate::trust::TrustLevel;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Which world a component implements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -74,7 +76,16 @@ pub enum RegistryError {
 pub struct Registry {
     conn: Mutex<Connection>,
     journal: Journal,
+    /// Writes made through this registry (seen at once by [`Registry::version`]).
+    local_writes: AtomicU64,
+    /// The last database generation read, and when.
+    seen: Mutex<Option<(Instant, i64)>>,
 }
+
+/// How stale a running host's view of changes made by *other* processes
+/// (e.g. `factory plugin revoke` while a run is going) may be. Changes made
+/// in this process are seen at once.
+pub const REVALIDATE: Duration = Duration::from_millis(1);
 
 fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
     let trust: u8 = r.get(3)?;
@@ -104,17 +115,38 @@ impl Registry {
         Ok(Registry {
             conn: Mutex::new(crate::db::open(path)?),
             journal,
+            local_writes: AtomicU64::new(0),
+            seen: Mutex::new(None),
         })
+    }
+
+    /// Note a write made through this registry.
+    fn touched(&self) {
+        self.local_writes.fetch_add(1, Ordering::SeqCst);
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Changes whenever another connection committed to the database.
-    pub fn data_version(&self) -> rusqlite::Result<i64> {
-        self.conn()
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
+    /// A version of the plugins and grants: it changes at once with a write
+    /// through this registry, and within [`REVALIDATE`] of a write by
+    /// another process (a database trigger counts every change; it is read
+    /// at most once per window, so a busy host does not query per call).
+    pub fn version(&self) -> rusqlite::Result<(i64, u64)> {
+        let local = self.local_writes.load(Ordering::SeqCst);
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        match *seen {
+            Some((at, generation)) if at.elapsed() < REVALIDATE => Ok((generation, local)),
+            _ => {
+                let generation = self
+                    .conn()
+                    .prepare_cached("SELECT value FROM meta WHERE key='registry'")?
+                    .query_row([], |r| r.get(0))?;
+                *seen = Some((Instant::now(), generation));
+                Ok((generation, local))
+            }
+        }
     }
 
     pub fn get(&self, name: &str) -> Result<Option<PluginRecord>, RegistryError> {
@@ -167,6 +199,7 @@ impl Registry {
                 p.file_stamp
             ],
         )?;
+        self.touched();
         Ok(())
     }
 
@@ -175,6 +208,7 @@ impl Registry {
             "UPDATE plugins SET file_stamp=?2 WHERE name=?1",
             params![name, stamp],
         )?;
+        self.touched();
         Ok(())
     }
 
@@ -228,6 +262,7 @@ impl Registry {
                 ..EventRecord::new(name, "grant", format!("granted {}", g.flag()))
             });
         }
+        self.touched();
         Ok(())
     }
 
@@ -246,6 +281,7 @@ impl Registry {
                 ..EventRecord::new(name, "revoke", format!("revoked {}", g.flag()))
             });
         }
+        self.touched();
         Ok(n)
     }
 
@@ -260,6 +296,7 @@ impl Registry {
             "revoke",
             format!("revoked all {n} grants"),
         ));
+        self.touched();
         Ok(n)
     }
 
@@ -274,6 +311,7 @@ impl Registry {
             "trust",
             format!("trust {old} -> {level}"),
         ));
+        self.touched();
         Ok(old)
     }
 
@@ -291,6 +329,7 @@ impl Registry {
                 serde_json::to_string(limits).unwrap_or_default()
             ),
         ));
+        self.touched();
         Ok(())
     }
 
@@ -319,6 +358,7 @@ impl Registry {
             tx.commit()?;
             others
         };
+        self.touched();
         if others == 0 {
             let _ = std::fs::remove_file(home.component_path(&p.digest));
         }
@@ -328,6 +368,16 @@ impl Registry {
             format!("removed (digest {})", p.digest),
         ));
         Ok(p)
+    }
+
+    /// Whether any plugin is installed with this digest.
+    pub(crate) fn digest_in_use(&self, digest: &str) -> Result<bool, RegistryError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM plugins WHERE digest=?1",
+            [digest],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
     }
 
     /// The recorded stamp of a cache file, if any.

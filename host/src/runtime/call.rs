@@ -79,6 +79,8 @@ pub fn new_call_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0);
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id); // a syscall: once
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{now:x}-{:x}-{seq:x}", std::process::id())
+    format!("{now:x}-{pid:x}-{seq:x}")
 }

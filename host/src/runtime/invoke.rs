@@ -210,7 +210,6 @@ impl HostInner {
         timeout: Option<Duration>,
     ) -> Invocation {
         let started = Instant::now();
-        let cpu_start = thread_cpu();
         let limits = policy.limits;
         let budget = timeout.map_or(limits.deadline, |t| t.min(limits.deadline));
         let call = Arc::new(CallInfo {
@@ -226,7 +225,7 @@ impl HostInner {
         let cap = limits.max_output as usize;
         let (mut store, stdout, stderr) = self.store_for(&call, budget);
 
-        let result = tokio::time::timeout(budget, async {
+        let (result, first_yield) = super::cpu::watch(tokio::time::timeout(budget, async {
             match &loaded.compiled.pre {
                 Pre::Tool(pre) => {
                     let inst = pre.instantiate_async(&mut store).await?;
@@ -236,7 +235,7 @@ impl HostInner {
                 }
                 Pre::Role(_) => unreachable!("checked by the callers"),
             }
-        })
+        }))
         .await;
 
         let data = store.data();
@@ -298,7 +297,7 @@ impl HostInner {
         drop(store);
 
         let duration = started.elapsed();
-        let cpu = thread_cpu().saturating_sub(cpu_start);
+        let cpu = super::cpu::since(started, first_yield);
         let stdout = stdout.contents().to_vec();
         let stderr = stderr.contents().to_vec();
         let (outcome_name, detail, output_bytes) = match &outcome {
@@ -343,12 +342,4 @@ impl HostInner {
             stderr,
         }
     }
-}
-
-/// CPU time of this thread so far (calls run on one thread of the runtime
-/// between awaits; a call that migrates threads under-reports).
-fn thread_cpu() -> Duration {
-    cpu_time::ThreadTime::try_now()
-        .map(|t| t.as_duration())
-        .unwrap_or_default()
 }

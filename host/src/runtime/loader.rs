@@ -6,10 +6,12 @@ use super::{HostInner, InvokeError};
 use crate::bindings::{role::RolePluginPre, tool::ToolPluginPre};
 use crate::journal::EventRecord;
 use crate::policy::Policy;
+use crate::registry::REVALIDATE;
 use crate::registry::{FileStamp, PluginRecord, World, sha256_hex};
 use crate::runtime::state::InstanceState;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use wasmtime::component::Component;
 
 #[derive(Clone)]
@@ -26,6 +28,8 @@ pub struct Compiled {
 }
 
 pub struct Loaded {
+    /// When the stored files' stamps were last found unchanged.
+    verified: Mutex<Instant>,
     pub record: PluginRecord,
     pub policy: Arc<Policy>,
     /// The effective grants, as recorded in the journal.
@@ -37,7 +41,7 @@ impl HostInner {
     pub(crate) fn load(&self, name: &str) -> Result<Arc<Loaded>, InvokeError> {
         let version = self
             .registry
-            .data_version()
+            .version()
             .map_err(crate::registry::RegistryError::from)?;
         let cached = {
             let mut guard = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
@@ -47,10 +51,20 @@ impl HostInner {
             guard.1.get(name).cloned()
         };
         if let Some(l) = cached {
+            // The stamps of the `.wasm` and the `.cwasm` are checked before
+            // each call, except that a busy host reuses a check made less
+            // than REVALIDATE ago (two `stat`s are a tenth of a call).
+            let mut verified = l.verified.lock().unwrap_or_else(|p| p.into_inner());
+            if verified.elapsed() < REVALIDATE {
+                return Ok(l.clone());
+            }
             self.verify_wasm(&l.record)?;
             if FileStamp::of(&l.compiled.cwasm).ok().as_ref() == Some(&l.compiled.stamp) {
+                *verified = Instant::now();
+                drop(verified);
                 return Ok(l);
             }
+            drop(verified);
             self.components
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -65,6 +79,7 @@ impl HostInner {
         let policy = self.registry.policy(&record)?;
         let flags: Vec<String> = effective_flags(&policy);
         let loaded = Arc::new(Loaded {
+            verified: Mutex::new(Instant::now()),
             grants_json: serde_json::to_string(&flags).unwrap_or_default(),
             policy: Arc::new(policy),
             record,

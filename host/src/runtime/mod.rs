@@ -2,6 +2,7 @@
 //! invoke path that runs one call in a fresh, sandboxed instance.
 
 pub mod call;
+mod cpu;
 mod invoke;
 pub(crate) mod loader;
 pub use loader::effective_flags;
@@ -74,8 +75,8 @@ pub struct HostInner {
     pub(crate) journal: Journal,
     pub(crate) kv: Arc<caps::kv::KvStore>,
     pub models: Arc<caps::model::ModelRouter>,
-    /// Loaded plugins by name, valid for one registry `data_version`.
-    pub(crate) loaded: Mutex<(i64, HashMap<String, Arc<loader::Loaded>>)>,
+    /// Loaded plugins by name, valid for one [`Registry::version`].
+    pub(crate) loaded: Mutex<((i64, u64), HashMap<String, Arc<loader::Loaded>>)>,
     /// Compiled components by digest.
     pub(crate) components: Mutex<HashMap<String, loader::Compiled>>,
     pub(crate) pooling: bool,
@@ -116,7 +117,7 @@ impl Host {
                 journal,
                 kv,
                 models: Arc::new(caps::model::ModelRouter::default()),
-                loaded: Mutex::new((-1, HashMap::new())),
+                loaded: Mutex::new(((-1, 0), HashMap::new())),
                 components: Mutex::new(HashMap::new()),
                 pooling,
             }),

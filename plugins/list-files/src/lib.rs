@@ -1,5 +1,6 @@
-use factory_sdk::{Tool, ToolError, export_tool, invalid, io_error};
+use factory_sdk::{Tool, ToolError, export_tool, invalid};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 #[derive(Deserialize)]
@@ -13,45 +14,6 @@ struct Input {
 struct Output {
     files: Vec<String>,
     truncated: bool,
-}
-
-fn walk(
-    dir: &Path,
-    root: &Path,
-    out: &mut Vec<String>,
-    keep: &dyn Fn(&str) -> bool,
-    max: usize,
-) -> Result<bool, ToolError> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| io_error(dir.display(), e))?
-        .filter_map(|e| e.ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            if e.file_name() == ".git" {
-                continue;
-            }
-            if walk(&path, root, out, keep, max)? {
-                return Ok(true);
-            }
-        } else {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .into_owned();
-            if keep(&rel) {
-                if out.len() >= max {
-                    return Ok(true);
-                }
-                out.push(path.to_string_lossy().into_owned());
-            }
-        }
-    }
-    Ok(false)
 }
 
 struct ListFiles;
@@ -71,11 +33,22 @@ impl Tool for ListFiles {
             ),
             None => None,
         };
-        let keep = |rel: &str| matcher.as_ref().is_none_or(|m| m.is_match(rel));
+        let max = i.max_results.unwrap_or(1000);
         let mut files = Vec::new();
-        let root = Path::new(&i.root);
-        let truncated = walk(root, root, &mut files, &keep, i.max_results.unwrap_or(1000))?;
-        Ok(Output { files, truncated })
+        let stopped = factory_sdk::fs::walk(Path::new(&i.root), |path, rel| {
+            if matcher.as_ref().is_some_and(|m| !m.is_match(rel)) {
+                return ControlFlow::Continue(());
+            }
+            if files.len() >= max {
+                return ControlFlow::Break(());
+            }
+            files.push(path.to_string_lossy().into_owned());
+            ControlFlow::Continue(())
+        })?;
+        Ok(Output {
+            files,
+            truncated: stopped.is_some(),
+        })
     }
 }
 export_tool!(ListFiles);

@@ -1,5 +1,6 @@
-use factory_sdk::{Tool, ToolError, export_tool, invalid, io_error};
+use factory_sdk::{Tool, ToolError, export_tool, invalid};
 use serde::{Deserialize, Serialize};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 #[derive(Deserialize)]
@@ -26,57 +27,25 @@ struct Output {
     truncated: bool,
 }
 
-struct Search<'a> {
-    re: regex::Regex,
-    glob: Option<globset::GlobMatcher>,
-    root: &'a Path,
-    max: usize,
-    out: Output,
-}
-
-impl Search<'_> {
-    fn dir(&mut self, dir: &Path) -> Result<(), ToolError> {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| io_error(dir.display(), e))?
-            .filter_map(|e| e.ok())
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            if self.out.truncated {
-                return Ok(());
+/// Search one file; `Break` once `max` matches are found.
+fn search_file(re: &regex::Regex, path: &Path, max: usize, out: &mut Output) -> ControlFlow<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return ControlFlow::Continue(()); // binary or unreadable
+    };
+    out.files_searched += 1;
+    for (n, line) in text.lines().enumerate() {
+        if re.is_match(line) {
+            if out.matches.len() >= max {
+                return ControlFlow::Break(());
             }
-            let path = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                if e.file_name() != ".git" {
-                    self.dir(&path)?;
-                }
-                continue;
-            }
-            let rel = path.strip_prefix(self.root).unwrap_or(&path);
-            if self.glob.as_ref().is_some_and(|g| !g.is_match(rel)) {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(&path) else {
-                continue;
-            }; // binary or unreadable
-            self.out.files_searched += 1;
-            for (n, line) in text.lines().enumerate() {
-                if self.re.is_match(line) {
-                    if self.out.matches.len() >= self.max {
-                        self.out.truncated = true;
-                        return Ok(());
-                    }
-                    self.out.matches.push(Match {
-                        path: path.to_string_lossy().into_owned(),
-                        line: n + 1,
-                        text: line.chars().take(500).collect(),
-                    });
-                }
-            }
+            out.matches.push(Match {
+                path: path.to_string_lossy().into_owned(),
+                line: n + 1,
+                text: line.chars().take(500).collect(),
+            });
         }
-        Ok(())
     }
+    ControlFlow::Continue(())
 }
 
 struct SearchText;
@@ -102,22 +71,23 @@ impl Tool for SearchText {
             None => None,
         };
         let root = Path::new(&i.root);
-        let mut s = Search {
-            re,
-            glob,
-            root,
-            max: i.max_matches.unwrap_or(200),
-            out: Output {
-                matches: vec![],
-                files_searched: 0,
-                truncated: false,
-            },
-        };
         if root.is_file() {
             return Err(invalid("root must be a directory"));
         }
-        s.dir(root)?;
-        Ok(s.out)
+        let max = i.max_matches.unwrap_or(200);
+        let mut out = Output {
+            matches: vec![],
+            files_searched: 0,
+            truncated: false,
+        };
+        let stopped = factory_sdk::fs::walk(root, |path, rel| {
+            if glob.as_ref().is_some_and(|g| !g.is_match(rel)) {
+                return ControlFlow::Continue(());
+            }
+            search_file(&re, path, max, &mut out)
+        })?;
+        out.truncated = stopped.is_some();
+        Ok(out)
     }
 }
 export_tool!(SearchText);

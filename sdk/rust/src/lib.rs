@@ -40,6 +40,7 @@ pub mod bindings {
 }
 
 pub mod exec;
+pub mod fs;
 pub mod http;
 pub mod kv;
 pub mod log;

@@ -13,6 +13,19 @@ struct Input {
     target: String,
     #[serde(default)]
     port: u16,
+    /// Arguments (exec-args), a second path (symlink, rename).
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    link: String,
+    /// Input of a nested tool call.
+    #[serde(default)]
+    input: Option<Value>,
+    /// Bytes (kv-big, log-flood).
+    #[serde(default)]
+    size: usize,
+    #[serde(default)]
+    timeout_ms: Option<u32>,
 }
 
 fn io<T>(r: std::io::Result<T>) -> Value {
@@ -79,12 +92,78 @@ fn udp_send(addr: (u8, u8, u8, u8), port: u16) -> Value {
     }
 }
 
+fn tcp_listen(port: u16) -> Value {
+    let net = wasip2::sockets::instance_network::instance_network();
+    let sock = match wasip2::sockets::tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4) {
+        Ok(s) => s,
+        Err(e) => return json!({"ok": false, "error": format!("{e:?}")}),
+    };
+    let local = IpSocketAddress::Ipv4(Ipv4SocketAddress {
+        port,
+        address: (0, 0, 0, 0),
+    });
+    if let Err(e) = sock.start_bind(&net, local) {
+        return json!({"ok": false, "stage": "bind", "error": format!("{e:?}")});
+    }
+    sock.subscribe().block();
+    if let Err(e) = sock.finish_bind() {
+        return json!({"ok": false, "stage": "bind", "error": format!("{e:?}")});
+    }
+    match sock.start_listen() {
+        Ok(()) => {
+            sock.subscribe().block();
+            match sock.finish_listen() {
+                Ok(()) => json!({"ok": true}),
+                Err(e) => json!({"ok": false, "stage": "listen", "error": format!("{e:?}")}),
+            }
+        }
+        Err(e) => json!({"ok": false, "stage": "listen", "error": format!("{e:?}")}),
+    }
+}
+
+fn exec(program: &str, args: &[String], timeout_ms: Option<u32>) -> Value {
+    use factory_sdk::exec::Command;
+    let cmd = Command {
+        program: program.to_string(),
+        args: args.to_vec(),
+        cwd: None,
+        env: vec![],
+        stdin: None,
+        timeout_ms,
+    };
+    match factory_sdk::bindings::factory::plugin::exec::run(&cmd) {
+        Ok(o) => json!({
+            "ok": true,
+            "exit": o.exit_code,
+            "stdout": String::from_utf8_lossy(&o.stdout),
+            "stderr": String::from_utf8_lossy(&o.stderr),
+            "stdout_len": o.stdout.len(),
+            "truncated": o.truncated,
+            "timed_out": o.timed_out,
+        }),
+        Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
+    }
+}
+
 fn parse_v4(s: &str) -> (u8, u8, u8, u8) {
     let p: Vec<u8> = s.split('.').map(|x| x.parse().unwrap_or(0)).collect();
     (p[0], p[1], p[2], p[3])
 }
 
+/// Create the symlink `link` -> `target` through the preopen holding `link`
+/// (std's wasi symlink is unstable).
+fn symlink(target: &str, link: &str) -> Result<(), String> {
+    for (dir, path) in wasip2::filesystem::preopens::get_directories() {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        if let Some(rel) = link.strip_prefix(&prefix) {
+            return dir.symlink_at(target, rel).map_err(|e| format!("{e:?}"));
+        }
+    }
+    Err(format!("{link} is under no preopened directory"))
+}
+
 #[inline(never)]
+#[allow(unconditional_recursion)]
 fn recurse(n: u64, pad: &mut [u8; 256]) -> u64 {
     pad[(n % 256) as usize] = n as u8;
     let mut local = *pad;
@@ -185,7 +264,31 @@ impl Tool for Attacker {
                 }
                 Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
             },
-            "tool" => match factory_sdk::tools::call(t, &json!({"path": "/etc/passwd"})) {
+            "exec-args" => exec(t, &i.args, i.timeout_ms),
+            "symlink" => match symlink(t, &i.link) {
+                Ok(()) => match std::fs::read_to_string(&i.link) {
+                    Ok(s) => json!({"ok": true, "stage": "read", "content": s}),
+                    Err(e) => json!({"ok": false, "stage": "read", "error": e.to_string()}),
+                },
+                Err(e) => json!({"ok": false, "stage": "symlink", "error": e.to_string()}),
+            },
+            "rename" => io(std::fs::rename(t, &i.link)),
+            "listen" => tcp_listen(i.port),
+            "kv-big" => match factory_sdk::kv::set("big", &vec![7u8; i.size]) {
+                Ok(()) => json!({"ok": true}),
+                Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
+            },
+            "log-flood" => {
+                let line = "z".repeat(1000);
+                for _ in 0..i.size {
+                    factory_sdk::log::info(&line);
+                }
+                json!({"ok": true})
+            }
+            "tool" => match factory_sdk::tools::call(
+                t,
+                i.input.as_ref().unwrap_or(&json!({"path": "/etc/passwd"})),
+            ) {
                 Ok(v) => json!({"ok": true, "out": v}),
                 Err(e) => json!({"ok": false, "error": format!("{e:?}")}),
             },

@@ -1,0 +1,220 @@
+//! Filesystem: only granted directories, at their own paths, with their own access.
+
+use super::*;
+
+#[tokio::test]
+async fn granted_read_works_positive_control() {
+    let (env, ro, rw, _) = fs_env().await;
+    let r = ok_json(
+        &env.call(
+            "attacker",
+            json!({"attack": "read", "target": ro.join("file.txt")}),
+        )
+        .await,
+    );
+    assert_eq!(r["content"], "readable");
+    let w = ok_json(
+        &env.call(
+            "attacker",
+            json!({"attack": "write", "target": rw.join("out.txt")}),
+        )
+        .await,
+    );
+    assert_eq!(w["ok"], true);
+    assert_eq!(
+        std::fs::read_to_string(rw.join("out.txt")).unwrap(),
+        "pwned"
+    );
+}
+
+#[tokio::test]
+async fn path_traversal_out_of_a_grant_is_refused_and_journaled() {
+    let (env, ro, _, secret) = fs_env().await;
+    let target = format!("{}/../secret/key", ro.display());
+    let r = ok_json(
+        &env.call("attacker", json!({"attack": "read", "target": target}))
+            .await,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    let _ = secret;
+    assert!(
+        env.denials("attacker")
+            .iter()
+            .any(|d| d.contains("secret/key")),
+        "{:?}",
+        env.denials("attacker")
+    );
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn absolute_path_outside_grants_is_invisible() {
+    let (env, _, _, secret) = fs_env().await;
+    for target in [
+        secret.join("key").display().to_string(),
+        "/etc/passwd".to_string(),
+    ] {
+        let r = ok_json(
+            &env.call("attacker", json!({"attack": "read", "target": target}))
+                .await,
+        );
+        assert_eq!(r["ok"], false, "{target}: {r}");
+        assert!(r.get("content").is_none());
+    }
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn symlink_out_of_a_grant_is_refused() {
+    let (env, ro, _, secret) = fs_env().await;
+    std::os::unix::fs::symlink(secret.join("key"), ro.join("link")).unwrap();
+    let r = ok_json(
+        &env.call(
+            "attacker",
+            json!({"attack": "read", "target": ro.join("link")}),
+        )
+        .await,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(
+        env.denials("attacker").iter().any(|d| d.contains("link")),
+        "{:?}",
+        env.denials("attacker")
+    );
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn writing_to_a_read_only_grant_is_refused_and_journaled() {
+    let (env, ro, _, _) = fs_env().await;
+    let r = ok_json(
+        &env.call(
+            "attacker",
+            json!({"attack": "write", "target": ro.join("new.txt")}),
+        )
+        .await,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(!ro.join("new.txt").exists());
+    let d = env.denials("attacker");
+    assert!(
+        d.iter()
+            .any(|m| m.contains("new.txt") && m.contains("--write")),
+        "{d:?}"
+    );
+}
+
+#[tokio::test]
+async fn file_handle_exhaustion_is_bounded() {
+    let (env, ro, _, _) = fs_env().await;
+    let inv = env
+        .call(
+            "attacker",
+            json!({"attack": "fd-exhaustion", "target": ro.join("file.txt")}),
+        )
+        .await;
+    match inv.outcome {
+        Outcome::Ok(s) => {
+            let v: Value = serde_json::from_str(&s).unwrap();
+            assert_eq!(v["ok"], false, "{v}");
+            assert!(v["opened"].as_u64().unwrap() < 2048, "{v}");
+        }
+        Outcome::Limit(LimitKind::Trap, _) => {}
+        other => panic!("{other:?}"),
+    }
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn writing_creating_removing_or_renaming_outside_a_write_grant_is_refused() {
+    let (env, ro, rw, secret) = fs_env().await;
+    std::fs::write(rw.join("mine.txt"), "mine").unwrap();
+    let attempts = [
+        json!({"attack": "write", "target": secret.join("planted")}),
+        json!({"attack": "write", "target": format!("{}/../secret/planted", rw.display())}),
+        json!({"attack": "mkdir", "target": secret.join("dir")}),
+        json!({"attack": "mkdir", "target": ro.join("dir")}),
+        json!({"attack": "remove", "target": ro.join("file.txt")}),
+        json!({"attack": "remove", "target": secret.join("key")}),
+        json!({"attack": "rename", "target": rw.join("mine.txt"), "link": secret.join("moved")}),
+        json!({"attack": "rename", "target": ro.join("file.txt"), "link": rw.join("stolen")}),
+    ];
+    for a in attempts {
+        let r = ok_json(&env.call("attacker", a.clone()).await);
+        assert_eq!(r["ok"], false, "{a}: {r}");
+    }
+    assert!(!secret.join("planted").exists());
+    assert!(!secret.join("dir").exists() && !ro.join("dir").exists());
+    assert!(!secret.join("moved").exists() && !rw.join("stolen").exists());
+    assert_eq!(
+        std::fs::read_to_string(ro.join("file.txt")).unwrap(),
+        "readable"
+    );
+    assert_eq!(
+        std::fs::read_to_string(secret.join("key")).unwrap(),
+        "TOP SECRET"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rw.join("mine.txt")).unwrap(),
+        "mine"
+    );
+    let d = env.denials("attacker");
+    assert!(d.iter().any(|m| m.contains("file.txt")), "{d:?}");
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn a_symlink_the_guest_plants_cannot_lead_out_of_its_grant() {
+    let (env, _, rw, secret) = fs_env().await;
+    for (target, link) in [
+        (secret.join("key").display().to_string(), rw.join("abs")),
+        ("../secret/key".to_string(), rw.join("rel")),
+        ("/etc/passwd".to_string(), rw.join("etc")),
+    ] {
+        let r = ok_json(
+            &env.call(
+                "attacker",
+                json!({"attack": "symlink", "target": target, "link": link}),
+            )
+            .await,
+        );
+        assert_eq!(r["ok"], false, "{target}: {r}");
+        assert!(r.get("content").is_none(), "{r}");
+    }
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn host_special_files_are_invisible() {
+    let (env, _, _, _) = fs_env().await;
+    for target in [
+        "/proc/self/environ",
+        "/proc/self/mem",
+        "/proc/self/cmdline",
+        "/dev/mem",
+        "/sys/kernel/notes",
+    ] {
+        let r = ok_json(
+            &env.call("attacker", json!({"attack": "read", "target": target}))
+                .await,
+        );
+        assert_eq!(r["ok"], false, "{target}: {r}");
+    }
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn the_factory_database_is_out_of_reach() {
+    // A plugin cannot raise its own trust or grants: the registry is not
+    // visible to it, even with a write grant next to it.
+    let (env, _, _, _) = fs_env().await;
+    let db = env.host.home().db_path();
+    let r = ok_json(
+        &env.call("attacker", json!({"attack": "write", "target": db}))
+            .await,
+    );
+    assert_eq!(r["ok"], false, "{r}");
+    let rec = env.host.describe("attacker").unwrap();
+    assert_eq!(rec.trust, TrustLevel::Draft);
+    still_serves(&env).await;
+}
