@@ -15,9 +15,13 @@ impl Cli {
         }
     }
     fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_factory"))
             .args(args)
             .env("FACTORY_HOME", self.home.path())
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }
@@ -286,4 +290,25 @@ fn the_sdk_example_builds_installs_and_runs() {
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"]["kind"], "invalid-input", "{v}");
+}
+
+#[test]
+fn a_command_is_refused_when_the_sandbox_cannot_start() {
+    let cli = Cli::new();
+    let o = cli.run(&["plugin", "grant", "run-command", "--exec", "/bin/echo"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let input = r#"{"program":"/bin/echo","args":["ran"]}"#;
+    // With bubblewrap: it runs.
+    let o = cli.run(&["tool", "call", "run-command", "--input", input]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("ran"), "{}", text(&o.stdout));
+    // Without bubblewrap on the PATH: refused, never run unsandboxed.
+    let o = cli.run_with(
+        &["tool", "call", "run-command", "--input", input],
+        &[("PATH", "/nonexistent")],
+    );
+    assert_eq!(code(&o), 1, "{}", text(&o.stdout));
+    let out = text(&o.stdout);
+    assert!(out.contains("never run unsandboxed"), "{out}");
+    assert!(!out.contains("ran\\n"), "{out}");
 }

@@ -17,6 +17,7 @@ pub struct Env {
 }
 
 impl Env {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::open(

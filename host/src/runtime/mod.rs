@@ -60,6 +60,9 @@ pub struct HostOptions {
     pub engine: EngineOptions,
 }
 
+/// Plugins loaded for calls, by name, and the registry version they match.
+pub(crate) type LoadedCache = ((i64, u64), HashMap<String, Arc<loader::Loaded>>);
+
 /// The factory host. Cheap to clone; all clones share one engine.
 #[derive(Clone)]
 pub struct Host {
@@ -76,7 +79,7 @@ pub struct HostInner {
     pub(crate) kv: Arc<caps::kv::KvStore>,
     pub models: Arc<caps::model::ModelRouter>,
     /// Loaded plugins by name, valid for one [`Registry::version`].
-    pub(crate) loaded: Mutex<((i64, u64), HashMap<String, Arc<loader::Loaded>>)>,
+    pub(crate) loaded: Mutex<LoadedCache>,
     /// Compiled components by digest.
     pub(crate) components: Mutex<HashMap<String, loader::Compiled>>,
     pub(crate) pooling: bool,
