@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Name, trust level it needs, description, input schema file.
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
@@ -72,7 +71,9 @@ fn main() {
         let schema = std::fs::read_to_string(dir.join("schema.json")).expect("schema.json");
         table.push_str(&format!(
             "    Builtin {{ name: {name:?}, digest: {digest:?}, bytes: include_bytes!({wasm:?}), description: {desc:?}, input_schema: {schema:?}, trust: TrustLevel::{trust} }},\n",
-            desc = field("description"),
+            desc = std::fs::read_to_string(dir.join("description.txt"))
+                .unwrap_or_else(|e| panic!("{}/description.txt: {e}", dir.display()))
+                .trim(),
             trust = field("trust"),
             schema = schema.trim(),
         ));

@@ -11,10 +11,11 @@ use crate::grants::{Grant, GrantError};
 use crate::journal::{EventRecord, Journal};
 use crate::policy::{self, LimitOverrides, Policy};
 use crate::trust::TrustLevel;
+use rusqlite::hooks::Action;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Which world a component implements.
@@ -76,8 +77,9 @@ pub enum RegistryError {
 pub struct Registry {
     conn: Mutex<Connection>,
     journal: Journal,
-    /// Writes made through this registry (seen at once by [`Registry::version`]).
-    local_writes: AtomicU64,
+    /// Rows written through this registry's connection, counted by an
+    /// SQLite update hook (seen at once by [`Registry::version`]).
+    local_writes: Arc<AtomicU64>,
     /// The last database generation read, and when.
     seen: Mutex<Option<(Instant, i64)>>,
 }
@@ -112,17 +114,18 @@ const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, instal
 
 impl Registry {
     pub fn open(path: &std::path::Path, journal: Journal) -> rusqlite::Result<Self> {
+        let conn = crate::db::open(path)?;
+        let local_writes = Arc::new(AtomicU64::new(0));
+        let counter = local_writes.clone();
+        conn.update_hook(Some(move |_: Action, _: &str, _: &str, _: i64| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
         Ok(Registry {
-            conn: Mutex::new(crate::db::open(path)?),
+            conn: Mutex::new(conn),
             journal,
-            local_writes: AtomicU64::new(0),
+            local_writes,
             seen: Mutex::new(None),
         })
-    }
-
-    /// Note a write made through this registry.
-    fn touched(&self) {
-        self.local_writes.fetch_add(1, Ordering::SeqCst);
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -199,7 +202,6 @@ impl Registry {
                 p.file_stamp
             ],
         )?;
-        self.touched();
         Ok(())
     }
 
@@ -208,7 +210,6 @@ impl Registry {
             "UPDATE plugins SET file_stamp=?2 WHERE name=?1",
             params![name, stamp],
         )?;
-        self.touched();
         Ok(())
     }
 
@@ -262,7 +263,6 @@ impl Registry {
                 ..EventRecord::new(name, "grant", format!("granted {}", g.flag()))
             });
         }
-        self.touched();
         Ok(())
     }
 
@@ -281,7 +281,6 @@ impl Registry {
                 ..EventRecord::new(name, "revoke", format!("revoked {}", g.flag()))
             });
         }
-        self.touched();
         Ok(n)
     }
 
@@ -296,7 +295,6 @@ impl Registry {
             "revoke",
             format!("revoked all {n} grants"),
         ));
-        self.touched();
         Ok(n)
     }
 
@@ -311,7 +309,6 @@ impl Registry {
             "trust",
             format!("trust {old} -> {level}"),
         ));
-        self.touched();
         Ok(old)
     }
 
@@ -329,7 +326,6 @@ impl Registry {
                 serde_json::to_string(limits).unwrap_or_default()
             ),
         ));
-        self.touched();
         Ok(())
     }
 
@@ -358,7 +354,6 @@ impl Registry {
             tx.commit()?;
             others
         };
-        self.touched();
         if others == 0 {
             let _ = std::fs::remove_file(home.component_path(&p.digest));
         }

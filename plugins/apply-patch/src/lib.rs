@@ -71,8 +71,7 @@ fn safe_join(root: &Path, rel: &str) -> Result<PathBuf, ToolError> {
 struct ApplyPatch;
 impl Tool for ApplyPatch {
     const NAME: &'static str = "apply-patch";
-    const DESCRIPTION: &'static str =
-        "Apply a unified diff to files in a directory granted read-write.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

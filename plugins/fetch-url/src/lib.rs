@@ -19,8 +19,7 @@ struct Output {
 struct FetchUrl;
 impl Tool for FetchUrl {
     const NAME: &'static str = "fetch-url";
-    const DESCRIPTION: &'static str =
-        "Fetch a URL over HTTP(S) from a granted origin and return the body as text.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

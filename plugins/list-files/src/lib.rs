@@ -19,8 +19,7 @@ struct Output {
 struct ListFiles;
 impl Tool for ListFiles {
     const NAME: &'static str = "list-files";
-    const DESCRIPTION: &'static str =
-        "List files under a granted directory, optionally filtered by a glob pattern.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

@@ -18,8 +18,7 @@ struct Output {
 struct ReadFile;
 impl Tool for ReadFile {
     const NAME: &'static str = "read-file";
-    const DESCRIPTION: &'static str =
-        "Read a UTF-8 text file (or a line range of it) from a granted directory.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

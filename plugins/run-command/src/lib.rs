@@ -24,8 +24,7 @@ struct Output {
 struct RunCommand;
 impl Tool for RunCommand {
     const NAME: &'static str = "run-command";
-    const DESCRIPTION: &'static str =
-        "Run a granted program in the exec sandbox and return its exit code and output.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

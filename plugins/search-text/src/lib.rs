@@ -51,8 +51,7 @@ fn search_file(re: &regex::Regex, path: &Path, max: usize, out: &mut Output) -> 
 struct SearchText;
 impl Tool for SearchText {
     const NAME: &'static str = "search-text";
-    const DESCRIPTION: &'static str =
-        "Search files under a granted directory for a regular expression, like grep -rn.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;

@@ -18,8 +18,7 @@ struct Output {
 struct WriteFile;
 impl Tool for WriteFile {
     const NAME: &'static str = "write-file";
-    const DESCRIPTION: &'static str =
-        "Write (create or replace) a text file in a directory granted read-write.";
+    const DESCRIPTION: &'static str = include_str!("../description.txt").trim_ascii();
     const INPUT_SCHEMA: &'static str = include_str!("../schema.json");
     type Input = Input;
     type Output = Output;
