@@ -26,9 +26,13 @@ fn main() {
 
     // The test plugins (tests/plugins/*) are built in the same cargo run, so
     // the integration tests find them; they are not embedded.
+    let world_of = |dir: &Path| -> String {
+        let meta = std::fs::read_to_string(dir.join("builtin.toml")).unwrap();
+        optional_field(&meta, "world").unwrap_or_else(|| "tool".into())
+    };
     let mut packages: Vec<String> = plugins
         .iter()
-        .map(|(n, _)| format!("factory-tool-{n}"))
+        .map(|(n, d)| package_name(&world_of(d), n))
         .collect();
     println!(
         "cargo:rerun-if-changed={}",
@@ -58,24 +62,28 @@ fn main() {
     for (name, dir) in &plugins {
         let meta = std::fs::read_to_string(dir.join("builtin.toml")).unwrap();
         let field = |key: &str| -> String {
-            meta.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            optional_field(&meta, key)
                 .unwrap_or_else(|| panic!("{}/builtin.toml lacks `{key} = ...`", dir.display()))
-                .trim()
-                .trim_matches('"')
-                .to_string()
         };
-        let wasm = wasm_dir.join(format!("factory_tool_{}.wasm", name.replace('-', "_")));
+        let world = world_of(dir);
+        let wasm = wasm_dir.join(format!("{}.wasm", package_name(&world, name).replace('-', "_")));
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
         let digest = hex::encode(Sha256::digest(&bytes));
-        let schema = std::fs::read_to_string(dir.join("schema.json")).expect("schema.json");
+        let schema = std::fs::read_to_string(dir.join("schema.json")).unwrap_or_default();
+        let world = match world.as_str() {
+            "tool" => "Tool",
+            "role" => "Role",
+            "intake" => "Intake",
+            w => panic!("{}/builtin.toml: unknown world {w}", dir.display()),
+        };
         table.push_str(&format!(
-            "    Builtin {{ name: {name:?}, digest: {digest:?}, bytes: include_bytes!({wasm:?}), description: {desc:?}, input_schema: {schema:?}, trust: TrustLevel::{trust} }},\n",
+            "    Builtin {{ name: {name:?}, digest: {digest:?}, bytes: include_bytes!({wasm:?}), description: {desc:?}, input_schema: {schema:?}, trust: TrustLevel::{trust}, world: World::{world}, kind: {kind:?} }},\n",
             desc = std::fs::read_to_string(dir.join("description.txt"))
                 .unwrap_or_else(|e| panic!("{}/description.txt: {e}", dir.display()))
                 .trim(),
             trust = field("trust"),
             schema = schema.trim(),
+            kind = optional_field(&meta, "kind").unwrap_or_default(),
         ));
     }
     table.push_str("];\n");
@@ -115,4 +123,20 @@ pub fn build_guests(root: &Path, packages: Vec<String>) -> PathBuf {
         "building the wasm guests failed; is the target installed? `rustup target add wasm32-wasip2`"
     );
     wasm_dir
+}
+
+/// `key = value` from a builtin.toml (a flat file of such lines).
+fn optional_field(meta: &str, key: &str) -> Option<String> {
+    meta.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .map(|v| v.trim().trim_matches('"').to_string())
+}
+
+/// The cargo package of a built-in: `factory-{tool,role,intake}-NAME`,
+/// except that intake adapters' directory names already say `intake-`.
+fn package_name(world: &str, name: &str) -> String {
+    match world {
+        "intake" => format!("factory-{name}"),
+        w => format!("factory-{w}-{name}"),
+    }
 }

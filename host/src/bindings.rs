@@ -34,8 +34,17 @@ pub mod role {
     });
 }
 
+pub mod intake {
+    wasmtime::component::bindgen!({
+        path: "../wit/plugin",
+        world: "intake-plugin",
+        exports: { default: async },
+    });
+}
+
 pub use imports::factory::plugin::types::ErrorCode;
 
 /// The exported interface names that identify a known world.
 pub const TOOL_EXPORT: &str = "factory:plugin/tool@0.1.0";
 pub const ROLE_EXPORT: &str = "factory:plugin/role@0.1.0";
+pub const INTAKE_EXPORT: &str = "factory:plugin/intake@0.1.0";

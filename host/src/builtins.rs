@@ -14,6 +14,9 @@ pub struct Builtin {
     pub input_schema: &'static str,
     /// The trust level its job needs; the operator still grants each target.
     pub trust: TrustLevel,
+    pub world: World,
+    /// A role's kind or an intake adapter's format.
+    pub kind: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
@@ -40,7 +43,8 @@ pub fn register(registry: &Registry) -> Result<(), RegistryError> {
         let record = PluginRecord {
             name: b.name.to_string(),
             digest: b.digest.to_string(),
-            world: World::Tool,
+            world: b.world,
+            kind: b.kind.to_string(),
             trust: existing.as_ref().map_or(b.trust, |e| e.trust),
             builtin: true,
             size: b.bytes.len() as u64,

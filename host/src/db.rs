@@ -91,7 +91,21 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
+    add_column(&conn, "plugins", "kind", "TEXT NOT NULL DEFAULT ''")?;
+    crate::orchestrator::store::migrate(&conn)?;
     Ok(conn)
+}
+
+/// Add a column that a newer version of the schema has (databases created
+/// by an older factory lack it).
+pub fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> rusqlite::Result<()> {
+    let exists = conn
+        .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name=?1"))?
+        .exists([column])?;
+    if !exists {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch.

@@ -42,6 +42,28 @@ pub struct InvocationRecord {
     pub peak_memory: u64,
     /// The start of the captured stderr (at most 4 KiB).
     pub stderr: String,
+    /// The factory run this call served, if any.
+    pub run_id: Option<String>,
+}
+
+/// One language-model call made through the host.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ModelCallRecord {
+    pub ts: i64,
+    pub call_id: String,
+    pub run_id: Option<String>,
+    pub task_id: Option<String>,
+    pub role: Option<String>,
+    pub plugin: String,
+    pub model: String,
+    pub provider: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_micro_usd: u64,
+    pub latency_ms: u64,
+    /// `ok`, `error`, `budget`.
+    pub outcome: String,
+    pub detail: String,
 }
 
 /// One event: a denial, a lifecycle change, a log line.
@@ -58,6 +80,8 @@ pub struct EventRecord {
     pub message: String,
     /// For denials: what to grant to allow it.
     pub remedy: String,
+    /// The factory run this event belongs to, if any.
+    pub run_id: Option<String>,
 }
 
 impl EventRecord {
@@ -71,6 +95,7 @@ impl EventRecord {
             target: String::new(),
             message: message.into(),
             remedy: String::new(),
+            run_id: None,
         }
     }
 }
@@ -78,6 +103,7 @@ impl EventRecord {
 enum Msg {
     Invocation(Box<InvocationRecord>),
     Event(Box<EventRecord>),
+    ModelCall(Box<ModelCallRecord>),
     Flush(mpsc::SyncSender<()>),
 }
 
@@ -143,6 +169,10 @@ impl Journal {
         let _ = self.tx.send(Msg::Event(Box::new(e)));
     }
 
+    pub fn model_call(&self, m: ModelCallRecord) {
+        let _ = self.tx.send(Msg::ModelCall(Box::new(m)));
+    }
+
     /// Block until everything recorded so far is committed.
     pub fn flush(&self) {
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
@@ -195,11 +225,15 @@ fn write_batch(
     let tx = conn.transaction()?;
     {
         let mut inv = tx.prepare_cached(
-            "INSERT INTO invocations(call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr)
-             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
+            "INSERT INTO invocations(call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
         )?;
         let mut ev = tx.prepare_cached(
-            "INSERT INTO events(ts, call_id, plugin, kind, capability, target, message, remedy) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+            "INSERT INTO events(ts, call_id, plugin, kind, capability, target, message, remedy, run_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+        )?;
+        let mut mc = tx.prepare_cached(
+            "INSERT INTO model_calls(ts, call_id, run_id, task_id, role, plugin, model, provider, input_tokens, output_tokens, cost_micro_usd, latency_ms, outcome, detail)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
         )?;
         for m in batch {
             match m {
@@ -219,7 +253,8 @@ fn write_batch(
                         r.duration_us as i64,
                         r.cpu_us as i64,
                         r.peak_memory as i64,
-                        r.stderr
+                        r.stderr,
+                        r.run_id
                     ])?;
                 }
                 Msg::Event(e) => {
@@ -231,7 +266,26 @@ fn write_batch(
                         e.capability,
                         e.target,
                         e.message,
-                        e.remedy
+                        e.remedy,
+                        e.run_id
+                    ])?;
+                }
+                Msg::ModelCall(m) => {
+                    mc.execute(params![
+                        m.ts,
+                        m.call_id,
+                        m.run_id,
+                        m.task_id,
+                        m.role,
+                        m.plugin,
+                        m.model,
+                        m.provider,
+                        m.input_tokens as i64,
+                        m.output_tokens as i64,
+                        m.cost_micro_usd as i64,
+                        m.latency_ms as i64,
+                        m.outcome,
+                        m.detail
                     ])?;
                 }
                 Msg::Flush(ack) => acks.push(ack),
@@ -269,19 +323,20 @@ impl Entry {
 }
 
 /// Read the journal: the last `limit` invocations and events, oldest first,
-/// optionally for one plugin.
+/// optionally for one plugin and one run.
 pub fn query(
     conn: &Connection,
     plugin: Option<&str>,
+    run: Option<&str>,
     limit: usize,
 ) -> rusqlite::Result<Vec<Entry>> {
     let limit = limit as i64;
     let mut out = Vec::new();
     let mut inv = conn.prepare(
-        "SELECT id, call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr
-         FROM invocations WHERE (?1 IS NULL OR plugin = ?1) ORDER BY id DESC LIMIT ?2",
+        "SELECT id, call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id
+         FROM invocations WHERE (?1 IS NULL OR plugin = ?1) AND (?3 IS NULL OR run_id = ?3) ORDER BY id DESC LIMIT ?2",
     )?;
-    let rows = inv.query_map(params![plugin, limit], |r| {
+    let rows = inv.query_map(params![plugin, limit, run], |r| {
         let record = InvocationRecord {
             call_id: r.get(1)?,
             parent_call: r.get(2)?,
@@ -298,6 +353,7 @@ pub fn query(
             cpu_us: r.get::<_, i64>(13)? as u64,
             peak_memory: r.get::<_, i64>(14)? as u64,
             stderr: r.get(15)?,
+            run_id: r.get(16)?,
         };
         Ok(Entry::Invocation {
             id: r.get(0)?,
@@ -309,10 +365,10 @@ pub fn query(
         out.push(row?);
     }
     let mut ev = conn.prepare(
-        "SELECT id, ts, call_id, plugin, kind, capability, target, message, remedy
-         FROM events WHERE (?1 IS NULL OR plugin = ?1) ORDER BY id DESC LIMIT ?2",
+        "SELECT id, ts, call_id, plugin, kind, capability, target, message, remedy, run_id
+         FROM events WHERE (?1 IS NULL OR plugin = ?1) AND (?3 IS NULL OR run_id = ?3) ORDER BY id DESC LIMIT ?2",
     )?;
-    let rows = ev.query_map(params![plugin, limit], |r| {
+    let rows = ev.query_map(params![plugin, limit, run], |r| {
         let record = EventRecord {
             ts: r.get(1)?,
             call_id: r.get(2)?,
@@ -322,6 +378,7 @@ pub fn query(
             target: r.get(6)?,
             message: r.get(7)?,
             remedy: r.get(8)?,
+            run_id: r.get(9)?,
         };
         Ok(Entry::Event {
             id: r.get(0)?,

@@ -3,6 +3,7 @@
 //! level and grants allow. See the README for the CLI and the trust ladder.
 
 pub mod bindings;
+pub mod budget;
 pub mod builtins;
 pub mod caps;
 pub mod db;
@@ -10,6 +11,8 @@ pub mod engine;
 pub mod grants;
 pub mod home;
 pub mod journal;
+pub mod models;
+pub mod orchestrator;
 pub mod policy;
 pub mod registry;
 pub mod runtime;

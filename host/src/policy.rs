@@ -144,6 +144,33 @@ impl Policy {
             .map(|(_, a)| *a)
     }
 
+    /// The grants this policy holds, as grants (to hand them on).
+    pub fn grants(&self) -> Vec<Grant> {
+        let mut g: Vec<Grant> = self
+            .dirs
+            .iter()
+            .map(|(d, a)| match a {
+                Access::ReadOnly => Grant::Read(d.clone()),
+                Access::ReadWrite => Grant::Write(d.clone()),
+            })
+            .collect();
+        g.extend(self.net.iter().cloned().map(Grant::Net));
+        g.extend(self.exec.iter().cloned().map(Grant::Exec));
+        g.extend(self.env.iter().cloned().map(Grant::Env));
+        g.extend(self.models.iter().cloned().map(Grant::Model));
+        g
+    }
+
+    /// The policy of tool `callee` acting for a role step (this policy):
+    /// the step's grants, cut to the callee's own trust level and to this
+    /// step's, with the callee's limits clamped to this step's. Tools may
+    /// not call further tools on a role's behalf.
+    pub fn delegated_to(&self, callee: &str, trust: TrustLevel, limits: &LimitOverrides) -> Policy {
+        let mut p = compile(callee, trust.min(self.trust), &self.grants(), limits);
+        p.limits = p.limits.min(self.limits);
+        p
+    }
+
     /// This policy as seen through a caller: a tool called by another tool
     /// keeps only what the caller holds too. Nothing widens.
     pub fn narrowed_by(&self, caller: &Policy) -> Policy {

@@ -10,6 +10,9 @@ pub struct LogArgs {
     /// Only this plugin's entries.
     #[arg(long)]
     plugin: Option<String>,
+    /// Only the entries of this factory run.
+    #[arg(long)]
+    run: Option<String>,
     /// Print JSON (an array of entries) instead of text.
     #[arg(long)]
     json: bool,
@@ -22,7 +25,7 @@ pub fn run(a: LogArgs) -> Result<(), Failure> {
     let home = factory_host::Home::from_env().context("cannot use the factory home")?;
     let conn = factory_host::db::open(&home.db_path()).context("cannot open the journal")?;
     let entries =
-        journal::query(&conn, a.plugin.as_deref(), a.limit).context("cannot read the journal")?;
+        journal::query(&conn, a.plugin.as_deref(), a.run.as_deref(), a.limit).context("cannot read the journal")?;
     if a.json {
         return print_json(&entries);
     }

@@ -1,7 +1,7 @@
 //! `factory plugin install`: validate, digest, precompile, describe, store.
 
 use super::{FileStamp, PluginRecord, RegistryError, World, sha256_hex};
-use crate::bindings::{ROLE_EXPORT, TOOL_EXPORT};
+use crate::bindings::{INTAKE_EXPORT, ROLE_EXPORT, TOOL_EXPORT};
 use crate::journal::EventRecord;
 use crate::runtime::Host;
 use crate::trust::TrustLevel;
@@ -36,7 +36,7 @@ pub enum InstallError {
     #[error("{0} is not a valid component (corrupt or truncated?): {1}")]
     Invalid(String, String),
     #[error(
-        "{file} exports neither `{TOOL_EXPORT}` (world tool-plugin) nor `{ROLE_EXPORT}` (world role-plugin); it exports: {exports}"
+        "{file} exports none of `{TOOL_EXPORT}` (world tool-plugin), `{ROLE_EXPORT}` (world role-plugin) or `{INTAKE_EXPORT}` (world intake-plugin); it exports: {exports}"
     )]
     UnknownWorld { file: String, exports: String },
     #[error("{0} does not match the factory contract: {1}")]
@@ -77,6 +77,8 @@ impl Host {
             World::Tool
         } else if exports.iter().any(|e| e == ROLE_EXPORT) {
             World::Role
+        } else if exports.iter().any(|e| e == INTAKE_EXPORT) {
+            World::Intake
         } else {
             return Err(InstallError::UnknownWorld {
                 file: shown,
@@ -93,7 +95,7 @@ impl Host {
             .map_err(|e| InstallError::Incompatible(shown.clone(), format!("{e:#}")))?;
 
         // Ask the component who it is, with no grants at all.
-        let (description, input_schema, self_name) =
+        let (description, input_schema, self_name, kind) =
             self.describe_component(&component, world, &shown).await?;
         let name = match req.name {
             Some(n) => n,
@@ -161,6 +163,7 @@ impl Host {
             imports,
             limits: existing.as_ref().map(|e| e.limits).unwrap_or_default(),
             file_stamp: stamp.0,
+            kind,
         };
         inner.registry.upsert(&record)?;
         let replaced = existing.map(|e| e.digest);
@@ -207,8 +210,10 @@ impl Host {
         component: &wasmtime::component::Component,
         world: World,
         shown: &str,
-    ) -> Result<(String, String, String), InstallError> {
-        use crate::bindings::{role::RolePluginIndices, tool::ToolPluginIndices};
+    ) -> Result<(String, String, String, String), InstallError> {
+        use crate::bindings::{
+            intake::IntakePluginIndices, role::RolePluginIndices, tool::ToolPluginIndices,
+        };
         let incompatible =
             |e: wasmtime::Error| InstallError::Incompatible(shown.into(), format!("{e:#}"));
         let failed = |e: wasmtime::Error| InstallError::Describe(shown.into(), format!("{e:#}"));
@@ -232,7 +237,7 @@ impl Host {
                         .call_describe(&mut store)
                         .await
                         .map_err(failed)?;
-                    Ok((info.description, info.input_schema, info.name))
+                    Ok((info.description, info.input_schema, info.name, String::new()))
                 }
                 crate::runtime::Pre::Role(p) => {
                     let inst = p
@@ -248,7 +253,23 @@ impl Host {
                         .call_describe(&mut store)
                         .await
                         .map_err(failed)?;
-                    Ok((info.description, String::new(), info.name))
+                    Ok((info.description, String::new(), info.name, info.kind))
+                }
+                crate::runtime::Pre::Intake(p) => {
+                    let inst = p
+                        .instance_pre()
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(failed)?;
+                    let bound = IntakePluginIndices::new(p.instance_pre())
+                        .and_then(|ix| ix.load(&mut store, &inst))
+                        .map_err(incompatible)?;
+                    let info = bound
+                        .factory_plugin_intake()
+                        .call_describe(&mut store)
+                        .await
+                        .map_err(failed)?;
+                    Ok((info.description, String::new(), info.name, info.format))
                 }
             }
         };

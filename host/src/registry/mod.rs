@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 pub enum World {
     Tool,
     Role,
+    Intake,
 }
 
 impl World {
@@ -31,13 +32,22 @@ impl World {
         match self {
             World::Tool => "tool-plugin",
             World::Role => "role-plugin",
+            World::Intake => "intake-plugin",
         }
     }
     fn parse(s: &str) -> World {
-        if s == "role-plugin" {
-            World::Role
-        } else {
-            World::Tool
+        match s {
+            "role-plugin" => World::Role,
+            "intake-plugin" => World::Intake,
+            _ => World::Tool,
+        }
+    }
+    /// What a plugin of this world is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            World::Tool => "tool",
+            World::Role => "role",
+            World::Intake => "intake adapter",
         }
     }
 }
@@ -47,6 +57,9 @@ pub struct PluginRecord {
     pub name: String,
     pub digest: String,
     pub world: World,
+    /// A role's kind (`coder`, …) or an intake adapter's format; empty for
+    /// tools.
+    pub kind: String,
     pub trust: TrustLevel,
     pub builtin: bool,
     pub size: u64,
@@ -107,10 +120,11 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
         imports: serde_json::from_str(&imports).unwrap_or_default(),
         limits: serde_json::from_str(&limits).unwrap_or_default(),
         file_stamp: r.get(12)?,
+        kind: r.get(13)?,
     })
 }
 
-const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, installed_at, description, input_schema, imports, limits, file_stamp";
+const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, installed_at, description, input_schema, imports, limits, file_stamp, kind";
 
 impl Registry {
     pub fn open(path: &std::path::Path, journal: Journal) -> rusqlite::Result<Self> {
@@ -180,11 +194,11 @@ impl Registry {
     pub(crate) fn upsert(&self, p: &PluginRecord) -> Result<(), RegistryError> {
         self.conn().execute(
             &format!(
-                "INSERT INTO plugins({COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+                "INSERT INTO plugins({COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
                  ON CONFLICT(name) DO UPDATE SET digest=excluded.digest, world=excluded.world, trust=excluded.trust,
                  builtin=excluded.builtin, size=excluded.size, source=excluded.source, installed_at=excluded.installed_at,
                  description=excluded.description, input_schema=excluded.input_schema, imports=excluded.imports,
-                 file_stamp=excluded.file_stamp"
+                 file_stamp=excluded.file_stamp, kind=excluded.kind"
             ),
             params![
                 p.name,
@@ -199,7 +213,8 @@ impl Registry {
                 p.input_schema,
                 serde_json::to_string(&p.imports).unwrap_or_default(),
                 serde_json::to_string(&p.limits).unwrap_or_default(),
-                p.file_stamp
+                p.file_stamp,
+                p.kind
             ],
         )?;
         Ok(())

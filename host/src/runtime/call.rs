@@ -3,6 +3,7 @@
 //! that each one is both a guest-visible message and a journal entry, with the
 //! same text, naming what to grant.
 
+use crate::budget::RunScope;
 use crate::journal::{EventRecord, Journal};
 use crate::policy::Policy;
 use crate::trust::CapabilityKind;
@@ -19,6 +20,8 @@ pub struct CallInfo {
     pub deadline: Instant,
     /// 0 for a top-level call; each tool-to-tool call adds one.
     pub depth: u32,
+    /// The factory run step this call serves (inherited by nested calls).
+    pub scope: Option<Arc<RunScope>>,
 }
 
 impl CallInfo {
@@ -57,6 +60,7 @@ impl CallInfo {
             capability: kind.to_string(),
             target: target.to_string(),
             remedy,
+            run_id: self.run_id(),
             ..EventRecord::new(plugin, "denial", message.clone())
         });
         message
@@ -67,8 +71,13 @@ impl CallInfo {
         self.journal.event(EventRecord {
             call_id: Some(self.call_id.clone()),
             capability: capability.to_string(),
+            run_id: self.run_id(),
             ..EventRecord::new(&self.plugin, kind, message)
         });
+    }
+
+    pub fn run_id(&self) -> Option<String> {
+        self.scope.as_ref().map(|s| s.run_id.clone())
     }
 }
 

@@ -4,6 +4,7 @@
 //! caps and a result cap; then one journal record.
 
 use super::call::{CallInfo, new_call_id};
+use super::entry::Entry;
 use super::loader::{Loaded, Pre};
 use super::state::{InstanceState, Limiter, MAX_RESOURCES};
 use super::{HostInner, InvokeError};
@@ -55,7 +56,7 @@ impl std::fmt::Display for LimitKind {
     }
 }
 
-/// The tool's own error (`tool-error` of the contract).
+/// The component's own error (`tool-error`, `role-error` or `intake-error`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
 pub enum ToolFailure {
@@ -96,10 +97,15 @@ impl HostInner {
     ) -> Result<Invocation, InvokeError> {
         let loaded = self.load(name)?;
         let Pre::Tool(_) = &loaded.compiled.pre else {
-            return Err(InvokeError::WrongWorld(name.to_string(), "role"));
+            return Err(InvokeError::WrongWorld(
+                name.to_string(),
+                loaded.record.world.noun(),
+            ));
         };
         let policy = loaded.policy.clone();
-        Ok(self.run(&loaded, policy, input, None, opts.timeout).await)
+        Ok(self
+            .run(&loaded, policy, Entry::Tool(input), None, opts.timeout, None)
+            .await)
     }
 
     /// A tool called by another tool: narrowed policy, caller's deadline.
@@ -111,16 +117,29 @@ impl HostInner {
     ) -> Result<Invocation, InvokeError> {
         let loaded = self.load(name)?;
         let Pre::Tool(_) = &loaded.compiled.pre else {
-            return Err(InvokeError::WrongWorld(name.to_string(), "role"));
+            return Err(InvokeError::WrongWorld(
+                name.to_string(),
+                loaded.record.world.noun(),
+            ));
         };
-        let policy = Arc::new(loaded.policy.narrowed_by(&caller.policy));
+        // A tool called by a role step acts for it, with the step's grants;
+        // one called by another tool keeps its own, narrowed by the caller's.
+        let policy = Arc::new(match &caller.scope {
+            Some(_) => caller.policy.delegated_to(
+                &loaded.record.name,
+                loaded.record.trust,
+                &loaded.record.limits,
+            ),
+            None => loaded.policy.narrowed_by(&caller.policy),
+        });
         Ok(self
             .run(
                 &loaded,
                 policy,
-                input,
+                Entry::Tool(input),
                 Some(caller),
                 Some(caller.remaining()),
+                caller.scope.clone(),
             )
             .await)
     }
@@ -145,6 +164,7 @@ impl HostInner {
             journal: self.journal.clone(),
             deadline: Instant::now() + budget,
             depth: 0,
+            scope: None,
         });
         self.store_for(&call, budget)
     }
@@ -191,6 +211,7 @@ impl HostInner {
             model: caps::model::ModelState {
                 call: call.clone(),
                 router: self.models.clone(),
+                seq: Default::default(),
             },
             call: call.clone(),
         };
@@ -201,14 +222,16 @@ impl HostInner {
         (store, stdout, stderr)
     }
 
-    async fn run(
+    pub(crate) async fn run(
         self: &Arc<Self>,
         loaded: &Loaded,
         policy: Arc<Policy>,
-        input: &str,
+        entry: Entry<'_>,
         parent: Option<&CallInfo>,
         timeout: Option<Duration>,
+        scope: Option<Arc<crate::budget::RunScope>>,
     ) -> Invocation {
+        let input = entry.input();
         let started = Instant::now();
         let limits = policy.limits;
         let budget = timeout.map_or(limits.deadline, |t| t.min(limits.deadline));
@@ -220,22 +243,16 @@ impl HostInner {
             journal: self.journal.clone(),
             deadline: started + budget,
             depth: parent.map_or(0, |p| p.depth + 1),
+            scope,
         });
 
         let cap = limits.max_output as usize;
         let (mut store, stdout, stderr) = self.store_for(&call, budget);
 
-        let (result, first_yield) = super::cpu::watch(tokio::time::timeout(budget, async {
-            match &loaded.compiled.pre {
-                Pre::Tool(pre) => {
-                    let inst = pre.instantiate_async(&mut store).await?;
-                    inst.factory_plugin_tool()
-                        .call_invoke(&mut store, input)
-                        .await
-                }
-                Pre::Role(_) => unreachable!("checked by the callers"),
-            }
-        }))
+        let (result, first_yield) = super::cpu::watch(tokio::time::timeout(
+            budget,
+            super::entry::call(&loaded.compiled.pre, &mut store, entry),
+        ))
         .await;
 
         let data = store.data();
@@ -255,17 +272,7 @@ impl HostInner {
                 ),
             ),
             Ok(Ok(Ok(s))) => Outcome::Ok(s),
-            Ok(Ok(Err(e))) => Outcome::ToolError(match e {
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::InvalidInput(
-                    m,
-                ) => ToolFailure::InvalidInput(m),
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Denied(m) => {
-                    ToolFailure::Denied(m)
-                }
-                crate::bindings::tool::exports::factory::plugin::tool::ToolError::Failed(m) => {
-                    ToolFailure::Failed(m)
-                }
-            }),
+            Ok(Ok(Err(e))) => Outcome::ToolError(e),
             Ok(Err(e)) => {
                 let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>()).copied();
                 if trap == Some(Trap::Interrupt) {
@@ -330,6 +337,7 @@ impl HostInner {
             cpu_us: cpu.as_micros() as u64,
             peak_memory,
             stderr: String::from_utf8_lossy(&stderr[..stderr.len().min(4096)]).into_owned(),
+            run_id: call.run_id(),
         });
         Invocation {
             call_id: call.call_id.clone(),

@@ -3,7 +3,7 @@
 //! compiled policy, cached until the registry changes.
 
 use super::{HostInner, InvokeError};
-use crate::bindings::{role::RolePluginPre, tool::ToolPluginPre};
+use crate::bindings::{intake::IntakePluginPre, role::RolePluginPre, tool::ToolPluginPre};
 use crate::journal::EventRecord;
 use crate::policy::Policy;
 use crate::registry::REVALIDATE;
@@ -18,6 +18,7 @@ use wasmtime::component::Component;
 pub enum Pre {
     Tool(ToolPluginPre<InstanceState>),
     Role(RolePluginPre<InstanceState>),
+    Intake(IntakePluginPre<InstanceState>),
 }
 
 #[derive(Clone)]
@@ -197,6 +198,7 @@ impl HostInner {
         Ok(match world {
             World::Tool => Pre::Tool(ToolPluginPre::new(pre)?),
             World::Role => Pre::Role(RolePluginPre::new(pre)?),
+            World::Intake => Pre::Intake(IntakePluginPre::new(pre)?),
         })
     }
 }

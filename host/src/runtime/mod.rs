@@ -3,11 +3,14 @@
 
 pub mod call;
 mod cpu;
+mod entry;
 mod invoke;
+mod components;
 pub(crate) mod loader;
 pub use loader::effective_flags;
 pub mod state;
 
+pub use entry::Entry;
 pub use invoke::{CallOptions, Invocation, LimitKind, Outcome, ToolFailure};
 pub(crate) use loader::Pre;
 
@@ -29,6 +32,12 @@ pub enum InvokeError {
     UnknownPlugin(String),
     #[error("`{0}` is a {1}, not a tool")]
     WrongWorld(String, &'static str),
+    #[error("`{name}` is a {found}, not a {expected}")]
+    NotA {
+        name: String,
+        found: &'static str,
+        expected: &'static str,
+    },
     #[error(
         "refused: the stored component of `{name}` was modified after install ({path}: sha256 {found}, installed {expected}); reinstall it with `factory plugin install FILE --name {name} --force`"
     )]

@@ -43,3 +43,20 @@ fn walk_dir<B>(
     }
     ControlFlow::Continue(())
 }
+
+/// The files under `root` (relative, one per line, at most `max`), for a
+/// model's prompt. Unreadable `root`: an empty listing.
+pub fn listing(root: &str, max: usize) -> String {
+    let mut lines = Vec::new();
+    let more = walk(Path::new(root), |_, rel| {
+        if lines.len() >= max {
+            return ControlFlow::Break(());
+        }
+        lines.push(rel.display().to_string());
+        ControlFlow::Continue(())
+    });
+    if matches!(more, Ok(Some(()))) {
+        lines.push(format!("… (more than {max} files)"));
+    }
+    lines.join("\n")
+}

@@ -39,8 +39,47 @@ pub mod bindings {
     });
 }
 
+/// Bindings of the `role-plugin` world; its imports are [`bindings`]'.
+#[doc(hidden)]
+pub mod role_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/plugin",
+        world: "role-plugin",
+        with: {
+            "factory:plugin/types@0.1.0": crate::bindings::factory::plugin::types,
+            "factory:plugin/log@0.1.0": crate::bindings::factory::plugin::log,
+            "factory:plugin/kv@0.1.0": crate::bindings::factory::plugin::kv,
+            "factory:plugin/tools@0.1.0": crate::bindings::factory::plugin::tools,
+            "factory:plugin/exec@0.1.0": crate::bindings::factory::plugin::exec,
+            "factory:plugin/model@0.1.0": crate::bindings::factory::plugin::model,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_role",
+        default_bindings_module: "factory_sdk::role_bindings",
+    });
+}
+
+/// Bindings of the `intake-plugin` world (no imports).
+#[doc(hidden)]
+pub mod intake_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit/plugin",
+        world: "intake-plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_intake",
+        default_bindings_module: "factory_sdk::intake_bindings",
+    });
+}
+
+// Only the bindings a plugin exports end up in its component: a tool links
+// `bindings`' export, a role `role_bindings`', an intake adapter
+// `intake_bindings`'; the others' type sections are dropped by the linker.
+
+pub mod agent;
 pub mod exec;
 pub mod fs;
+pub mod intake;
+pub mod role;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -49,6 +88,7 @@ pub mod tools;
 
 pub use bindings::exports::factory::plugin::tool::{Info, ToolError};
 pub use bindings::factory::plugin::types::ErrorCode;
+pub use factory_types as types;
 pub use serde_json;
 
 /// A tool: typed JSON in, typed JSON out.
@@ -123,4 +163,15 @@ macro_rules! export_tool {
         }
         $crate::bindings::__export_tool_with_host!(__FactoryToolExport with_types_in $crate::bindings);
     };
+}
+
+/// A host error as one line of text (for a model or a log).
+pub fn describe_error(e: &ErrorCode) -> String {
+    match e {
+        ErrorCode::Denied(m) => format!("denied: {m}"),
+        ErrorCode::InvalidInput(m) => format!("invalid input: {m}"),
+        ErrorCode::NotFound(m) => format!("not found: {m}"),
+        ErrorCode::LimitExceeded(m) => format!("limit exceeded: {m}"),
+        ErrorCode::Failed(m) => format!("failed: {m}"),
+    }
 }

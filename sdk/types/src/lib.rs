@@ -6,6 +6,7 @@
 //! - [`report::TestReport`], test results, with parsers for `cargo test`,
 //!   pytest, unittest and JUnit XML.
 
+pub mod brief;
 pub mod glob;
 pub mod plan;
 pub mod report;

@@ -1,0 +1,180 @@
+//! Model budgets of a factory run, enforced by the host: every model call a
+//! role makes (directly or through a tool it calls) is checked against the
+//! run's and the role's token and cost limits before it is sent, and
+//! charged after. Guests cannot see or change their budget.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Token and cost limits (None: unlimited).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Allowance {
+    pub max_tokens: Option<u64>,
+    pub max_cost_micro_usd: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spent {
+    pub tokens: u64,
+    pub cost_micro_usd: u64,
+    pub calls: u64,
+}
+
+impl Spent {
+    fn add(&mut self, tokens: u64, cost: u64) {
+        self.tokens += tokens;
+        self.cost_micro_usd += cost;
+        self.calls += 1;
+    }
+}
+
+/// A run's limits and what it has spent, per run and per role.
+#[derive(Debug, Default)]
+pub struct Budget {
+    run: Allowance,
+    roles: HashMap<String, Allowance>,
+    spent: Mutex<(Spent, HashMap<String, Spent>)>,
+}
+
+fn over(a: &Allowance, s: &Spent, what: &str) -> Option<String> {
+    if let Some(max) = a.max_tokens.filter(|m| s.tokens >= *m) {
+        return Some(format!(
+            "{what} token budget exhausted ({} of {max} tokens used)",
+            s.tokens
+        ));
+    }
+    if let Some(max) = a.max_cost_micro_usd.filter(|m| s.cost_micro_usd >= *m) {
+        return Some(format!(
+            "{what} cost budget exhausted (${:.4} of ${:.4} spent)",
+            s.cost_micro_usd as f64 / 1e6,
+            max as f64 / 1e6
+        ));
+    }
+    None
+}
+
+impl Budget {
+    /// A budget that already spent `spent` (a resumed run).
+    pub fn new(
+        run: Allowance,
+        roles: HashMap<String, Allowance>,
+        spent: (Spent, HashMap<String, Spent>),
+    ) -> Budget {
+        Budget {
+            run,
+            roles,
+            spent: Mutex::new(spent),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Spent, HashMap<String, Spent>)> {
+        self.spent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Err(reason) when the run or `role` may not make another call.
+    pub fn check(&self, role: &str) -> Result<(), String> {
+        let g = self.lock();
+        if let Some(why) = over(&self.run, &g.0, "the run's") {
+            return Err(why);
+        }
+        if let (Some(a), Some(s)) = (self.roles.get(role), g.1.get(role)) {
+            if let Some(why) = over(a, s, &format!("the {role} role's")) {
+                return Err(why);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn charge(&self, role: &str, tokens: u64, cost: u64) {
+        let mut g = self.lock();
+        g.0.add(tokens, cost);
+        g.1.entry(role.to_string()).or_default().add(tokens, cost);
+    }
+
+    pub fn spent(&self) -> Spent {
+        self.lock().0
+    }
+
+    /// Whether the run as a whole is exhausted.
+    pub fn exhausted(&self) -> Option<String> {
+        over(&self.run, &self.lock().0, "the run's")
+    }
+}
+
+/// What a call does for a run: which run, task and role, under which
+/// budget. Nested tool calls inherit their caller's scope.
+#[derive(Debug)]
+pub struct RunScope {
+    pub run_id: String,
+    pub task_id: String,
+    /// The role kind (`coder`, …): the budget's and the replay's key.
+    pub role: String,
+    /// 1 for a step's first try; each feedback round adds one.
+    pub attempt: u32,
+    pub budget: std::sync::Arc<Budget>,
+    /// Model calls made in this scope so far (the replay sequence).
+    seq: AtomicU32,
+}
+
+impl RunScope {
+    pub fn new(
+        run_id: &str,
+        task_id: &str,
+        role: &str,
+        attempt: u32,
+        budget: std::sync::Arc<Budget>,
+    ) -> RunScope {
+        RunScope {
+            run_id: run_id.into(),
+            task_id: task_id.into(),
+            role: role.into(),
+            attempt,
+            budget,
+            seq: AtomicU32::new(0),
+        }
+    }
+
+    /// The key of this step's model conversation in a recording.
+    pub fn stream(&self) -> String {
+        format!("{}/{}/{}", self.task_id, self.role, self.attempt)
+    }
+
+    /// The next model-call number of this step.
+    pub fn next_seq(&self) -> u32 {
+        self.seq.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_and_role_limits() {
+        let mut roles = HashMap::new();
+        roles.insert(
+            "coder".to_string(),
+            Allowance {
+                max_tokens: Some(100),
+                max_cost_micro_usd: None,
+            },
+        );
+        let b = Budget::new(
+            Allowance {
+                max_tokens: None,
+                max_cost_micro_usd: Some(1_000),
+            },
+            roles,
+            Default::default(),
+        );
+        assert!(b.check("coder").is_ok());
+        b.charge("coder", 150, 10);
+        assert!(b.check("coder").unwrap_err().contains("coder role's token budget"));
+        assert!(b.check("reviewer").is_ok());
+        b.charge("reviewer", 1, 990);
+        assert!(b.check("reviewer").unwrap_err().contains("run's cost budget"));
+        assert_eq!(b.spent().calls, 2);
+    }
+}

@@ -1,0 +1,2 @@
+//! The factory loop.
+pub mod store;

@@ -1,0 +1,105 @@
+//! Running roles and intake adapters: the orchestrator's and `factory
+//! intake`'s way in. A role step runs with the grants the orchestrator
+//! computed for it, cut to the role plugin's own trust level; an intake
+//! adapter runs with no grants at all.
+
+use super::entry::Entry;
+use super::loader::{Loaded, Pre};
+use super::{Host, InvokeError, Invocation, Outcome};
+use crate::budget::RunScope;
+use crate::grants::Grant;
+use crate::journal::EventRecord;
+use crate::policy::{self, LimitOverrides};
+use crate::registry::World;
+use crate::trust::TrustLevel;
+use std::sync::Arc;
+use std::time::Duration;
+
+impl Host {
+    fn load_as(&self, name: &str, world: World) -> Result<Arc<Loaded>, InvokeError> {
+        let loaded = self.inner.load(name)?;
+        let ok = matches!(
+            (&loaded.compiled.pre, world),
+            (Pre::Tool(_), World::Tool) | (Pre::Role(_), World::Role) | (Pre::Intake(_), World::Intake)
+        );
+        if !ok {
+            return Err(InvokeError::NotA {
+                name: name.to_string(),
+                found: loaded.record.world.noun(),
+                expected: world.noun(),
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// Run one step of role plugin `name`. `grants` are what the step
+    /// needs; the plugin's trust level cuts any above its ceiling (each cut
+    /// is journaled), and `limits` are clamped to that ceiling too.
+    pub async fn run_role(
+        &self,
+        name: &str,
+        input: &str,
+        grants: &[Grant],
+        limits: LimitOverrides,
+        scope: Arc<RunScope>,
+    ) -> Result<Invocation, InvokeError> {
+        let loaded = self.load_as(name, World::Role)?;
+        let merged = LimitOverrides {
+            memory: loaded.record.limits.memory.or(limits.memory),
+            deadline_ms: limits.deadline_ms.or(loaded.record.limits.deadline_ms),
+            max_result: loaded.record.limits.max_result.or(limits.max_result),
+            max_output: loaded.record.limits.max_output.or(limits.max_output),
+        };
+        let policy = policy::compile(name, loaded.record.trust, grants, &merged);
+        for cut in &policy.cut {
+            self.inner.journal.event(EventRecord {
+                run_id: Some(scope.run_id.clone()),
+                target: cut.grant.clone(),
+                ..EventRecord::new(
+                    name,
+                    "cut",
+                    format!("`{}` not given to role {name}: {}", cut.grant, cut.reason),
+                )
+            });
+        }
+        let timeout = merged.deadline_ms.map(Duration::from_millis);
+        Ok(self
+            .inner
+            .run(&loaded, Arc::new(policy), Entry::Role(input), None, timeout, Some(scope))
+            .await)
+    }
+
+    /// How sure intake adapter `name` is that `input` is its format (0-100).
+    pub async fn intake_detect(&self, name: &str, input: &str) -> Result<u8, InvokeError> {
+        let loaded = self.load_as(name, World::Intake)?;
+        let inv = self.run_intake(&loaded, Entry::Detect(input)).await;
+        Ok(match inv.outcome {
+            Outcome::Ok(n) => n.parse().unwrap_or(0),
+            _ => 0,
+        })
+    }
+
+    /// Parse `input` with intake adapter `name`: a task (JSON) or its error.
+    pub async fn intake_parse(
+        &self,
+        name: &str,
+        input: &str,
+        source: &str,
+    ) -> Result<Invocation, InvokeError> {
+        let loaded = self.load_as(name, World::Intake)?;
+        Ok(self.run_intake(&loaded, Entry::Parse { input, source }).await)
+    }
+
+    async fn run_intake(&self, loaded: &Loaded, entry: Entry<'_>) -> Invocation {
+        // Pure compute: no grants, whatever the operator granted.
+        let policy = policy::compile(
+            &loaded.record.name,
+            loaded.record.trust.min(TrustLevel::Untrusted),
+            &[],
+            &loaded.record.limits,
+        );
+        self.inner
+            .run(loaded, Arc::new(policy), entry, None, None, None)
+            .await
+    }
+}
