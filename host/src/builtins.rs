@@ -36,7 +36,7 @@ pub fn register(registry: &Registry) -> Result<(), RegistryError> {
         let existing = registry.get(b.name)?;
         if existing
             .as_ref()
-            .is_some_and(|e| e.digest == b.digest && e.builtin)
+            .is_some_and(|e| e.digest == b.digest && e.builtin && e.kind == b.kind && e.description == b.description)
         {
             continue;
         }

@@ -3,9 +3,13 @@
 //! 3 a sandbox limit ended the call (deadline, memory, output cap, trap),
 //! 70 internal error.
 
+mod demo;
+mod intake;
 mod log;
 mod plugin;
+mod run;
 mod tool;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,7 +21,7 @@ pub const EXIT_INTERNAL: u8 = 70;
 
 const EXIT_CODES: &str = "Exit codes:
   0   success
-  1   the tool returned an error (invalid-input, denied, failed)
+  1   the tool returned an error (invalid-input, denied, failed); a run ended blocked or failed
   2   usage or configuration error (bad flags, unknown plugin, tampered component, refused grant)
   3   a sandbox limit ended the call (deadline, memory, output cap, result cap, trap)
   70  internal error
@@ -46,6 +50,25 @@ enum Command {
     Tool(tool::ToolCommand),
     /// Show the journal: invocations, denials and changes.
     Log(log::LogArgs),
+    /// Turn messy input (a GitHub issue, a markdown brief, test output, a
+    /// Slack message) into a structured task.
+    Intake(intake::IntakeArgs),
+    /// Run a task to completion on a git repository: plan, code, test,
+    /// review, document, gate, deliver (as far as the trust level allows).
+    Run(run::RunArgs),
+    /// Continue a run that was interrupted, blocked or failed.
+    Resume(run::ResumeArgs),
+    /// List runs, or show one (`factory runs show ID`).
+    Runs(run::RunsArgs),
+    /// Write a run's self-contained HTML report.
+    Report(run::ReportArgs),
+    /// Run the whole loop offline on the example project (examples/ in the
+    /// source tree): intake, plan, code, a failing test, code again, review,
+    /// docs, gates, merge. The model's replies are replayed from a file.
+    Demo(demo::DemoArgs),
+    /// Trust: track records of roles and plugins.
+    #[command(subcommand)]
+    Trust(trust::TrustCommand),
 }
 
 /// An error with the exit code it maps to.
@@ -82,10 +105,15 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // A run's subtasks execute in parallel: give it worker threads. Other
+    // commands start faster on one thread.
+    let parallel = matches!(cli.command, Command::Run(_) | Command::Resume(_) | Command::Demo(_));
+    let mut builder = if parallel {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("factory: cannot start the async runtime: {e}");
@@ -97,6 +125,13 @@ pub fn main() -> ExitCode {
             Command::Plugin(c) => plugin::run(c).await,
             Command::Tool(c) => tool::run(c).await,
             Command::Log(a) => log::run(a),
+            Command::Intake(a) => intake::run(a).await,
+            Command::Run(a) => run::run(a).await,
+            Command::Resume(a) => run::resume(a).await,
+            Command::Runs(a) => run::runs(a),
+            Command::Report(a) => run::report(a),
+            Command::Trust(c) => trust::run(c),
+            Command::Demo(a) => demo::run(a).await,
         }
     });
     match result {

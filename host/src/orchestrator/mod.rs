@@ -1,2 +1,329 @@
-//! The factory loop.
+//! The factory loop: a task goes in, the architect plans it, coders work
+//! on the subtasks in parallel worktrees, the tester sends failures back,
+//! the reviewer sends requested changes back, the documenter writes docs,
+//! the gates decide, and the run's trust level decides how far delivery
+//! goes. All state is in the factory database: a killed run resumes.
+
+pub mod config;
+mod deliver;
+pub mod git;
+pub mod intake;
+mod phases;
+pub mod report;
+mod steps;
 pub mod store;
+mod subtask;
+pub mod track;
+
+use crate::budget::{Allowance, Budget, Spent};
+use crate::runtime::{Host, ToolFailure};
+use config::{Config, RunTrust};
+use factory_types::Task;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use store::{RunRow, Store};
+
+/// Everything a run's steps share.
+pub struct Ctx {
+    pub host: Host,
+    pub store: Arc<Store>,
+    pub run_id: String,
+    pub cfg: Config,
+    pub task: Task,
+    /// The repository the run works on.
+    pub repo: PathBuf,
+    /// `$FACTORY_HOME/runs/ID`: worktrees, scratch, report.
+    pub dir: PathBuf,
+    /// The run's integration worktree (on the run branch).
+    pub work: PathBuf,
+    pub branch: String,
+    pub base: String,
+    pub target: String,
+    pub trust: RunTrust,
+    /// The granted model name, if a model is configured.
+    pub model: Option<String>,
+    pub budget: Arc<Budget>,
+    pub started: Instant,
+}
+
+/// Why a run stopped before delivery.
+#[derive(Debug)]
+pub enum RunFailure {
+    /// Needs a human: a loop repeated the same failure, attempts ran out, a
+    /// feedback edge says stop.
+    Blocked(String),
+    /// A token, cost or wall-time budget ran out.
+    Budget(String),
+    /// A step failed in a way a retry will not fix.
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0} is not a git repository (or git is missing): {1}")]
+    NotARepo(String, String),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Intake(#[from] intake::IntakeError),
+    #[error("model setup: {0}")]
+    Model(#[from] crate::models::ModelSetupError),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
+    #[error("run database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("no run `{0}` (see `factory runs`)")]
+    UnknownRun(String),
+    #[error("run {0} is already {1}; nothing to resume")]
+    Finished(String, String),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What `factory run` and `factory resume` report.
+#[derive(Debug, serde::Serialize)]
+pub struct RunSummary {
+    pub id: String,
+    pub status: String,
+    pub reason: String,
+    pub result: Option<serde_json::Value>,
+    pub report: PathBuf,
+    pub tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// Options of `factory run`.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    pub repo: PathBuf,
+    pub spec: PathBuf,
+    pub format: Option<String>,
+    pub trust: Option<RunTrust>,
+    pub replay: Option<PathBuf>,
+    pub record: Option<PathBuf>,
+}
+
+pub fn failure_text(f: &ToolFailure) -> String {
+    match f {
+        ToolFailure::InvalidInput(m) => format!("invalid input: {m}"),
+        ToolFailure::Denied(m) => format!("denied: {m}"),
+        ToolFailure::Failed(m) => m.clone(),
+    }
+}
+
+pub fn cap_text(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// A one-line summary of a role's output for the timeline.
+fn summarize(kind: steps::Kind, v: &serde_json::Value) -> String {
+    use steps::Kind::*;
+    let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let line = match kind {
+        Architect => format!(
+            "plan: {} subtasks: {}",
+            v.pointer("/subtasks").and_then(|s| s.as_array()).map_or(0, |a| a.len()),
+            s("/summary")
+        ),
+        Coder | Documenter => s("/summary"),
+        Tester => format!(
+            "{}: {} passed, {} failed",
+            if v["passed"] == true { "tests pass" } else { "tests fail" },
+            v.pointer("/report/passed").and_then(|x| x.as_u64()).unwrap_or(0),
+            v.pointer("/report/failed").and_then(|x| x.as_u64()).unwrap_or(0)
+        ),
+        Reviewer => format!("{}: {}", s("/verdict"), s("/summary")),
+        Deployer => format!("deployed: {}, healthy: {}, rolled back: {}", v["deployed"], v["healthy"], v["rolled_back"]),
+    };
+    cap_text(line.lines().next().unwrap_or(""), 300)
+}
+
+fn budget_from(cfg: &Config, spent: Spent, by_role: HashMap<String, Spent>) -> Budget {
+    let micro = |usd: Option<f64>| usd.map(|u| (u * 1e6).round() as u64);
+    let roles = cfg
+        .budget
+        .roles
+        .iter()
+        .map(|(k, r)| {
+            (
+                k.clone(),
+                Allowance {
+                    max_tokens: r.max_tokens,
+                    max_cost_micro_usd: micro(r.max_cost_usd),
+                },
+            )
+        })
+        .collect();
+    Budget::new(
+        Allowance {
+            max_tokens: cfg.budget.max_tokens,
+            max_cost_micro_usd: micro(cfg.budget.max_cost_usd),
+        },
+        roles,
+        (spent, by_role),
+    )
+}
+
+/// A new run id: sortable by time, unique.
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("r{:x}{:04x}", now.as_secs(), now.subsec_nanos() >> 16)
+}
+
+/// Register the configured model provider; the model name roles are granted.
+fn setup_model(host: &Host, cfg: &Config, repo: &Path, record: Option<&Path>) -> Result<Option<String>, RunError> {
+    let Some(m) = &cfg.model else { return Ok(None) };
+    let provider = m.provider(repo, record)?;
+    host.models().register(&m.name, provider);
+    Ok(Some(m.name.clone()))
+}
+
+/// Start a run of `opts.spec` on `opts.repo` and drive it to its end.
+pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError> {
+    let repo = git::toplevel(&opts.repo)
+        .map_err(|e| RunError::NotARepo(opts.repo.display().to_string(), e.message))?;
+    let mut cfg = Config::load(&repo)?;
+    if let Some(t) = opts.trust {
+        cfg.trust = t;
+        if t == RunTrust::Full && cfg.deploy.is_none() {
+            return Err(RunError::Setup("--trust full deploys, so factory.toml needs a [deploy] table".into()));
+        }
+    }
+    if let Some(r) = &opts.replay {
+        let m = cfg.model.get_or_insert_with(|| crate::models::ModelConfig {
+            provider: crate::models::ProviderKind::Replay,
+            name: "replay".into(),
+            base_url: None,
+            api_key_env: None,
+            replay: None,
+            timeout: None,
+            max_retries: None,
+            input_per_mtok: None,
+            output_per_mtok: None,
+        });
+        m.provider = crate::models::ProviderKind::Replay;
+        m.replay = Some(std::path::absolute(r).unwrap_or(r.clone()));
+    }
+    // Intake first: a bad spec creates no run.
+    let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    let model = setup_model(host, &cfg, &base_dir.join(&repo), opts.record.as_deref())?;
+
+    let target = match &cfg.target_branch {
+        Some(t) => t.clone(),
+        None => git::current_branch(&repo).ok_or_else(|| {
+            RunError::Setup("the repository has no branch checked out; set target_branch in factory.toml".into())
+        })?,
+    };
+    let base = git::rev(&repo, &target)?;
+    let id = new_run_id();
+    let branch = format!("factory/{id}");
+    let dir = host.home().root().join("runs").join(&id);
+    std::fs::create_dir_all(&dir).map_err(|e| RunError::Setup(format!("cannot create {}: {e}", dir.display())))?;
+    let now = crate::db::now_ms();
+    let store = Arc::new(Store::open(&host.home().db_path())?);
+    store.insert_run(&RunRow {
+        id: id.clone(),
+        created: now,
+        updated: now,
+        repo: repo.display().to_string(),
+        spec: std::path::absolute(&opts.spec).unwrap_or(opts.spec.clone()).display().to_string(),
+        task: serde_json::to_value(&task).unwrap_or_default(),
+        config: serde_json::to_value(&cfg).unwrap_or_default(),
+        trust: cfg.trust.name().into(),
+        target: target.clone(),
+        base: base.clone(),
+        branch: branch.clone(),
+        status: "running".into(),
+        reason: String::new(),
+        plan: None,
+        result: None,
+    })?;
+    let work = dir.join("work");
+    git::worktree_add(&repo, &work, &branch, &base)?;
+    let ctx = Arc::new(Ctx {
+        budget: Arc::new(budget_from(&cfg, Spent::default(), HashMap::new())),
+        host: host.clone(),
+        store,
+        run_id: id,
+        trust: cfg.trust,
+        cfg,
+        task,
+        repo,
+        dir,
+        work,
+        branch,
+        base,
+        target,
+        model,
+        started: Instant::now(),
+    });
+    ctx.note("@run", "note", "ok", format!("run started at trust {}", ctx.trust.name()), String::new());
+    Ok(phases::drive(ctx).await)
+}
+
+/// Resume a run that was interrupted (killed, crashed) or stopped blocked
+/// or failed, with the configuration it started with. Steps already done
+/// are not done again; a step that was in flight is redone from its start.
+pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunSummary, RunError> {
+    let store = Arc::new(Store::open(&host.home().db_path())?);
+    let run = store.run(id)?.ok_or_else(|| RunError::UnknownRun(id.to_string()))?;
+    if run.status == "done" {
+        return Err(RunError::Finished(id.to_string(), run.status));
+    }
+    let repo = PathBuf::from(&run.repo);
+    let cfg: Config = serde_json::from_value(run.config.clone())
+        .map_err(|e| RunError::Setup(format!("the stored configuration of {id} is unreadable: {e}")))?;
+    let task: Task = serde_json::from_value(run.task.clone())
+        .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
+    let model = setup_model(host, &cfg, &repo, record)?;
+    let mut by_role: HashMap<String, Spent> = HashMap::new();
+    let mut total = Spent::default();
+    for (role, tokens, cost, calls) in store.usage(id)? {
+        let s = Spent { tokens, cost_micro_usd: cost, calls };
+        total.tokens += tokens;
+        total.cost_micro_usd += cost;
+        total.calls += calls;
+        by_role.insert(role, s);
+    }
+    let dir = host.home().root().join("runs").join(id);
+    let work = dir.join("work");
+    // The integration worktree: recreate it at the run branch if it is gone.
+    if !work.join(".git").exists() {
+        let tip = git::rev(&repo, &run.branch)?;
+        git::worktree_add(&repo, &work, &run.branch, &tip)?;
+    } else {
+        git::reset_hard(&work)?;
+    }
+    store.set_run_status(id, "running", "")?;
+    let ctx = Arc::new(Ctx {
+        budget: Arc::new(budget_from(&cfg, total, by_role)),
+        host: host.clone(),
+        store,
+        run_id: id.to_string(),
+        trust: RunTrust::parse(&run.trust).unwrap_or(cfg.trust),
+        cfg,
+        task,
+        repo,
+        dir,
+        work,
+        branch: run.branch,
+        base: run.base,
+        target: run.target,
+        model,
+        started: Instant::now(),
+    });
+    ctx.note("@run", "note", "ok", "run resumed".into(), String::new());
+    Ok(phases::drive(ctx).await)
+}

@@ -103,8 +103,13 @@ pub fn parse(markdown: &str) -> Brief {
             Section::Acceptance => {
                 if let Some(item) = list_item(line) {
                     b.acceptance_criteria.push(item.to_string());
-                } else if !line.trim().is_empty() {
+                } else if line.trim().is_empty() {
+                } else if b.acceptance_criteria.is_empty() {
                     b.acceptance_criteria.push(line.trim().to_string());
+                } else {
+                    // Prose after the list: the section is over.
+                    section = Section::Body;
+                    body.push(line);
                 }
             }
             Section::Scope => {
@@ -132,9 +137,12 @@ pub fn parse(markdown: &str) -> Brief {
 pub fn title_from(text: &str) -> String {
     let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let first = first.trim_start_matches('#').trim();
-    let sentence = match first.find(". ") {
+    let sentence = match first.find(". ").or_else(|| first.find("! ")) {
         Some(i) => &first[..i],
-        None => first.trim_end_matches('.'),
+        None => match first.find("? ") {
+            Some(i) => &first[..=i],
+            None => first.trim_end_matches('.'),
+        },
     };
     if sentence.chars().count() <= 100 {
         sentence.to_string()

@@ -1,0 +1,248 @@
+//! Gates and delivery. The gates are evaluated by the host from evidence
+//! it gathered itself (the final test run, the reviewer's verdict, git's
+//! diff); each decision is journaled with its evidence. The run's trust
+//! level then decides the stopping point: a patch, a pull-request record,
+//! a merge (auto-merge: low-risk paths only; scoped: inside the task's
+//! scope), a merge and a deploy.
+
+use super::config::RunTrust;
+use super::steps::{Access, Kind};
+use super::{Ctx, RunFailure, git};
+use crate::journal::EventRecord;
+use factory_types::glob;
+use factory_types::roles::{DeployerInput, DeployerOutput, ReviewerOutput, Verdict};
+use factory_types::task::in_scope;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct GateResult {
+    pub name: String,
+    pub passed: bool,
+    pub evidence: String,
+}
+
+fn gate(ctx: &Ctx, name: &str, passed: bool, evidence: String) -> GateResult {
+    let status = if passed { "passed" } else { "failed" };
+    ctx.note("@gates", "gate", status, format!("{name}: {status}"), evidence.clone());
+    ctx.host.journal().event(EventRecord {
+        run_id: Some(ctx.run_id.clone()),
+        capability: "gate".into(),
+        target: name.into(),
+        ..EventRecord::new("orchestrator", "gate", format!("gate {name} {status}: {evidence}"))
+    });
+    GateResult { name: name.into(), passed, evidence }
+}
+
+pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Result<(), RunFailure> {
+    let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
+    let tip = git::head(&ctx.work).map_err(fail)?;
+    let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    let lines = git::diff_lines(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    let g = &ctx.cfg.gates;
+    let mut gates = Vec::new();
+    if changed.is_empty() {
+        return Err(RunFailure::Failed("the run produced no change".into()));
+    }
+    if g.tests_pass {
+        let integrate = ctx.store.task(&ctx.run_id, "@integrate").ok().flatten();
+        let passed = integrate.as_ref().is_some_and(|t| t.data["passed"] == true);
+        let evidence = match integrate.as_ref().map(|t| &t.data["tests"]) {
+            _ if ctx.cfg.test.command.trim().is_empty() => "no [test] command is configured".to_string(),
+            Some(v) => format!(
+                "`{}`: {} passed, {} failed",
+                ctx.cfg.test.command,
+                v.pointer("/report/passed").and_then(|x| x.as_u64()).unwrap_or(0),
+                v.pointer("/report/failed").and_then(|x| x.as_u64()).unwrap_or(0)
+            ),
+            None => "the tests did not run".into(),
+        };
+        gates.push(gate(ctx, "tests-pass", passed, evidence));
+    }
+    if g.review_approved {
+        let (passed, evidence) = match &review {
+            Some(r) => (r.verdict == Verdict::Approve, format!("{:?}: {}", r.verdict, r.summary)),
+            None => (false, "no review ran ([pipeline] review = false)".into()),
+        };
+        gates.push(gate(ctx, "review-approved", passed, evidence));
+    }
+    if g.max_diff_lines > 0 {
+        gates.push(gate(
+            ctx,
+            "diff-size",
+            lines <= g.max_diff_lines as u64,
+            format!("{lines} changed lines, limit {}", g.max_diff_lines),
+        ));
+    }
+    let forbidden: Vec<&String> = changed.iter().filter(|f| g.forbidden_paths.iter().any(|p| glob::matches(p, f))).collect();
+    gates.push(gate(
+        ctx,
+        "forbidden-paths",
+        forbidden.is_empty(),
+        if forbidden.is_empty() { format!("{} files changed, none forbidden", changed.len()) } else { format!("touched {forbidden:?}") },
+    ));
+    let gates_pass = gates.iter().all(|g| g.passed);
+
+    // Write the evidence whatever happens next.
+    let diff = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    let patch = ctx.dir.join("change.patch");
+    let _ = std::fs::write(&patch, &diff);
+    let pr = pull_request(ctx, &review, &gates, &changed, lines, &tip);
+    let pr_path = ctx.dir.join("pull-request.json");
+    let _ = std::fs::write(&pr_path, serde_json::to_string_pretty(&pr).unwrap_or_default());
+
+    let mut result = json!({
+        "trust": ctx.trust.name(),
+        "gates": gates,
+        "gates_pass": gates_pass,
+        "changed": changed,
+        "patch": patch,
+        "branch": ctx.branch,
+        "tip": tip,
+    });
+    let merge_ok = |why_not: Option<String>| -> (bool, String) {
+        match why_not {
+            None if gates_pass => (true, String::new()),
+            None => (false, "a gate failed".into()),
+            Some(w) => (false, w),
+        }
+    };
+    let (merge, why_not) = match ctx.trust {
+        RunTrust::ReadOnly | RunTrust::Draft => (false, format!("trust {} stops before merging", ctx.trust.name())),
+        RunTrust::AutoMerge => {
+            let risky: Vec<&String> = changed.iter().filter(|f| !g.low_risk_paths.iter().any(|p| glob::matches(p, f))).collect();
+            merge_ok((!risky.is_empty()).then(|| format!("not low-risk: {}", risky.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))))
+        }
+        RunTrust::Scoped | RunTrust::Full => {
+            // Inside the task's scope, or low-risk (what auto-merge, the
+            // level below, would merge anyway).
+            let scope = &ctx.task.scope;
+            let outside: Vec<&String> = changed
+                .iter()
+                .filter(|f| !scope.iter().any(|s| in_scope(f, s)) && !g.low_risk_paths.iter().any(|p| glob::matches(p, f)))
+                .collect();
+            merge_ok(if scope.is_empty() {
+                Some("the task declares no scope".into())
+            } else {
+                (!outside.is_empty()).then(|| format!("outside the task's scope: {}", outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+            })
+        }
+    };
+    if ctx.trust == RunTrust::ReadOnly {
+        result["delivery"] = json!("patch");
+        ctx.note("@deliver", "deliver", "ok", format!("suggested patch written to {}", patch.display()), String::new());
+        let _ = git::git(&ctx.repo, &["branch", "-D", &ctx.branch]);
+    } else if merge {
+        let merged = merge_into_target(ctx, &tip).map_err(fail)?;
+        match merged {
+            Ok(commit) => {
+                result["delivery"] = json!("merged");
+                result["merged_into"] = json!(ctx.target);
+                result["merge_commit"] = json!(commit);
+                ctx.note("@deliver", "deliver", "ok", format!("merged into {}", ctx.target), commit);
+            }
+            Err(why) => {
+                result["delivery"] = json!("draft");
+                result["not_merged"] = json!(why);
+                ctx.note("@deliver", "deliver", "draft", format!("left as a draft: {why}"), String::new());
+            }
+        }
+    } else {
+        result["delivery"] = json!("draft");
+        result["pull_request"] = json!(pr_path);
+        result["not_merged"] = json!(why_not);
+        ctx.note("@deliver", "deliver", "draft", format!("pull-request record for {}: {why_not}", ctx.branch), String::new());
+    }
+    if ctx.trust == RunTrust::Full && result["delivery"] == "merged" {
+        let out = deploy(ctx).await?;
+        let ok = out.deployed && out.healthy;
+        result["deploy"] = serde_json::to_value(&out).unwrap_or_default();
+        let _ = ctx.store.set_result(&ctx.run_id, &result);
+        if !ok {
+            return Err(RunFailure::Failed(format!(
+                "the deploy failed its health check{}",
+                if out.rolled_back { "; rolled back" } else { "" }
+            )));
+        }
+    }
+    let _ = ctx.store.set_result(&ctx.run_id, &result);
+    Ok(())
+}
+
+fn pull_request(ctx: &Ctx, review: &Option<ReviewerOutput>, gates: &[GateResult], changed: &[String], lines: u64, tip: &str) -> serde_json::Value {
+    let mut body = format!("{}\n\n", ctx.task.intent);
+    if !ctx.task.acceptance_criteria.is_empty() {
+        body.push_str("## Acceptance criteria\n");
+        for c in &ctx.task.acceptance_criteria {
+            body.push_str(&format!("- {c}\n"));
+        }
+        body.push('\n');
+    }
+    body.push_str("## Evidence\n");
+    for g in gates {
+        body.push_str(&format!("- {} {}: {}\n", if g.passed { "✅" } else { "❌" }, g.name, g.evidence));
+    }
+    if let Some(r) = review {
+        body.push_str(&format!("\n## Review\n{}\n", r.summary));
+    }
+    body.push_str(&format!("\nOpened by factory run {}.\n", ctx.run_id));
+    json!({
+        "title": ctx.task.title,
+        "body": body,
+        "head": ctx.branch,
+        "head_sha": tip,
+        "base": ctx.target,
+        "changed_files": changed,
+        "changed_lines": lines,
+        "labels": ctx.task.labels,
+        "source": ctx.task.source,
+    })
+}
+
+/// Bring the target branch up to the run's tip: a fast-forward, after
+/// merging the target into the run branch if it moved. Ok(Err(why)) when
+/// it cannot be done safely (a conflict, a dirty checkout).
+fn merge_into_target(ctx: &Ctx, tip: &str) -> Result<Result<String, String>, git::GitError> {
+    let target_tip = git::rev(&ctx.repo, &ctx.target)?;
+    let mut tip = tip.to_string();
+    if !git::is_ancestor(&ctx.work, &target_tip, &tip) {
+        match git::merge(&ctx.work, &target_tip, &format!("merge {} into {}", ctx.target, ctx.branch))? {
+            Ok(t) => tip = t,
+            Err(files) => return Ok(Err(format!("{} moved and conflicts with the change in {}", ctx.target, files.join(", ")))),
+        }
+    }
+    if git::current_branch(&ctx.repo).as_deref() == Some(ctx.target.as_str()) {
+        if git::dirty(&ctx.repo) {
+            return Ok(Err(format!("{} is checked out with uncommitted changes", ctx.target)));
+        }
+        git::git(&ctx.repo, &["merge", "--ff-only", "-q", &tip])?;
+    } else {
+        git::git(&ctx.repo, &["update-ref", &format!("refs/heads/{}", ctx.target), &tip, &target_tip])?;
+    }
+    Ok(Ok(tip))
+}
+
+async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
+    let Some(d) = &ctx.cfg.deploy else {
+        return Err(RunFailure::Failed("no [deploy] table".into()));
+    };
+    let scratch = ctx.scratch("@deploy");
+    let argv = |c: &str| super::config::argv(c, &scratch);
+    let input = DeployerInput {
+        workdir: ctx.repo.display().to_string(),
+        deploy: argv(&d.command),
+        health: argv(&d.health),
+        rollback: argv(&d.rollback),
+        timeout_ms: Some(ctx.cfg.pipeline.step_timeout.as_millis().min(u32::MAX as u128) as u32),
+    };
+    let mut exec: Vec<String> = Vec::new();
+    for c in [&input.deploy, &input.health, &input.rollback] {
+        if let Some(p) = c.first() {
+            if !exec.contains(p) {
+                exec.push(p.clone());
+            }
+        }
+    }
+    let access = Access { workdir: ctx.repo.clone(), scratch: Some(scratch), exec };
+    Ok(ctx.step("@deploy", Kind::Deployer, 1, &input, &access).await?)
+}

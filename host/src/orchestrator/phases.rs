@@ -1,0 +1,373 @@
+//! The run's phases, each recorded as a task row so a resumed run skips
+//! what is done: `@plan`, the subtasks (in parallel waves, merged into the
+//! run branch), `@integrate`, `@review`, `@docs`, then gates and delivery.
+
+use super::steps::{Access, Kind};
+use super::store::TaskRow;
+use super::subtask::{Ended, test_feedback};
+use super::{Ctx, RunFailure, RunSummary, git};
+use factory_types::roles::{
+    ArchitectInput, CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback, ReviewChecks, ReviewerInput,
+    ReviewerOutput, Verdict,
+};
+use factory_types::{Plan, Subtask};
+use serde_json::json;
+use std::sync::Arc;
+
+fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
+    ctx.store.task(&ctx.run_id, id).ok().flatten().unwrap_or(TaskRow {
+        id: id.into(),
+        seq,
+        title: title.into(),
+        status: "pending".into(),
+        attempts: 0,
+        reason: String::new(),
+        data: json!({}),
+    })
+}
+
+/// Drive the run to its end; the summary of how it ended.
+pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
+    let outcome = phases(&ctx).await;
+    let (status, reason) = match &outcome {
+        Ok(()) => ("done".to_string(), String::new()),
+        Err(RunFailure::Blocked(m)) => ("blocked".into(), m.clone()),
+        Err(RunFailure::Budget(m)) => ("failed".into(), format!("budget: {m}")),
+        Err(RunFailure::Failed(m)) => ("failed".into(), m.clone()),
+    };
+    if let Err(e) = ctx.store.set_run_status(&ctx.run_id, &status, &reason) {
+        tracing::error!("cannot record the run's end: {e}");
+    }
+    ctx.note("@run", "note", &status, if reason.is_empty() { format!("run {status}") } else { format!("run {status}: {reason}") }, String::new());
+    ctx.host.journal().flush();
+    let report = ctx.dir.join("report.html");
+    if let Err(e) = super::report::write_html(&ctx.host, &ctx.run_id, &report) {
+        tracing::error!("cannot write the report: {e}");
+    }
+    // Worktrees are scratch; the branches keep the work.
+    if status == "done" {
+        if let Ok(tasks) = ctx.store.tasks(&ctx.run_id) {
+            for t in tasks.iter().filter(|t| !t.id.starts_with('@')) {
+                git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&t.id));
+            }
+        }
+        git::worktree_remove(&ctx.repo, &ctx.work);
+    }
+    let spent = ctx.budget.spent();
+    let run = ctx.store.run(&ctx.run_id).ok().flatten();
+    RunSummary {
+        id: ctx.run_id.clone(),
+        status,
+        reason,
+        result: run.and_then(|r| r.result),
+        report,
+        tokens: spent.tokens,
+        cost_usd: spent.cost_micro_usd as f64 / 1e6,
+    }
+}
+
+fn check_wall(ctx: &Ctx) -> Result<(), RunFailure> {
+    if ctx.started.elapsed() > ctx.cfg.budget.max_wall {
+        return Err(RunFailure::Budget(format!(
+            "the run's wall-time budget of {} is used up",
+            humantime::format_duration(ctx.cfg.budget.max_wall)
+        )));
+    }
+    Ok(())
+}
+
+async fn phases(ctx: &Arc<Ctx>) -> Result<(), RunFailure> {
+    let plan = plan(ctx).await?;
+    check_wall(ctx)?;
+    subtasks(ctx, &plan).await?;
+    check_wall(ctx)?;
+    integrate(ctx).await?;
+    check_wall(ctx)?;
+    let review = review(ctx).await?;
+    check_wall(ctx)?;
+    docs(ctx).await?;
+    super::deliver::gates_and_deliver(ctx, review).await
+}
+
+async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
+    let mut t = phase(ctx, "@plan", 0, "plan");
+    if t.status == "done" {
+        if let Some(plan) = ctx.store.run(&ctx.run_id).ok().flatten().and_then(|r| r.plan) {
+            if let Ok(p) = serde_json::from_value(plan) {
+                return Ok(p);
+            }
+        }
+    }
+    t.status = "in-flight".into();
+    t.attempts += 1;
+    ctx.save(&t);
+    let input = ArchitectInput { task: ctx.task.clone(), workdir: ctx.work.display().to_string() };
+    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
+    let plan: Plan = ctx.step("@plan", Kind::Architect, t.attempts, &input, &access).await?;
+    // The guest checked its plan; the host checks it again.
+    let problems = plan.problems(&ctx.task.scope);
+    if !problems.is_empty() {
+        return Err(RunFailure::Failed(format!("the architect's plan is invalid: {}", problems.join("; "))));
+    }
+    let _ = ctx.store.set_plan(&ctx.run_id, &serde_json::to_value(&plan).unwrap_or_default());
+    for (i, s) in plan.subtasks.iter().enumerate() {
+        if ctx.store.task(&ctx.run_id, &s.id).ok().flatten().is_none() {
+            ctx.save(&TaskRow {
+                id: s.id.clone(),
+                seq: 10 + i as i64,
+                title: s.title.clone(),
+                status: "pending".into(),
+                attempts: 0,
+                reason: String::new(),
+                data: json!({"scope": s.scope, "depends_on": s.depends_on}),
+            });
+        }
+    }
+    t.status = "done".into();
+    ctx.save(&t);
+    Ok(plan)
+}
+
+/// Run the subtasks in waves: each wave takes the ready subtasks whose
+/// scopes do not overlap, runs them at once, then merges the ones that
+/// passed into the run branch. A merge conflict sends the subtask back to
+/// the coder, redone on top of the merged work.
+async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
+    loop {
+        let rows = ctx.store.tasks(&ctx.run_id).map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let status = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.status.as_str()).unwrap_or("pending");
+        // Merge what passed before (also after a resume).
+        let passed: Vec<&Subtask> = plan.subtasks.iter().filter(|s| status(&s.id) == "passed").collect();
+        for s in passed {
+            merge(ctx, s)?;
+        }
+        let rows = ctx.store.tasks(&ctx.run_id).map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let status = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.status.clone()).unwrap_or_default();
+        if let Some(b) = plan.subtasks.iter().find(|s| status(&s.id) == "blocked" || status(&s.id) == "failed") {
+            let r = rows.iter().find(|r| r.id == b.id).map(|r| r.reason.clone()).unwrap_or_default();
+            return Err(RunFailure::Blocked(r));
+        }
+        let mut wave: Vec<Subtask> = Vec::new();
+        for s in &plan.subtasks {
+            let st = status(&s.id);
+            let ready = (st == "pending" || st == "in-flight") && s.depends_on.iter().all(|d| status(d) == "done");
+            if ready && wave.len() < ctx.cfg.pipeline.parallel && wave.iter().all(|w| Plan::independent(w, s)) {
+                wave.push(s.clone());
+            }
+        }
+        if wave.is_empty() {
+            return if plan.subtasks.iter().all(|s| status(&s.id) == "done") {
+                Ok(())
+            } else {
+                Err(RunFailure::Failed("the plan's remaining subtasks cannot start (dependencies not done)".into()))
+            };
+        }
+        ctx.note("@run", "wave", "ok", match wave.len() {
+            1 => format!("starting {}", wave[0].id),
+            n => format!("starting {n} subtasks in parallel: {}", wave.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")),
+        }, String::new());
+        let mut set = tokio::task::JoinSet::new();
+        for s in wave {
+            let c = ctx.clone();
+            set.spawn(async move { c.run_subtask(&s).await });
+        }
+        let mut stop = None;
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(Ended::Passed) => {}
+                Ok(Ended::Stopped(f)) => stop = stop.or(Some(f)),
+                Err(e) => stop = stop.or(Some(RunFailure::Failed(format!("a subtask panicked: {e}")))),
+            }
+        }
+        if let Some(f) = stop {
+            // Let the others' passes be merged on resume; stop now.
+            return Err(f);
+        }
+        check_wall(ctx)?;
+    }
+}
+
+/// Merge a passed subtask's branch into the run branch.
+fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
+    let mut t = phase(ctx, &s.id, 10, &s.title);
+    let branch = ctx.subtask_branch(&s.id);
+    let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
+    match git::merge(&ctx.work, &branch, &format!("merge {}: {}", s.id, s.title)).map_err(fail)? {
+        Ok(head) => {
+            ctx.note(&s.id, "merge", "ok", format!("merged {branch} into {}", ctx.branch), head);
+            t.status = "done".into();
+            ctx.save(&t);
+            git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&s.id));
+            Ok(())
+        }
+        Err(files) => {
+            let list = files.join(", ");
+            ctx.note(&s.id, "merge", "conflict", format!("merge conflict in {list}: back to the coder"), String::new());
+            let fb = Feedback {
+                from: "merge".into(),
+                summary: format!("your change conflicted with other subtasks' changes in {list}"),
+                details: "Your working tree now holds the merged work of the other subtasks. Make your change again on top of it.".into(),
+            };
+            if let Some(stop) = ctx.next_round(&mut t, fb, format!("conflict: {list}")) {
+                t.status = "blocked".into();
+                ctx.save(&t);
+                return Err(stop);
+            }
+            t.status = "pending".into();
+            ctx.save(&t);
+            Ok(())
+        }
+    }
+}
+
+/// Coder work on the integration worktree (test fixes, review changes).
+async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailure> {
+    let feedback: Vec<Feedback> = serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
+    let sub = Subtask {
+        id: t.id.trim_start_matches('@').into(),
+        title: title.into(),
+        instructions: "Address the feedback below on the run's combined change.".into(),
+        scope: ctx.task.scope.clone(),
+        depends_on: vec![],
+    };
+    let input = CoderInput {
+        task: ctx.task.clone(),
+        subtask: sub,
+        workdir: ctx.work.display().to_string(),
+        attempt: t.attempts,
+        feedback,
+        max_turns: ctx.cfg.pipeline.max_turns,
+    };
+    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
+    let out: CoderOutput = ctx.step(&t.id, Kind::Coder, t.attempts, &input, &access).await?;
+    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary)).map_err(|e| RunFailure::Failed(e.to_string()))?;
+    Ok(())
+}
+
+/// Test the merged run branch; failures go back to a coder on it.
+async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
+    let mut t = phase(ctx, "@integrate", 90, "integration tests");
+    if t.status == "done" {
+        return Ok(());
+    }
+    loop {
+        t.attempts += 1;
+        t.status = "in-flight".into();
+        ctx.save(&t);
+        if t.attempts > 1 {
+            fix_on_work(ctx, &t, "fix integration test failures").await?;
+        }
+        match ctx.test("@integrate", t.attempts, &ctx.work).await? {
+            Some(r) if !r.passed => {
+                t.data["passed"] = json!(false);
+                let fb = test_feedback(&r);
+                if let Some(stop) = ctx.next_round(&mut t, fb, r.report.signature()) {
+                    t.status = "blocked".into();
+                    ctx.save(&t);
+                    return Err(stop);
+                }
+            }
+            r => {
+                t.data["passed"] = json!(r.is_some());
+                t.data["tests"] = serde_json::to_value(&r).unwrap_or_default();
+                t.status = "done".into();
+                ctx.save(&t);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Review the run's change; requested changes go back to a coder, then
+/// the tests and the review run again.
+async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
+    let mut t = phase(ctx, "@review", 91, "review");
+    if !ctx.cfg.pipeline.review {
+        return Ok(None);
+    }
+    if t.status == "done" {
+        return Ok(serde_json::from_value(t.data["review"].clone()).ok());
+    }
+    loop {
+        t.attempts += 1;
+        t.status = "in-flight".into();
+        ctx.save(&t);
+        if t.attempts > 1 {
+            fix_on_work(ctx, &t, "address review comments").await?;
+            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await? {
+                if !r.passed {
+                    let fb = test_feedback(&r);
+                    if let Some(stop) = ctx.next_round(&mut t, fb, r.report.signature()) {
+                        t.status = "blocked".into();
+                        ctx.save(&t);
+                        return Err(stop);
+                    }
+                    continue;
+                }
+            }
+        }
+        let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let input = ReviewerInput {
+            task: ctx.task.clone(),
+            workdir: ctx.work.display().to_string(),
+            diff: super::cap_text(&git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(), 200_000),
+            changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
+            checks: ReviewChecks {
+                max_diff_lines: ctx.cfg.gates.max_diff_lines,
+                forbidden_paths: ctx.cfg.gates.forbidden_paths.clone(),
+            },
+        };
+        let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
+        let out: ReviewerOutput = ctx.step("@review", Kind::Reviewer, t.attempts, &input, &access).await?;
+        if out.verdict == Verdict::Approve {
+            t.data["review"] = serde_json::to_value(&out).unwrap_or_default();
+            t.status = "done".into();
+            ctx.save(&t);
+            return Ok(Some(out));
+        }
+        if ctx.cfg.pipeline.on_changes_requested == super::config::FeedbackEdge::Stop {
+            return Err(RunFailure::Blocked(format!("the reviewer requested changes: {}", out.summary)));
+        }
+        let mut details = String::new();
+        for c in &out.comments {
+            let at = match (&c.path, c.line) {
+                (Some(p), Some(l)) => format!("{p}:{l}: "),
+                (Some(p), None) => format!("{p}: "),
+                _ => String::new(),
+            };
+            details.push_str(&format!("- {at}{} [{}]\n", c.message, c.source));
+        }
+        let mut sig: Vec<String> = out.comments.iter().map(|c| c.message.clone()).collect();
+        sig.sort();
+        let fb = Feedback { from: "reviewer".into(), summary: out.summary.clone(), details };
+        if let Some(stop) = ctx.next_round(&mut t, fb, sig.join("\n")) {
+            t.status = "blocked".into();
+            ctx.save(&t);
+            return Err(stop);
+        }
+    }
+}
+
+async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
+    let mut t = phase(ctx, "@docs", 92, "documentation");
+    if !ctx.cfg.pipeline.docs || t.status == "done" {
+        return Ok(());
+    }
+    t.attempts += 1;
+    t.status = "in-flight".into();
+    ctx.save(&t);
+    let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
+    let input = DocumenterInput {
+        task: ctx.task.clone(),
+        workdir: ctx.work.display().to_string(),
+        diff: super::cap_text(&git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(), 100_000),
+        changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
+        max_turns: ctx.cfg.pipeline.max_turns,
+    };
+    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
+    let out: DocumenterOutput = ctx.step("@docs", Kind::Documenter, t.attempts, &input, &access).await?;
+    git::commit_all(&ctx.work, &format!("docs: {}", out.summary)).map_err(|e| RunFailure::Failed(e.to_string()))?;
+    t.status = "done".into();
+    ctx.save(&t);
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! One role step: compute the role's grants for this step, run it in its
+//! own sandboxed instance under the run's budget, record it in the
+//! timeline. Grants only ever narrow from here: a role gets the
+//! directories of its step and nothing else, whatever it asks.
+
+use super::store::StepRow;
+use super::{Ctx, RunFailure};
+use crate::budget::RunScope;
+use crate::grants::Grant;
+use crate::policy::LimitOverrides;
+use crate::runtime::Outcome;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The role kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Architect,
+    Coder,
+    Tester,
+    Reviewer,
+    Documenter,
+    Deployer,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Architect => "architect",
+            Kind::Coder => "coder",
+            Kind::Tester => "tester",
+            Kind::Reviewer => "reviewer",
+            Kind::Documenter => "documenter",
+            Kind::Deployer => "deployer",
+        }
+    }
+
+    /// The tools a role of this kind may call (acting with its grants).
+    fn tools(self) -> &'static [&'static str] {
+        match self {
+            Kind::Architect | Kind::Reviewer => &["read-file", "list-files", "search-text"],
+            Kind::Coder | Kind::Documenter => &["read-file", "write-file", "list-files", "search-text", "apply-patch"],
+            Kind::Tester | Kind::Deployer => &[],
+        }
+    }
+
+    /// Whether the role may write its directory.
+    fn writes(self) -> bool {
+        matches!(self, Kind::Coder | Kind::Documenter)
+    }
+}
+
+/// What a step may touch, besides its kind's tools and the run's model.
+pub struct Access {
+    /// The worktree the role works on (read-write only for writing kinds).
+    pub workdir: PathBuf,
+    /// A writable scratch directory outside the repository (tests' output).
+    pub scratch: Option<PathBuf>,
+    /// Programs the step may run in the exec sandbox.
+    pub exec: Vec<String>,
+}
+
+/// A step that did not produce its output.
+#[derive(Debug)]
+pub struct StepError {
+    pub message: String,
+    /// The run's (or the role's) budget is exhausted.
+    pub budget: bool,
+}
+
+impl Ctx {
+    fn grants(&self, kind: Kind, access: &Access) -> Vec<Grant> {
+        let mut g = vec![if kind.writes() {
+            Grant::Write(access.workdir.clone())
+        } else {
+            Grant::Read(access.workdir.clone())
+        }];
+        if let Some(s) = &access.scratch {
+            g.push(Grant::Write(s.clone()));
+        }
+        g.extend(access.exec.iter().cloned().map(Grant::Exec));
+        g.extend(kind.tools().iter().map(|t| Grant::Tool(t.to_string())));
+        if let Some(m) = &self.model {
+            g.push(Grant::Model(m.clone()));
+        }
+        g
+    }
+
+    pub fn plugin_for(&self, kind: Kind) -> &str {
+        let r = &self.cfg.roles;
+        match kind {
+            Kind::Architect => &r.architect,
+            Kind::Coder => &r.coder,
+            Kind::Tester => &r.tester,
+            Kind::Reviewer => &r.reviewer,
+            Kind::Documenter => &r.documenter,
+            Kind::Deployer => &r.deployer,
+        }
+    }
+
+    /// Run one step of `kind` for `task_id`; its typed output.
+    pub async fn step<I: Serialize, O: DeserializeOwned + Serialize>(
+        &self,
+        task_id: &str,
+        kind: Kind,
+        attempt: u32,
+        input: &I,
+        access: &Access,
+    ) -> Result<O, StepError> {
+        let plugin = self.plugin_for(kind).to_string();
+        let started = Instant::now();
+        let input = serde_json::to_string(input).map_err(|e| StepError {
+            message: format!("cannot serialize the {} input: {e}", kind.name()),
+            budget: false,
+        })?;
+        let scope = Arc::new(RunScope::new(&self.run_id, task_id, kind.name(), attempt, self.budget.clone()));
+        let limits = LimitOverrides {
+            deadline_ms: Some(self.cfg.pipeline.step_timeout.as_millis() as u64),
+            ..Default::default()
+        };
+        let grants = self.grants(kind, access);
+        let result = self.host.run_role(&plugin, &input, &grants, limits, scope).await;
+        let mut row = StepRow {
+            task_id: task_id.to_string(),
+            role: kind.name().to_string(),
+            attempt,
+            kind: "role".into(),
+            duration_ms: started.elapsed().as_millis() as u64,
+            ..Default::default()
+        };
+        let out = match result {
+            Err(e) => Err(format!("cannot run role `{plugin}`: {e}")),
+            Ok(inv) => {
+                row.call_id = Some(inv.call_id.clone());
+                match inv.outcome {
+                    Outcome::Ok(json) => serde_json::from_str::<O>(&json)
+                        .map_err(|e| format!("{plugin} returned output that is not a {} result: {e}", kind.name())),
+                    Outcome::ToolError(f) => Err(format!("{plugin} failed: {}", super::failure_text(&f))),
+                    Outcome::Limit(k, m) => Err(format!("{plugin} hit a sandbox limit ({k}): {m}")),
+                }
+            }
+        };
+        let budget = self.budget.check(kind.name()).err();
+        match out {
+            Ok(o) => {
+                row.status = "ok".into();
+                let v = serde_json::to_value(&o).unwrap_or_default();
+                row.summary = super::summarize(kind, &v);
+                row.detail = super::cap_text(&v.to_string(), 64 * 1024);
+                self.record(&row);
+                Ok(o)
+            }
+            Err(message) => {
+                row.status = "failed".into();
+                row.summary = message.clone();
+                self.record(&row);
+                Err(StepError {
+                    message: match &budget {
+                        Some(b) => format!("{message} ({b})"),
+                        None => message,
+                    },
+                    budget: budget.is_some(),
+                })
+            }
+        }
+    }
+
+    pub fn record(&self, row: &StepRow) {
+        if let Err(e) = self.store.add_step(&self.run_id, row) {
+            tracing::error!("cannot record a step: {e}");
+        }
+    }
+
+    /// A timeline note (merges, gates, delivery, loop decisions).
+    pub fn note(&self, task_id: &str, kind: &str, status: &str, summary: String, detail: String) {
+        self.record(&StepRow {
+            task_id: task_id.into(),
+            role: "orchestrator".into(),
+            kind: kind.into(),
+            status: status.into(),
+            summary,
+            detail,
+            ..Default::default()
+        });
+    }
+}
+
+impl From<StepError> for RunFailure {
+    fn from(e: StepError) -> Self {
+        if e.budget {
+            RunFailure::Budget(e.message)
+        } else {
+            RunFailure::Failed(e.message)
+        }
+    }
+}
