@@ -131,6 +131,8 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
     if ctx.trust == RunTrust::ReadOnly {
         result["delivery"] = json!("patch");
         ctx.note("@deliver", "deliver", "ok", format!("suggested patch written to {}", patch.display()), String::new());
+        // Nothing of a read-only run stays in the repository.
+        git::worktree_remove(&ctx.repo, &ctx.work);
         let _ = git::git(&ctx.repo, &["branch", "-D", &ctx.branch]);
     } else if merge {
         let merged = merge_into_target(ctx, &tip).map_err(fail)?;

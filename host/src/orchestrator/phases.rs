@@ -15,7 +15,7 @@ use serde_json::json;
 use std::sync::Arc;
 
 fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
-    ctx.store.task(&ctx.run_id, id).ok().flatten().unwrap_or(TaskRow {
+    let mut t = ctx.store.task(&ctx.run_id, id).ok().flatten().unwrap_or(TaskRow {
         id: id.into(),
         seq,
         title: title.into(),
@@ -23,7 +23,18 @@ fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
         attempts: 0,
         reason: String::new(),
         data: json!({}),
-    })
+    });
+    uncount_interrupted(&mut t);
+    t
+}
+
+/// A task found in flight was interrupted (the process died): its last
+/// attempt did not finish, so it is not counted; it is redone from its start.
+pub fn uncount_interrupted(t: &mut TaskRow) {
+    if t.status == "in-flight" {
+        t.attempts = t.attempts.saturating_sub(1);
+        t.status = "pending".into();
+    }
 }
 
 /// Drive the run to its end; the summary of how it ended.
@@ -169,7 +180,8 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
         let mut set = tokio::task::JoinSet::new();
         for s in wave {
             let c = ctx.clone();
-            set.spawn(async move { c.run_subtask(&s).await });
+            let others = plan.subtasks.clone();
+            set.spawn(async move { c.run_subtask(&s, &others).await });
         }
         let mut stop = None;
         while let Some(r) = set.join_next().await {
@@ -198,6 +210,7 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
             t.status = "done".into();
             ctx.save(&t);
             git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&s.id));
+            let _ = git::git(&ctx.repo, &["branch", "-D", &branch]);
             Ok(())
         }
         Err(files) => {

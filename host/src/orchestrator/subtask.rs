@@ -109,11 +109,16 @@ impl Ctx {
     }
 
     /// Run the subtask's code/test loop from its stored state.
-    pub async fn run_subtask(&self, sub: &Subtask) -> Ended {
+    /// `others` are the plan's other subtasks: a change to a file one of
+    /// them declares is sent back; a change to a file no subtask declares
+    /// (a changelog, a shared module list) is allowed and noted, and may
+    /// conflict at merge time.
+    pub async fn run_subtask(&self, sub: &Subtask, others: &[Subtask]) -> Ended {
         let mut t = match self.store.task(&self.run_id, &sub.id) {
             Ok(Some(t)) => t,
             _ => return Ended::Stopped(RunFailure::Failed(format!("subtask {} is not in the run's state", sub.id))),
         };
+        super::phases::uncount_interrupted(&mut t);
         let dir = self.subtask_dir(&sub.id);
         let branch = self.subtask_branch(&sub.id);
         // Every attempt of a subtask starts from the run branch's tip, so a
@@ -153,6 +158,13 @@ impl Ctx {
                 .iter()
                 .filter(|f| !sub.scope.is_empty() && !sub.scope.iter().any(|s| in_scope(f, s)))
                 .collect();
+            let (outside, unowned): (Vec<&String>, Vec<&String>) = outside
+                .into_iter()
+                .partition(|f| others.iter().any(|o| o.id != sub.id && o.scope.iter().any(|s| in_scope(f, s))));
+            if !unowned.is_empty() {
+                let list = unowned.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                self.note(&sub.id, "scope", "ok", format!("also changed files no subtask declares: {list}"), String::new());
+            }
             let problem = if committed.is_none() && changed.is_empty() {
                 Some((
                     Feedback { from: "orchestrator".into(), summary: "the attempt changed no file".into(), details: "Make the change the subtask asks for.".into() },
@@ -160,11 +172,11 @@ impl Ctx {
                 ))
             } else if !outside.is_empty() {
                 let list = outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                self.note(&sub.id, "scope", "failed", format!("changed files outside the subtask's scope: {list}"), String::new());
+                self.note(&sub.id, "scope", "failed", format!("changed files another subtask owns: {list}"), String::new());
                 Some((
                     Feedback {
                         from: "orchestrator".into(),
-                        summary: format!("you changed files outside your scope ({}): {list}", sub.scope.join(", ")),
+                        summary: format!("you changed files that belong to another subtask: {list} (your scope: {})", sub.scope.join(", ")),
                         details: "Revert those files; change only files in your scope.".into(),
                     },
                     format!("scope: {list}"),

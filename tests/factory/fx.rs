@@ -1,0 +1,136 @@
+//! Fixtures for runs: the example project copied into a fresh git
+//! repository, its recorded session (editable), the CLI on a factory home.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_factory");
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// A factory home shared by the tests of this binary (components are
+/// compiled once); each test has its own repositories and runs.
+pub fn shared_home() -> PathBuf {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path().join("home")
+}
+
+pub fn factory(home: &Path, args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("FACTORY_HOME", home).env_remove("FACTORY_LOG").output().unwrap()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+pub fn git(repo: &Path, args: &[&str]) -> String {
+    let o = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "git {args:?}: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+/// A copy of examples/ in `dir`: `dir/calc` (a git repository on main),
+/// `dir/calc-issue.json`, `dir/calc-session.json`.
+pub fn example(dir: &Path) -> PathBuf {
+    let repo = dir.join("calc");
+    std::fs::create_dir_all(&repo).unwrap();
+    for f in ["calc.py", "test_calc.py", "README.md", "factory.toml", ".gitignore"] {
+        std::fs::copy(examples().join("calc").join(f), repo.join(f)).unwrap();
+    }
+    for f in ["calc-issue.json", "calc-session.json"] {
+        std::fs::copy(examples().join(f), dir.join(f)).unwrap();
+    }
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-q", "-m", "init"]);
+    repo
+}
+
+/// Append `extra` to the repository's factory.toml and commit it.
+pub fn configure(repo: &Path, extra: &str) {
+    let p = repo.join("factory.toml");
+    let mut t = std::fs::read_to_string(&p).unwrap();
+    t.push_str(extra);
+    std::fs::write(&p, t).unwrap();
+    git(repo, &["commit", "-q", "-am", "configure factory"]);
+}
+
+/// Replace the whole factory.toml and commit it.
+pub fn set_config(repo: &Path, toml: &str) {
+    std::fs::write(repo.join("factory.toml"), toml).unwrap();
+    git(repo, &["commit", "-q", "-am", "configure factory"]);
+}
+
+pub fn session(dir: &Path) -> Vec<Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("calc-session.json")).unwrap()).unwrap()
+}
+
+pub fn save_session(dir: &Path, s: &[Value]) {
+    std::fs::write(dir.join("calc-session.json"), serde_json::to_string_pretty(s).unwrap()).unwrap();
+}
+
+/// An assistant reply: text and tool calls (name, JSON arguments).
+pub fn reply(text: &str, calls: &[(&str, Value)]) -> Value {
+    serde_json::json!({
+        "model": "demo-model",
+        "message": {
+            "role": "assistant",
+            "content": text,
+            "tool_calls": calls.iter().enumerate().map(|(i, (n, a))| serde_json::json!({"id": format!("c{i}"), "name": n, "arguments": a.to_string()})).collect::<Vec<_>>(),
+        },
+        "stop_reason": if calls.is_empty() { "end-turn" } else { "tool-use" },
+        "usage": {"input_tokens": 100, "output_tokens": 20},
+    })
+}
+
+pub fn exchange(stream: &str, seq: u32, r: Value) -> Value {
+    serde_json::json!({"stream": stream, "seq": seq, "response": r})
+}
+
+/// `factory run ISSUE --repo REPO --json ARGS…`: exit code and outcome.
+pub fn run(home: &Path, dir: &Path, args: &[&str]) -> (i32, Value) {
+    let issue = dir.join("calc-issue.json");
+    let repo = dir.join("calc");
+    let mut a = vec!["run", issue.to_str().unwrap(), "--repo", repo.to_str().unwrap(), "--json"];
+    a.extend_from_slice(args);
+    let o = factory(home, &a);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("not JSON: {}\nstderr: {}", text(&o.stdout), text(&o.stderr)));
+    (code(&o), v)
+}
+
+/// `factory runs show ID --json`.
+pub fn show(home: &Path, id: &str) -> Value {
+    let o = factory(home, &["runs", "show", id, "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The run's steps as `task role#attempt status` lines.
+pub fn steps(v: &Value) -> Vec<String> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let who = if s["kind"] == "role" { format!("{}#{}", s["role"].as_str().unwrap(), s["attempt"]) } else { s["kind"].as_str().unwrap().to_string() };
+            format!("{} {who} {}", s["task_id"].as_str().unwrap(), s["status"].as_str().unwrap())
+        })
+        .collect()
+}

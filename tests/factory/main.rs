@@ -1,0 +1,10 @@
+//! The factory loop's tests: model providers over HTTP, intake on
+//! real-shaped inputs, runs end to end (feedback, blocked, resume, parallel
+//! subtasks with a merge conflict, each trust level), gates, role abuse.
+
+#[path = "../common.rs"]
+mod common;
+mod models;
+mod server;
+mod fx;
+mod runs;
