@@ -66,7 +66,10 @@ fn main() {
                 .unwrap_or_else(|| panic!("{}/builtin.toml lacks `{key} = ...`", dir.display()))
         };
         let world = world_of(dir);
-        let wasm = wasm_dir.join(format!("{}.wasm", package_name(&world, name).replace('-', "_")));
+        let wasm = wasm_dir.join(format!(
+            "{}.wasm",
+            package_name(&world, name).replace('-', "_")
+        ));
         let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
         let digest = hex::encode(Sha256::digest(&bytes));
         let schema = std::fs::read_to_string(dir.join("schema.json")).unwrap_or_default();

@@ -251,7 +251,7 @@ fn install_refuses_a_wrong_world_and_a_wrong_signature() {
     assert_eq!(code(&o), 2, "{}", text(&o.stderr));
     let err = text(&o.stderr);
     assert!(
-        err.contains("exports neither `factory:plugin/tool@0.1.0`")
+        err.contains("exports none of `factory:plugin/tool@0.1.0`")
             && err.contains("test:other/greeter@0.1.0"),
         "{err}"
     );

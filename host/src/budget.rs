@@ -171,10 +171,18 @@ mod tests {
         );
         assert!(b.check("coder").is_ok());
         b.charge("coder", 150, 10);
-        assert!(b.check("coder").unwrap_err().contains("coder role's token budget"));
+        assert!(
+            b.check("coder")
+                .unwrap_err()
+                .contains("coder role's token budget")
+        );
         assert!(b.check("reviewer").is_ok());
         b.charge("reviewer", 1, 990);
-        assert!(b.check("reviewer").unwrap_err().contains("run's cost budget"));
+        assert!(
+            b.check("reviewer")
+                .unwrap_err()
+                .contains("run's cost budget")
+        );
         assert_eq!(b.spent().calls, 2);
     }
 }

@@ -34,10 +34,9 @@ pub fn bytes(name: &str) -> Option<&'static [u8]> {
 pub fn register(registry: &Registry) -> Result<(), RegistryError> {
     for b in BUILTINS {
         let existing = registry.get(b.name)?;
-        if existing
-            .as_ref()
-            .is_some_and(|e| e.digest == b.digest && e.builtin && e.kind == b.kind && e.description == b.description)
-        {
+        if existing.as_ref().is_some_and(|e| {
+            e.digest == b.digest && e.builtin && e.kind == b.kind && e.description == b.description
+        }) {
             continue;
         }
         let record = PluginRecord {

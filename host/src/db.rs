@@ -87,23 +87,53 @@ CREATE TABLE IF NOT EXISTS kv(
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Switching to WAL, or creating the schema, can meet SQLITE_BUSY
+    // without the busy handler being consulted (another process opening or
+    // closing the database at the same moment): retry for a while.
+    let mut wait = Duration::from_millis(10);
+    let started = std::time::Instant::now();
+    loop {
+        match setup(&conn) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(500));
+            }
+            other => return other.map(|()| conn),
+        }
+    }
+}
+
+fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
-    add_column(&conn, "plugins", "kind", "TEXT NOT NULL DEFAULT ''")?;
-    crate::orchestrator::store::migrate(&conn)?;
-    Ok(conn)
+    add_column(conn, "plugins", "kind", "TEXT NOT NULL DEFAULT ''")?;
+    crate::orchestrator::store::migrate(conn)
 }
 
 /// Add a column that a newer version of the schema has (databases created
 /// by an older factory lack it).
-pub fn add_column(conn: &Connection, table: &str, column: &str, decl: &str) -> rusqlite::Result<()> {
+pub fn add_column(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    decl: &str,
+) -> rusqlite::Result<()> {
     let exists = conn
-        .prepare(&format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name=?1"))?
+        .prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name=?1"
+        ))?
         .exists([column])?;
     if !exists {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+        match conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}")) {
+            // Another process added it first.
+            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("duplicate column") => {}
+            other => other?,
+        }
     }
     Ok(())
 }

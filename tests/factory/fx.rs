@@ -16,11 +16,18 @@ pub fn examples() -> PathBuf {
 /// compiled once); each test has its own repositories and runs.
 pub fn shared_home() -> PathBuf {
     static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| tempfile::tempdir().unwrap()).path().join("home")
+    HOME.get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .join("home")
 }
 
 pub fn factory(home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("FACTORY_HOME", home).env_remove("FACTORY_LOG").output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("FACTORY_HOME", home)
+        .env_remove("FACTORY_LOG")
+        .output()
+        .unwrap()
 }
 
 pub fn code(o: &Output) -> i32 {
@@ -51,7 +58,13 @@ pub fn git(repo: &Path, args: &[&str]) -> String {
 pub fn example(dir: &Path) -> PathBuf {
     let repo = dir.join("calc");
     std::fs::create_dir_all(&repo).unwrap();
-    for f in ["calc.py", "test_calc.py", "README.md", "factory.toml", ".gitignore"] {
+    for f in [
+        "calc.py",
+        "test_calc.py",
+        "README.md",
+        "factory.toml",
+        ".gitignore",
+    ] {
         std::fs::copy(examples().join("calc").join(f), repo.join(f)).unwrap();
     }
     for f in ["calc-issue.json", "calc-session.json"] {
@@ -83,7 +96,11 @@ pub fn session(dir: &Path) -> Vec<Value> {
 }
 
 pub fn save_session(dir: &Path, s: &[Value]) {
-    std::fs::write(dir.join("calc-session.json"), serde_json::to_string_pretty(s).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("calc-session.json"),
+        serde_json::to_string_pretty(s).unwrap(),
+    )
+    .unwrap();
 }
 
 /// An assistant reply: text and tool calls (name, JSON arguments).
@@ -108,10 +125,17 @@ pub fn exchange(stream: &str, seq: u32, r: Value) -> Value {
 pub fn run(home: &Path, dir: &Path, args: &[&str]) -> (i32, Value) {
     let issue = dir.join("calc-issue.json");
     let repo = dir.join("calc");
-    let mut a = vec!["run", issue.to_str().unwrap(), "--repo", repo.to_str().unwrap(), "--json"];
+    let mut a = vec![
+        "run",
+        issue.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+        "--json",
+    ];
     a.extend_from_slice(args);
     let o = factory(home, &a);
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("not JSON: {}\nstderr: {}", text(&o.stdout), text(&o.stderr)));
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}\nstderr: {}", text(&o.stdout), text(&o.stderr)));
     (code(&o), v)
 }
 
@@ -129,8 +153,16 @@ pub fn steps(v: &Value) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|s| {
-            let who = if s["kind"] == "role" { format!("{}#{}", s["role"].as_str().unwrap(), s["attempt"]) } else { s["kind"].as_str().unwrap().to_string() };
-            format!("{} {who} {}", s["task_id"].as_str().unwrap(), s["status"].as_str().unwrap())
+            let who = if s["kind"] == "role" {
+                format!("{}#{}", s["role"].as_str().unwrap(), s["attempt"])
+            } else {
+                s["kind"].as_str().unwrap().to_string()
+            };
+            format!(
+                "{} {who} {}",
+                s["task_id"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
         })
         .collect()
 }

@@ -4,7 +4,10 @@
 
 #[path = "../common.rs"]
 mod common;
-mod models;
-mod server;
 mod fx;
+mod gates;
+mod intake;
+mod models;
+mod roles;
 mod runs;
+mod server;

@@ -3,15 +3,22 @@
 //! backoff, timeouts, errors that never carry the key; record and replay.
 
 use crate::server::serve;
-use factory_host::bindings::imports::factory::plugin::model::{Message, Request, Role, StopReason, ToolCall, ToolSpec};
 use factory_host::bindings::ErrorCode;
+use factory_host::bindings::imports::factory::plugin::model::{
+    Message, Request, Role, StopReason, ToolCall, ToolSpec,
+};
 use factory_host::caps::model::ModelCtx;
 use factory_host::models::{ModelConfig, ProviderKind};
 use serde_json::json;
 use std::time::Duration;
 
 fn msg(role: Role, content: &str) -> Message {
-    Message { role, content: content.into(), tool_calls: vec![], tool_call_id: None }
+    Message {
+        role,
+        content: content.into(),
+        tool_calls: vec![],
+        tool_call_id: None,
+    }
 }
 
 /// A conversation with a system prompt, a tool call and its result.
@@ -22,15 +29,23 @@ fn request(model: &str) -> Request {
             msg(Role::System, "be brief"),
             msg(Role::User, "read calc.py"),
             Message {
-                tool_calls: vec![ToolCall { id: "c1".into(), name: "read-file".into(), arguments: "{\"path\":\"calc.py\"}".into() }],
+                tool_calls: vec![ToolCall {
+                    id: "c1".into(),
+                    name: "read-file".into(),
+                    arguments: "{\"path\":\"calc.py\"}".into(),
+                }],
                 ..msg(Role::Assistant, "")
             },
-            Message { tool_call_id: Some("c1".into()), ..msg(Role::Tool, "def mean(xs): ...") },
+            Message {
+                tool_call_id: Some("c1".into()),
+                ..msg(Role::Tool, "def mean(xs): ...")
+            },
         ],
         tools: vec![ToolSpec {
             name: "read-file".into(),
             description: "Read a file".into(),
-            input_schema: "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}".into(),
+            input_schema: "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}}}"
+                .into(),
         }],
         max_tokens: Some(100),
         temperature: None,
@@ -38,7 +53,11 @@ fn request(model: &str) -> Request {
 }
 
 fn ctx() -> ModelCtx {
-    ModelCtx { plugin: "coder".into(), stream: "t1/coder/1".into(), seq: 0 }
+    ModelCtx {
+        plugin: "coder".into(),
+        stream: "t1/coder/1".into(),
+        seq: 0,
+    }
 }
 
 fn config(provider: ProviderKind, name: &str, url: &str, key_env: &str) -> ModelConfig {
@@ -60,13 +79,21 @@ async fn openai_compatible_request_tools_usage_and_cost() {
     let s = serve(vec![(200, vec![], OPENAI_REPLY.into())]).await;
     // SAFETY-free: each test uses its own variable name.
     unsafe_set_env("FACTORY_TEST_OPENAI_KEY", "sk-test-123");
-    let p = config(ProviderKind::Openai, "gpt-4o-mini", &format!("{}/v1", s.url), "FACTORY_TEST_OPENAI_KEY")
-        .provider(std::path::Path::new("."), None)
-        .unwrap();
+    let p = config(
+        ProviderKind::Openai,
+        "gpt-4o-mini",
+        &format!("{}/v1", s.url),
+        "FACTORY_TEST_OPENAI_KEY",
+    )
+    .provider(std::path::Path::new("."), None)
+    .unwrap();
     let r = p.complete(request("gpt-4o-mini"), &ctx()).await.unwrap();
     assert_eq!(r.stop_reason, StopReason::ToolUse);
     assert_eq!(r.message.tool_calls[0].name, "write-file");
-    assert_eq!(r.message.tool_calls[0].arguments, "{\"path\":\"calc.py\",\"content\":\"x\"}");
+    assert_eq!(
+        r.message.tool_calls[0].arguments,
+        "{\"path\":\"calc.py\",\"content\":\"x\"}"
+    );
     assert_eq!((r.usage.input_tokens, r.usage.output_tokens), (1000, 200));
     // gpt-4o-mini: $0.15 / $0.60 per million tokens.
     assert_eq!(r.usage.cost_micro_usd, 150 + 120);
@@ -75,8 +102,14 @@ async fn openai_compatible_request_tools_usage_and_cost() {
     assert_eq!(req.headers["authorization"], "Bearer sk-test-123");
     let b = &req.body;
     assert_eq!(b["model"], "gpt-4o-mini");
-    assert_eq!(b["messages"][0], json!({"role": "system", "content": "be brief"}));
-    assert_eq!(b["messages"][2]["tool_calls"][0]["function"]["name"], "read-file");
+    assert_eq!(
+        b["messages"][0],
+        json!({"role": "system", "content": "be brief"})
+    );
+    assert_eq!(
+        b["messages"][2]["tool_calls"][0]["function"]["name"],
+        "read-file"
+    );
     assert_eq!(b["messages"][2]["tool_calls"][0]["type"], "function");
     assert_eq!(b["messages"][3]["tool_call_id"], "c1");
     assert_eq!(b["tools"][0]["type"], "function");
@@ -96,26 +129,50 @@ fn unsafe_set_env(k: &str, v: &str) {
 #[tokio::test]
 async fn retries_rate_limits_and_server_errors_with_backoff() {
     let s = serve(vec![
-        (429, vec![("retry-after", "0".into())], r#"{"error":{"message":"slow down"}}"#.into()),
+        (
+            429,
+            vec![("retry-after", "0".into())],
+            r#"{"error":{"message":"slow down"}}"#.into(),
+        ),
         (503, vec![], "upstream unavailable".into()),
         (200, vec![], OPENAI_REPLY.into()),
     ])
     .await;
-    let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_1").provider(std::path::Path::new("."), None).unwrap();
+    let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_1")
+        .provider(std::path::Path::new("."), None)
+        .unwrap();
     let r = p.complete(request("m"), &ctx()).await.unwrap();
     assert_eq!(r.usage.input_tokens, 1000);
     assert_eq!(s.requests.lock().unwrap().len(), 3, "two retries");
     // No key configured for a local server: no authorization header.
-    assert!(!s.requests.lock().unwrap()[0].headers.contains_key("authorization"));
+    assert!(
+        !s.requests.lock().unwrap()[0]
+            .headers
+            .contains_key("authorization")
+    );
 }
 
 #[tokio::test]
 async fn a_refused_key_is_an_error_without_the_key_and_without_retries() {
-    let s = serve(vec![(401, vec![], r#"{"error":{"message":"Incorrect API key provided: sk-sec***"}}"#.into())]).await;
+    let s = serve(vec![(
+        401,
+        vec![],
+        r#"{"error":{"message":"Incorrect API key provided: sk-sec***"}}"#.into(),
+    )])
+    .await;
     unsafe_set_env("FACTORY_TEST_OPENAI_KEY_2", "sk-secret-value-999");
-    let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_OPENAI_KEY_2").provider(std::path::Path::new("."), None).unwrap();
+    let p = config(
+        ProviderKind::Openai,
+        "m",
+        &s.url,
+        "FACTORY_TEST_OPENAI_KEY_2",
+    )
+    .provider(std::path::Path::new("."), None)
+    .unwrap();
     let e = p.complete(request("m"), &ctx()).await.unwrap_err();
-    let ErrorCode::Failed(m) = e else { panic!("{e:?}") };
+    let ErrorCode::Failed(m) = e else {
+        panic!("{e:?}")
+    };
     assert!(m.contains("HTTP 401") && m.contains("operator"), "{m}");
     assert!(!m.contains("sk-secret-value-999"));
     assert_eq!(s.requests.lock().unwrap().len(), 1);
@@ -123,27 +180,56 @@ async fn a_refused_key_is_an_error_without_the_key_and_without_retries() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
-    let s = serve(vec![(0, vec![], String::new()), (0, vec![], String::new()), (0, vec![], String::new())]).await;
-    let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_2").provider(std::path::Path::new("."), None).unwrap();
+    let s = serve(vec![
+        (0, vec![], String::new()),
+        (0, vec![], String::new()),
+        (0, vec![], String::new()),
+    ])
+    .await;
+    let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_2")
+        .provider(std::path::Path::new("."), None)
+        .unwrap();
     let started = std::time::Instant::now();
     let e = p.complete(request("m"), &ctx()).await.unwrap_err();
-    assert!(matches!(&e, ErrorCode::LimitExceeded(m) if m.contains("did not answer") && m.contains("3 attempts")), "{e:?}");
+    assert!(
+        matches!(&e, ErrorCode::LimitExceeded(m) if m.contains("did not answer") && m.contains("3 attempts")),
+        "{e:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[tokio::test]
 async fn anthropic_messages_request_tools_and_usage() {
     let reply = r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Writing it."},{"type":"tool_use","id":"toolu_1","name":"write-file","input":{"path":"calc.py","content":"x"}}],"stop_reason":"tool_use","usage":{"input_tokens":2000,"output_tokens":100}}"#;
-    let s = serve(vec![(529, vec![], r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.into()), (200, vec![], reply.into())]).await;
+    let s = serve(vec![
+        (
+            529,
+            vec![],
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#.into(),
+        ),
+        (200, vec![], reply.into()),
+    ])
+    .await;
     unsafe_set_env("FACTORY_TEST_ANTHROPIC_KEY", "ak-test");
-    let p = config(ProviderKind::Anthropic, "claude-sonnet-4-5", &s.url, "FACTORY_TEST_ANTHROPIC_KEY")
-        .provider(std::path::Path::new("."), None)
+    let p = config(
+        ProviderKind::Anthropic,
+        "claude-sonnet-4-5",
+        &s.url,
+        "FACTORY_TEST_ANTHROPIC_KEY",
+    )
+    .provider(std::path::Path::new("."), None)
+    .unwrap();
+    let r = p
+        .complete(request("claude-sonnet-4-5"), &ctx())
+        .await
         .unwrap();
-    let r = p.complete(request("claude-sonnet-4-5"), &ctx()).await.unwrap();
     assert_eq!(r.message.content, "Writing it.");
     assert_eq!(r.stop_reason, StopReason::ToolUse);
     assert_eq!(r.message.tool_calls[0].id, "toolu_1");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&r.message.tool_calls[0].arguments).unwrap(), json!({"path": "calc.py", "content": "x"}));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.message.tool_calls[0].arguments).unwrap(),
+        json!({"path": "calc.py", "content": "x"})
+    );
     // claude-sonnet-4: $3 / $15 per million tokens.
     assert_eq!(r.usage.cost_micro_usd, 6000 + 1500);
     let reqs = s.requests.lock().unwrap();
@@ -157,7 +243,10 @@ async fn anthropic_messages_request_tools_and_usage() {
     assert_eq!(b["max_tokens"], 100);
     assert_eq!(b["messages"][0]["role"], "user");
     assert_eq!(b["messages"][1]["content"][0]["type"], "tool_use");
-    assert_eq!(b["messages"][1]["content"][0]["input"], json!({"path": "calc.py"}));
+    assert_eq!(
+        b["messages"][1]["content"][0]["input"],
+        json!({"path": "calc.py"})
+    );
     assert_eq!(b["messages"][2]["role"], "user");
     assert_eq!(b["messages"][2]["content"][0]["type"], "tool_result");
     assert_eq!(b["messages"][2]["content"][0]["tool_use_id"], "c1");
@@ -166,11 +255,16 @@ async fn anthropic_messages_request_tools_and_usage() {
 
 #[tokio::test]
 async fn a_missing_key_is_a_setup_error_naming_the_variable() {
-    let e = config(ProviderKind::Anthropic, "claude", "http://127.0.0.1:9", "FACTORY_TEST_UNSET_3")
-        .provider(std::path::Path::new("."), None)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = config(
+        ProviderKind::Anthropic,
+        "claude",
+        "http://127.0.0.1:9",
+        "FACTORY_TEST_UNSET_3",
+    )
+    .provider(std::path::Path::new("."), None)
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("$FACTORY_TEST_UNSET_3"), "{e}");
 }
 
@@ -179,9 +273,14 @@ async fn record_then_replay() {
     let s = serve(vec![(200, vec![], OPENAI_REPLY.into())]).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("session.jsonl");
-    let p = config(ProviderKind::Openai, "gpt-4o-mini", &s.url, "FACTORY_TEST_UNSET_4")
-        .provider(std::path::Path::new("."), Some(&file))
-        .unwrap();
+    let p = config(
+        ProviderKind::Openai,
+        "gpt-4o-mini",
+        &s.url,
+        "FACTORY_TEST_UNSET_4",
+    )
+    .provider(std::path::Path::new("."), Some(&file))
+    .unwrap();
     let live = p.complete(request("gpt-4o-mini"), &ctx()).await.unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
@@ -192,15 +291,35 @@ async fn record_then_replay() {
     let mut cfg = config(ProviderKind::Replay, "gpt-4o-mini", "http://unused", "X");
     cfg.replay = Some(file.clone());
     let replay = cfg.provider(std::path::Path::new("/"), None).unwrap();
-    let again = replay.complete(request("gpt-4o-mini"), &ctx()).await.unwrap();
-    assert_eq!(again.message.tool_calls[0].arguments, live.message.tool_calls[0].arguments);
+    let again = replay
+        .complete(request("gpt-4o-mini"), &ctx())
+        .await
+        .unwrap();
+    assert_eq!(
+        again.message.tool_calls[0].arguments,
+        live.message.tool_calls[0].arguments
+    );
     assert_eq!(again.usage.cost_micro_usd, live.usage.cost_micro_usd);
-    assert_eq!(s.requests.lock().unwrap().len(), 1, "replay made no request");
+    assert_eq!(
+        s.requests.lock().unwrap().len(),
+        1,
+        "replay made no request"
+    );
     // A call the recording lacks is a clear not-found.
-    let e = replay.complete(request("gpt-4o-mini"), &ModelCtx { seq: 1, ..ctx() }).await.unwrap_err();
-    assert!(matches!(&e, ErrorCode::NotFound(m) if m.contains("call #1") && m.contains("--record")), "{e:?}");
+    let e = replay
+        .complete(request("gpt-4o-mini"), &ModelCtx { seq: 1, ..ctx() })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ErrorCode::NotFound(m) if m.contains("call #1") && m.contains("--record")),
+        "{e:?}"
+    );
     // A damaged recording names the line.
     std::fs::write(&file, format!("{text}\n{{not json\n")).unwrap();
-    let e = cfg.provider(std::path::Path::new("/"), None).err().unwrap().to_string();
+    let e = cfg
+        .provider(std::path::Path::new("/"), None)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains(":3:"), "{e}");
 }

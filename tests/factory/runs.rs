@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 fn the_demo_loop_merges_after_one_feedback_round() {
     let home = shared_home();
     let d = tempfile::tempdir().unwrap();
-    let o = factory(&home, &["demo", "--dir", d.path().to_str().unwrap(), "--json"]);
+    let o = factory(
+        &home,
+        &["demo", "--dir", d.path().to_str().unwrap(), "--json"],
+    );
     assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
     let out: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["status"], "done");
@@ -32,43 +35,86 @@ fn the_demo_loop_merges_after_one_feedback_round() {
     ];
     let mut at = 0;
     for w in want {
-        let i = s[at..].iter().position(|x| x == w).unwrap_or_else(|| panic!("{w} not found after step {at} in {s:#?}"));
+        let i = s[at..]
+            .iter()
+            .position(|x| x == w)
+            .unwrap_or_else(|| panic!("{w} not found after step {at} in {s:#?}"));
         at += i + 1;
     }
     // The first test run failed on test_mean and said so.
-    let t1 = v["steps"].as_array().unwrap().iter().find(|s| s["task_id"] == "fix-mean" && s["role"] == "tester").unwrap();
-    assert!(t1["summary"].as_str().unwrap().starts_with("tests fail"), "{t1}");
+    let t1 = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task_id"] == "fix-mean" && s["role"] == "tester")
+        .unwrap();
+    assert!(
+        t1["summary"].as_str().unwrap().starts_with("tests fail"),
+        "{t1}"
+    );
     assert!(t1["detail"].as_str().unwrap().contains("test_mean"), "{t1}");
     // Four gates passed, each with its evidence.
     let gates = v["run"]["result"]["gates"].as_array().unwrap();
     assert_eq!(gates.len(), 4);
-    assert!(gates.iter().all(|g| g["passed"] == true && !g["evidence"].as_str().unwrap().is_empty()));
+    assert!(
+        gates
+            .iter()
+            .all(|g| g["passed"] == true && !g["evidence"].as_str().unwrap().is_empty())
+    );
     // Every model call is journaled with its tokens and cost.
     let calls = v["model_calls"].as_array().unwrap();
     assert_eq!(calls.len(), 10);
-    assert!(calls.iter().all(|c| c["outcome"] == "ok" && c["provider"] == "replay" && c["cost_micro_usd"].as_u64().unwrap() > 0));
+    assert!(calls.iter().all(|c| c["outcome"] == "ok"
+        && c["provider"] == "replay"
+        && c["cost_micro_usd"].as_u64().unwrap() > 0));
     // The change is on main, docs included; the worktrees are gone.
     let repo = d.path().join("calc");
     let calc = std::fs::read_to_string(repo.join("calc.py")).unwrap();
     assert!(calc.contains("sum(xs) / len(xs) if xs else 0"), "{calc}");
-    assert!(std::fs::read_to_string(repo.join("CHANGELOG.md")).unwrap().contains("#42"));
+    assert!(
+        std::fs::read_to_string(repo.join("CHANGELOG.md"))
+            .unwrap()
+            .contains("#42")
+    );
     assert!(!git(&repo, &["worktree", "list"]).contains("/runs/"));
     // The report is self-contained HTML with the timeline, gates and diff.
     let html = std::fs::read_to_string(out["report"].as_str().unwrap()).unwrap();
-    for needle in ["<h2>Timeline</h2>", "<h2>Gates and delivery</h2>", "<h2>Diff</h2>", "sum(xs) / len(xs) if xs else 0", "coder #2", "demo-model"] {
+    for needle in [
+        "<h2>Timeline</h2>",
+        "<h2>Gates and delivery</h2>",
+        "<h2>Diff</h2>",
+        "sum(xs) / len(xs) if xs else 0",
+        "coder #2",
+        "demo-model",
+    ] {
         assert!(html.contains(needle), "report lacks {needle}");
     }
     assert!(!html.contains("<script"), "no scripts, no server");
     // `factory report` writes it anywhere; `runs` lists the run.
     let f = d.path().join("r.html");
-    let o = factory(&home, &["report", out["id"].as_str().unwrap(), "--html", f.to_str().unwrap()]);
+    let o = factory(
+        &home,
+        &[
+            "report",
+            out["id"].as_str().unwrap(),
+            "--html",
+            f.to_str().unwrap(),
+        ],
+    );
     assert_eq!(code(&o), 0);
-    assert!(std::fs::read_to_string(&f).unwrap().contains("<h2>Diff</h2>"));
+    assert!(
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .contains("<h2>Diff</h2>")
+    );
     let o = factory(&home, &["runs"]);
     assert!(text(&o.stdout).contains(out["id"].as_str().unwrap()));
     let o = factory(&home, &["runs", "show", out["id"].as_str().unwrap()]);
     let t = text(&o.stdout);
-    assert!(t.contains("TIMELINE") && t.contains("coder#2") && t.contains("tok, $"), "{t}");
+    assert!(
+        t.contains("TIMELINE") && t.contains("coder#2") && t.contains("tok, $"),
+        "{t}"
+    );
 }
 
 #[test]
@@ -82,7 +128,10 @@ fn each_trust_level_stops_where_it_should() {
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "patch");
     let patch = std::fs::read_to_string(out["result"]["patch"].as_str().unwrap()).unwrap();
-    assert!(patch.contains("+    return sum(xs) / len(xs) if xs else 0"), "{patch}");
+    assert!(
+        patch.contains("+    return sum(xs) / len(xs) if xs else 0"),
+        "{patch}"
+    );
     assert_eq!(git(&repo, &["rev-parse", "main"]), before);
     assert!(!git(&repo, &["branch"]).contains("factory/"));
 
@@ -92,7 +141,10 @@ fn each_trust_level_stops_where_it_should() {
     let (c, out) = run(&home, d.path(), &["--trust", "draft"]);
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "draft");
-    let pr: Value = serde_json::from_str(&std::fs::read_to_string(out["result"]["pull_request"].as_str().unwrap()).unwrap()).unwrap();
+    let pr: Value = serde_json::from_str(
+        &std::fs::read_to_string(out["result"]["pull_request"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(pr["title"], "mean() crashes on an empty list");
     assert_eq!(pr["base"], "main");
     assert!(pr["body"].as_str().unwrap().contains("tests-pass"));
@@ -106,7 +158,13 @@ fn each_trust_level_stops_where_it_should() {
     let (c, out) = run(&home, d.path(), &["--trust", "auto-merge"]);
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "draft");
-    assert!(out["result"]["not_merged"].as_str().unwrap().contains("not low-risk: calc.py"), "{out}");
+    assert!(
+        out["result"]["not_merged"]
+            .as_str()
+            .unwrap()
+            .contains("not low-risk: calc.py"),
+        "{out}"
+    );
 
     // full without a [deploy] table is refused before anything runs.
     let d = tempfile::tempdir().unwrap();
@@ -122,7 +180,12 @@ fn before_of(repo: &std::path::Path) -> String {
 fn run_raw(home: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     let issue = dir.join("calc-issue.json");
     let repo = dir.join("calc");
-    let mut a = vec!["run", issue.to_str().unwrap(), "--repo", repo.to_str().unwrap()];
+    let mut a = vec![
+        "run",
+        issue.to_str().unwrap(),
+        "--repo",
+        repo.to_str().unwrap(),
+    ];
     a.extend_from_slice(args);
     let o = factory(home, &a);
     (code(&o), text(&o.stderr))
@@ -134,12 +197,29 @@ fn full_trust_deploys_and_rolls_back_a_failed_health_check() {
     for healthy in [true, false] {
         let d = tempfile::tempdir().unwrap();
         let repo = example(d.path());
-        std::fs::write(repo.join("deploy.sh"), "echo \"$(cat calc.py | wc -l) lines\" > \"$1/deployed\"\n").unwrap();
-        std::fs::write(repo.join("rollback.sh"), "echo rolled back > \"$1/rolled-back\"\n").unwrap();
+        std::fs::write(
+            repo.join("deploy.sh"),
+            "echo \"$(cat calc.py | wc -l) lines\" > \"$1/deployed\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            repo.join("rollback.sh"),
+            "echo rolled back > \"$1/rolled-back\"\n",
+        )
+        .unwrap();
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-qm", "deploy scripts"]);
-        let health = if healthy { "/bin/sh -c 'test -f {scratch}/deployed'" } else { "/bin/sh -c 'exit 7'" };
-        configure(&repo, &format!("\n[deploy]\ncommand = \"/bin/sh deploy.sh {{scratch}}\"\nhealth = \"{health}\"\nrollback = \"/bin/sh rollback.sh {{scratch}}\"\n"));
+        let health = if healthy {
+            "/bin/sh -c 'test -f {scratch}/deployed'"
+        } else {
+            "/bin/sh -c 'exit 7'"
+        };
+        configure(
+            &repo,
+            &format!(
+                "\n[deploy]\ncommand = \"/bin/sh deploy.sh {{scratch}}\"\nhealth = \"{health}\"\nrollback = \"/bin/sh rollback.sh {{scratch}}\"\n"
+            ),
+        );
         let (c, out) = run(&home, d.path(), &["--trust", "full"]);
         let deploy = &out["result"]["deploy"];
         assert_eq!(deploy["deployed"], true, "{out}");
@@ -164,7 +244,11 @@ fn a_failure_that_repeats_blocks_the_run_instead_of_looping() {
     example(d.path());
     // The second attempt writes the same broken code again.
     let mut s = session(d.path());
-    let first_write = s.iter().find(|x| x["stream"] == "fix-mean/coder/1" && x["seq"] == 1).unwrap()["response"].clone();
+    let first_write = s
+        .iter()
+        .find(|x| x["stream"] == "fix-mean/coder/1" && x["seq"] == 1)
+        .unwrap()["response"]
+        .clone();
     s.retain(|x| x["stream"] != "fix-mean/coder/2");
     s.push(exchange("fix-mean/coder/2", 0, first_write));
     s.push(exchange("fix-mean/coder/2", 1, reply("Fixed it.", &[])));
@@ -172,22 +256,45 @@ fn a_failure_that_repeats_blocks_the_run_instead_of_looping() {
     let (c, out) = run(&home, d.path(), &[]);
     assert_eq!(c, 1, "{out}");
     assert_eq!(out["status"], "blocked");
-    assert!(out["reason"].as_str().unwrap().contains("same failure came back"), "{out}");
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("same failure came back"),
+        "{out}"
+    );
     let v = show(&home, out["id"].as_str().unwrap());
     let s = steps(&v);
-    assert_eq!(s.iter().filter(|x| x.contains("coder#")).count(), 2, "{s:#?}");
+    assert_eq!(
+        s.iter().filter(|x| x.contains("coder#")).count(),
+        2,
+        "{s:#?}"
+    );
     assert!(s.contains(&"fix-mean loop blocked".to_string()), "{s:#?}");
-    let t = v["tasks"].as_array().unwrap().iter().find(|t| t["id"] == "fix-mean").unwrap();
+    let t = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "fix-mean")
+        .unwrap();
     assert_eq!(t["status"], "blocked");
 
     // With one attempt allowed, the first failure is the end.
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
-    let toml = std::fs::read_to_string(repo.join("factory.toml")).unwrap().replace("max_attempts = 3", "max_attempts = 1");
+    let toml = std::fs::read_to_string(repo.join("factory.toml"))
+        .unwrap()
+        .replace("max_attempts = 3", "max_attempts = 1");
     set_config(&repo, &toml);
     let (c, out) = run(&home, d.path(), &[]);
     assert_eq!(c, 1);
-    assert!(out["reason"].as_str().unwrap().contains("still failing after 1 attempts"), "{out}");
+    assert!(
+        out["reason"]
+            .as_str()
+            .unwrap()
+            .contains("still failing after 1 attempts"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -196,18 +303,34 @@ fn a_budget_running_out_mid_run_stops_it() {
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     // The architect spends 2040 tokens; the coder's second call is refused.
-    let toml = std::fs::read_to_string(repo.join("factory.toml")).unwrap().replace("max_cost_usd = 0.50", "max_tokens = 2500");
+    let toml = std::fs::read_to_string(repo.join("factory.toml"))
+        .unwrap()
+        .replace("max_cost_usd = 0.50", "max_tokens = 2500");
     set_config(&repo, &toml);
     let (c, out) = run(&home, d.path(), &[]);
     assert_eq!(c, 1, "{out}");
     assert_eq!(out["status"], "failed");
     let reason = out["reason"].as_str().unwrap();
-    assert!(reason.starts_with("budget:") && reason.contains("token budget exhausted"), "{reason}");
+    assert!(
+        reason.starts_with("budget:") && reason.contains("token budget exhausted"),
+        "{reason}"
+    );
     let v = show(&home, out["id"].as_str().unwrap());
-    let refused: Vec<&Value> = v["model_calls"].as_array().unwrap().iter().filter(|m| m["outcome"] == "budget").collect();
+    let refused: Vec<&Value> = v["model_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["outcome"] == "budget")
+        .collect();
     assert_eq!(refused.len(), 1, "{:#?}", v["model_calls"]);
     assert_eq!(refused[0]["role"], "coder");
-    assert!(v["events"].as_array().unwrap().iter().any(|e| e["kind"] == "limit" && e["capability"] == "model"));
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "limit" && e["capability"] == "model")
+    );
     // Spent never exceeds the budget by more than the one call in flight.
     assert!(out["tokens"].as_u64().unwrap() < 2500 + 1400);
 }
@@ -222,7 +345,12 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
     let repo = example(d.path());
     let issue = d.path().join("calc-issue.json");
     let mut child = std::process::Command::new(BIN)
-        .args(["run", issue.to_str().unwrap(), "--repo", repo.to_str().unwrap()])
+        .args([
+            "run",
+            issue.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+        ])
         .env("FACTORY_HOME", &home)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -231,9 +359,16 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
     let db = home.join("factory.db");
     let started = std::time::Instant::now();
     let id = loop {
-        assert!(started.elapsed() < std::time::Duration::from_secs(120), "the plan never finished");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the plan never finished"
+        );
         if let Ok(conn) = rusqlite::Connection::open(&db) {
-            let r: Result<String, _> = conn.query_row("SELECT run_id FROM tasks WHERE id='@plan' AND status='done'", [], |r| r.get(0));
+            let r: Result<String, _> = conn.query_row(
+                "SELECT run_id FROM tasks WHERE id='@plan' AND status='done'",
+                [],
+                |r| r.get(0),
+            );
             if let Ok(id) = r {
                 break id;
             }
@@ -243,16 +378,35 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
     child.kill().unwrap();
     let _ = child.wait();
     let v = show(&home, &id);
-    assert_eq!(v["run"]["status"], "running", "killed, so never marked finished");
+    assert_eq!(
+        v["run"]["status"], "running",
+        "killed, so never marked finished"
+    );
     let o = factory(&home, &["resume", &id, "--json"]);
     assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
     let out: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["result"]["delivery"], "merged");
     let v = show(&home, &id);
     let s = steps(&v);
-    assert_eq!(s.iter().filter(|x| x.contains("architect#")).count(), 1, "the plan is not redone: {s:#?}");
-    assert_eq!(s.iter().filter(|x| x.starts_with("fix-mean coder#1")).count(), 1, "{s:#?}");
-    assert_eq!(s.iter().filter(|x| x.starts_with("fix-mean coder#2")).count(), 1, "{s:#?}");
+    assert_eq!(
+        s.iter().filter(|x| x.contains("architect#")).count(),
+        1,
+        "the plan is not redone: {s:#?}"
+    );
+    assert_eq!(
+        s.iter()
+            .filter(|x| x.starts_with("fix-mean coder#1"))
+            .count(),
+        1,
+        "{s:#?}"
+    );
+    assert_eq!(
+        s.iter()
+            .filter(|x| x.starts_with("fix-mean coder#2"))
+            .count(),
+        1,
+        "{s:#?}"
+    );
     assert!(s.contains(&"@run note ok".to_string()));
     // A finished run cannot be resumed.
     let o = factory(&home, &["resume", &id]);
@@ -264,7 +418,11 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
 /// both add a line to CHANGELOG.md, which no subtask declares.
 fn two_module_project(dir: &std::path::Path) -> std::path::PathBuf {
     let repo = example(dir);
-    std::fs::write(repo.join("stats.py"), "def total(xs):\n    return sum(xs)\n").unwrap();
+    std::fs::write(
+        repo.join("stats.py"),
+        "def total(xs):\n    return sum(xs)\n",
+    )
+    .unwrap();
     std::fs::write(repo.join("CHANGELOG.md"), "# Changelog\n\n## Unreleased\n").unwrap();
     git(&repo, &["add", "-A"]);
     git(&repo, &["commit", "-qm", "stats"]);
@@ -274,18 +432,79 @@ fn two_module_project(dir: &std::path::Path) -> std::path::PathBuf {
         {"id": "calc", "title": "mean of empty", "instructions": "fix mean", "scope": ["calc.py"], "depends_on": []},
         {"id": "stats", "title": "count", "instructions": "add count", "scope": ["stats.py"], "depends_on": []},
     ]});
-    let calc = std::fs::read_to_string(repo.join("calc.py")).unwrap().replace("return sum(xs) / len(xs)", "return sum(xs) / len(xs) if xs else 0");
+    let calc = std::fs::read_to_string(repo.join("calc.py"))
+        .unwrap()
+        .replace(
+            "return sum(xs) / len(xs)",
+            "return sum(xs) / len(xs) if xs else 0",
+        );
     let log = |line: &str| format!("# Changelog\n\n## Unreleased\n\n- {line}\n");
     let s = vec![
-        exchange("@plan/architect/1", 0, reply(&format!("```json\n{plan}\n```"), &[])),
-        exchange("calc/coder/1", 0, reply("", &[("write-file", json!({"path": "calc.py", "content": calc})), ("write-file", json!({"path": "CHANGELOG.md", "content": log("mean([]) is 0")}))])),
+        exchange(
+            "@plan/architect/1",
+            0,
+            reply(&format!("```json\n{plan}\n```"), &[]),
+        ),
+        exchange(
+            "calc/coder/1",
+            0,
+            reply(
+                "",
+                &[
+                    ("write-file", json!({"path": "calc.py", "content": calc})),
+                    (
+                        "write-file",
+                        json!({"path": "CHANGELOG.md", "content": log("mean([]) is 0")}),
+                    ),
+                ],
+            ),
+        ),
         exchange("calc/coder/1", 1, reply("mean fixed", &[])),
-        exchange("stats/coder/1", 0, reply("", &[("write-file", json!({"path": "stats.py", "content": "def total(xs):\n    return sum(xs)\n\n\ndef count(xs):\n    return len(xs)\n"})), ("write-file", json!({"path": "CHANGELOG.md", "content": log("count()")}))])),
+        exchange(
+            "stats/coder/1",
+            0,
+            reply(
+                "",
+                &[
+                    (
+                        "write-file",
+                        json!({"path": "stats.py", "content": "def total(xs):\n    return sum(xs)\n\n\ndef count(xs):\n    return len(xs)\n"}),
+                    ),
+                    (
+                        "write-file",
+                        json!({"path": "CHANGELOG.md", "content": log("count()")}),
+                    ),
+                ],
+            ),
+        ),
         exchange("stats/coder/1", 1, reply("count added", &[])),
         // Sent back after the conflict: the tree now has calc's entry.
-        exchange("stats/coder/2", 0, reply("", &[("write-file", json!({"path": "stats.py", "content": "def total(xs):\n    return sum(xs)\n\n\ndef count(xs):\n    return len(xs)\n"})), ("write-file", json!({"path": "CHANGELOG.md", "content": "# Changelog\n\n## Unreleased\n\n- mean([]) is 0\n- count()\n"}))])),
+        exchange(
+            "stats/coder/2",
+            0,
+            reply(
+                "",
+                &[
+                    (
+                        "write-file",
+                        json!({"path": "stats.py", "content": "def total(xs):\n    return sum(xs)\n\n\ndef count(xs):\n    return len(xs)\n"}),
+                    ),
+                    (
+                        "write-file",
+                        json!({"path": "CHANGELOG.md", "content": "# Changelog\n\n## Unreleased\n\n- mean([]) is 0\n- count()\n"}),
+                    ),
+                ],
+            ),
+        ),
         exchange("stats/coder/2", 1, reply("count added on top of calc", &[])),
-        exchange("@review/reviewer/1", 0, reply("{\"verdict\": \"approve\", \"summary\": \"fine\", \"comments\": []}", &[])),
+        exchange(
+            "@review/reviewer/1",
+            0,
+            reply(
+                "{\"verdict\": \"approve\", \"summary\": \"fine\", \"comments\": []}",
+                &[],
+            ),
+        ),
     ];
     save_session(dir, &s);
     // The spec: a factory.task/v1 document, taken as is.
@@ -311,14 +530,32 @@ fn parallel_subtasks_merge_and_a_conflict_goes_back_to_the_coder() {
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "merged", "{out}");
     let v = show(&home, out["id"].as_str().unwrap());
-    let summaries: Vec<&str> = v["steps"].as_array().unwrap().iter().map(|s| s["summary"].as_str().unwrap()).collect();
-    assert!(summaries.iter().any(|s| s.contains("starting 2 subtasks in parallel: calc, stats")), "{summaries:#?}");
+    let summaries: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("starting 2 subtasks in parallel: calc, stats")),
+        "{summaries:#?}"
+    );
     let s = steps(&v);
     assert!(s.contains(&"calc merge ok".to_string()), "{s:#?}");
     assert!(s.contains(&"stats merge conflict".to_string()), "{s:#?}");
     assert!(s.contains(&"stats coder#2 ok".to_string()), "{s:#?}");
-    assert!(summaries.iter().any(|s| s.contains("no subtask declares: CHANGELOG.md")));
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.contains("no subtask declares: CHANGELOG.md"))
+    );
     let log = std::fs::read_to_string(repo.join("CHANGELOG.md")).unwrap();
     assert!(log.contains("- mean([]) is 0\n- count()"), "{log}");
-    assert!(std::fs::read_to_string(repo.join("stats.py")).unwrap().contains("def count"));
+    assert!(
+        std::fs::read_to_string(repo.join("stats.py"))
+            .unwrap()
+            .contains("def count")
+    );
 }

@@ -29,7 +29,9 @@ pub async fn serve(script: Vec<Scripted>) -> Server {
     let reqs = requests.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let reqs = reqs.clone();
             let script = script.clone();
             tokio::spawn(async move {
@@ -60,15 +62,27 @@ pub async fn serve(script: Vec<Scripted>) -> Server {
                 }
                 let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
                 let mut lines = head.lines();
-                let path = lines.next().unwrap_or("").split_whitespace().nth(1).unwrap_or("").to_string();
+                let path = lines
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_string();
                 let headers = lines
                     .filter_map(|l| l.split_once(':'))
                     .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
                     .collect();
                 let body = serde_json::from_slice(&buf[head_end..]).unwrap_or_default();
-                reqs.lock().unwrap().push(Recorded { path, headers, body });
+                reqs.lock().unwrap().push(Recorded {
+                    path,
+                    headers,
+                    body,
+                });
                 let next = script.lock().unwrap().next();
-                let Some((status, extra, body)) = next else { return };
+                let Some((status, extra, body)) = next else {
+                    return;
+                };
                 if status == 0 {
                     tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                     return;

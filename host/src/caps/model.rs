@@ -5,8 +5,8 @@
 //! `not-found` naming the model.
 
 use crate::bindings::ErrorCode;
-use crate::journal::ModelCallRecord;
 use crate::bindings::imports::factory::plugin::model::{Host, Request, Response};
+use crate::journal::ModelCallRecord;
 use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
 use crate::trust::CapabilityKind;
@@ -117,13 +117,16 @@ impl Host for ModelState {
                 record.outcome = "budget".into();
                 record.detail = why.clone();
                 self.call.journal.model_call(record);
-                self.call.event("limit", "model", format!("model call refused: {why}"));
+                self.call
+                    .event("limit", "model", format!("model call refused: {why}"));
                 return Ok(Err(ErrorCode::LimitExceeded(why)));
             }
         }
         let ctx = ModelCtx {
             plugin: self.call.plugin.clone(),
-            stream: scope.as_ref().map_or(self.call.plugin.clone(), |s| s.stream()),
+            stream: scope
+                .as_ref()
+                .map_or(self.call.plugin.clone(), |s| s.stream()),
             seq: match &scope {
                 Some(s) => s.next_seq(),
                 None => self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed),

@@ -3,20 +3,41 @@
 //! embedded in this binary; they are written to a fresh git repository and
 //! run like any other (`factory run ISSUE --repo DIR`).
 
-use super::{Failure, fail, EXIT_INTERNAL};
+use super::{EXIT_INTERNAL, Failure, fail};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use factory_host::orchestrator::git;
 use std::path::PathBuf;
 
 const FILES: &[(&str, &str)] = &[
-    ("calc/calc.py", include_str!("../../../examples/calc/calc.py")),
-    ("calc/test_calc.py", include_str!("../../../examples/calc/test_calc.py")),
-    ("calc/README.md", include_str!("../../../examples/calc/README.md")),
-    ("calc/factory.toml", include_str!("../../../examples/calc/factory.toml")),
-    ("calc/.gitignore", include_str!("../../../examples/calc/.gitignore")),
-    ("calc-issue.json", include_str!("../../../examples/calc-issue.json")),
-    ("calc-session.json", include_str!("../../../examples/calc-session.json")),
+    (
+        "calc/calc.py",
+        include_str!("../../../examples/calc/calc.py"),
+    ),
+    (
+        "calc/test_calc.py",
+        include_str!("../../../examples/calc/test_calc.py"),
+    ),
+    (
+        "calc/README.md",
+        include_str!("../../../examples/calc/README.md"),
+    ),
+    (
+        "calc/factory.toml",
+        include_str!("../../../examples/calc/factory.toml"),
+    ),
+    (
+        "calc/.gitignore",
+        include_str!("../../../examples/calc/.gitignore"),
+    ),
+    (
+        "calc-issue.json",
+        include_str!("../../../examples/calc-issue.json"),
+    ),
+    (
+        "calc-session.json",
+        include_str!("../../../examples/calc-session.json"),
+    ),
 ];
 
 #[derive(Args)]
@@ -36,26 +57,45 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
         Some(d) => d,
         None => host.home().root().join("demo").join(format!(
             "{}",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
         )),
     };
     if dir.join("calc").exists() {
-        return Err(anyhow!("{} already exists; pass another --dir", dir.join("calc").display()).into());
+        return Err(anyhow!(
+            "{} already exists; pass another --dir",
+            dir.join("calc").display()
+        )
+        .into());
     }
     for (path, text) in FILES {
         let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap_or(&dir)).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(p.parent().unwrap_or(&dir))
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
     }
     let repo = dir.join("calc");
     let setup = git::git(&repo, &["init", "-q", "-b", "main"])
         .and_then(|_| git::git(&repo, &["add", "-A"]))
         .and_then(|_| git::git(&repo, &["commit", "-q", "-m", "calc: divide and mean"]));
-    setup.map_err(|e| fail(EXIT_INTERNAL, anyhow!("cannot set up the example repository: {e}")))?;
+    setup.map_err(|e| {
+        fail(
+            EXIT_INTERNAL,
+            anyhow!("cannot set up the example repository: {e}"),
+        )
+    })?;
     if !a.json {
         println!("Example project: {} (a git repository)", repo.display());
-        println!("Spec: {} (a GitHub issue)", dir.join("calc-issue.json").display());
-        println!("Model: replies replayed from {} (no network, no API key)\n", dir.join("calc-session.json").display());
+        println!(
+            "Spec: {} (a GitHub issue)",
+            dir.join("calc-issue.json").display()
+        );
+        println!(
+            "Model: replies replayed from {} (no network, no API key)\n",
+            dir.join("calc-session.json").display()
+        );
     }
     super::run::run_with(
         &host,
@@ -68,7 +108,10 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
     )
     .await?;
     if !a.json {
-        println!("\nThe change is on main: git -C {} log --stat -3", repo.display());
+        println!(
+            "\nThe change is on main: git -C {} log --stat -3",
+            repo.display()
+        );
     }
     Ok(())
 }

@@ -22,7 +22,8 @@ pub struct IntakeArgs {
 pub async fn run(a: IntakeArgs) -> Result<(), Failure> {
     let shown = a.file.display().to_string();
     let text = if shown == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| anyhow!("cannot read standard input: {e}"))?
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| anyhow!("cannot read standard input: {e}"))?
     } else {
         std::fs::read_to_string(&a.file).map_err(|e| anyhow!("cannot read {shown}: {e}"))?
     };
@@ -53,8 +54,14 @@ pub async fn run(a: IntakeArgs) -> Result<(), Failure> {
     println!(
         "  source:    {}{}{}",
         src.reference,
-        src.id.as_deref().map(|i| format!(" {i}")).unwrap_or_default(),
-        src.url.as_deref().map(|u| format!(" <{u}>")).unwrap_or_default()
+        src.id
+            .as_deref()
+            .map(|i| format!(" {i}"))
+            .unwrap_or_default(),
+        src.url
+            .as_deref()
+            .map(|u| format!(" <{u}>"))
+            .unwrap_or_default()
     );
     println!("\n{}", t.intent);
     if !t.acceptance_criteria.is_empty() {

@@ -24,8 +24,8 @@ pub struct LogArgs {
 pub fn run(a: LogArgs) -> Result<(), Failure> {
     let home = factory_host::Home::from_env().context("cannot use the factory home")?;
     let conn = factory_host::db::open(&home.db_path()).context("cannot open the journal")?;
-    let entries =
-        journal::query(&conn, a.plugin.as_deref(), a.run.as_deref(), a.limit).context("cannot read the journal")?;
+    let entries = journal::query(&conn, a.plugin.as_deref(), a.run.as_deref(), a.limit)
+        .context("cannot read the journal")?;
     if a.json {
         return print_json(&entries);
     }

@@ -107,7 +107,10 @@ pub fn main() -> ExitCode {
         .init();
     // A run's subtasks execute in parallel: give it worker threads. Other
     // commands start faster on one thread.
-    let parallel = matches!(cli.command, Command::Run(_) | Command::Resume(_) | Command::Demo(_));
+    let parallel = matches!(
+        cli.command,
+        Command::Run(_) | Command::Resume(_) | Command::Demo(_)
+    );
     let mut builder = if parallel {
         tokio::runtime::Builder::new_multi_thread()
     } else {

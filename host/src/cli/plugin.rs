@@ -245,12 +245,15 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             if json {
                 return emit(&list);
             }
-            println!("{:<16} {:<12} {:<14} {:<10} DIGEST", "NAME", "WORLD", "TRUST", "SOURCE");
+            let w = list.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
+            let k = list.iter().map(|p| p.kind.len()).max().unwrap_or(4).max(4);
+            println!("{:<w$}  {:<13}  {:<k$}  {:<14}  {:<9}  DIGEST", "NAME", "WORLD", "KIND", "TRUST", "SOURCE");
             for p in list {
                 println!(
-                    "{:<16} {:<12} {:<14} {:<10} {}",
+                    "{:<w$}  {:<13}  {:<k$}  {:<14}  {:<9}  {}",
                     p.name,
                     p.world.as_str(),
+                    if p.kind.is_empty() { "-" } else { &p.kind },
                     p.trust.to_string(),
                     if p.builtin { "built-in" } else { "installed" },
                     &p.digest[..16]
@@ -275,6 +278,9 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             }
             println!("name:        {}", r.name);
             println!("world:       {}", r.world.as_str());
+            if !r.kind.is_empty() {
+                println!("kind:        {}", r.kind);
+            }
             println!("digest:      sha256:{}", r.digest);
             println!("source:      {} ({} bytes)", r.source, r.size);
             println!("trust:       {}", r.trust);

@@ -3,7 +3,9 @@
 use super::{EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_USAGE, Failure, fail, open_host, print_json};
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use factory_host::orchestrator::{self, RunError, RunOptions, RunSummary, config::RunTrust, report};
+use factory_host::orchestrator::{
+    self, RunError, RunOptions, RunSummary, config::RunTrust, report,
+};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -32,7 +34,9 @@ pub struct RunArgs {
 }
 
 fn parse_trust(s: &str) -> Result<RunTrust, String> {
-    RunTrust::parse(s).ok_or_else(|| format!("unknown trust `{s}`; one of read-only, draft, auto-merge, scoped, full"))
+    RunTrust::parse(s).ok_or_else(|| {
+        format!("unknown trust `{s}`; one of read-only, draft, auto-merge, scoped, full")
+    })
 }
 
 #[derive(Args)]
@@ -88,12 +92,30 @@ fn finish(s: RunSummary, json: bool) -> Result<(), Failure> {
     if json {
         print_json(&s)?;
     } else {
-        println!("run {}: {}{}", s.id, s.status, if s.reason.is_empty() { String::new() } else { format!(": {}", s.reason) });
+        println!(
+            "run {}: {}{}",
+            s.id,
+            s.status,
+            if s.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.reason)
+            }
+        );
         if let Some(r) = &s.result {
             let d = r["delivery"].as_str().unwrap_or("-");
             match d {
-                "merged" => println!("  merged into {} ({})", r["merged_into"].as_str().unwrap_or(""), r["merge_commit"].as_str().unwrap_or("")),
-                "draft" => println!("  draft: branch {}, pull-request record {} ({})", r["branch"].as_str().unwrap_or(""), r["pull_request"].as_str().unwrap_or("-"), r["not_merged"].as_str().unwrap_or("")),
+                "merged" => println!(
+                    "  merged into {} ({})",
+                    r["merged_into"].as_str().unwrap_or(""),
+                    r["merge_commit"].as_str().unwrap_or("")
+                ),
+                "draft" => println!(
+                    "  draft: branch {}, pull-request record {} ({})",
+                    r["branch"].as_str().unwrap_or(""),
+                    r["pull_request"].as_str().unwrap_or("-"),
+                    r["not_merged"].as_str().unwrap_or("")
+                ),
                 _ => println!("  suggested patch: {}", r["patch"].as_str().unwrap_or("")),
             }
         }
@@ -104,7 +126,11 @@ fn finish(s: RunSummary, json: bool) -> Result<(), Failure> {
             println!("  continue: factory resume {}", s.id);
         }
     }
-    if s.status == "done" { Ok(()) } else { Err(fail(EXIT_TOOL_ERROR, anyhow!("run {} {}", s.id, s.status))) }
+    if s.status == "done" {
+        Ok(())
+    } else {
+        Err(fail(EXIT_TOOL_ERROR, anyhow!("run {} {}", s.id, s.status)))
+    }
 }
 
 pub async fn run(a: RunArgs) -> Result<(), Failure> {
@@ -120,14 +146,20 @@ pub async fn run(a: RunArgs) -> Result<(), Failure> {
     run_with(&host, opts, a.json).await
 }
 
-pub async fn run_with(host: &factory_host::Host, opts: RunOptions, json: bool) -> Result<(), Failure> {
+pub async fn run_with(
+    host: &factory_host::Host,
+    opts: RunOptions,
+    json: bool,
+) -> Result<(), Failure> {
     let s = orchestrator::start(host, opts).await.map_err(run_error)?;
     finish(s, json)
 }
 
 pub async fn resume(a: ResumeArgs) -> Result<(), Failure> {
     let host = open_host()?;
-    let s = orchestrator::resume(&host, &a.id, a.record.as_deref()).await.map_err(run_error)?;
+    let s = orchestrator::resume(&host, &a.id, a.record.as_deref())
+        .await
+        .map_err(run_error)?;
     finish(s, a.json)
 }
 
@@ -145,8 +177,11 @@ pub fn runs(a: RunsArgs) -> Result<(), Failure> {
             Ok(())
         }
         None => {
-            let store = orchestrator::store::Store::open(&host.home().db_path()).map_err(|e| fail(EXIT_INTERNAL, e.into()))?;
-            let rows = store.runs(a.limit).map_err(|e| fail(EXIT_INTERNAL, e.into()))?;
+            let store = orchestrator::store::Store::open(&host.home().db_path())
+                .map_err(|e| fail(EXIT_INTERNAL, e.into()))?;
+            let rows = store
+                .runs(a.limit)
+                .map_err(|e| fail(EXIT_INTERNAL, e.into()))?;
             if a.json {
                 return print_json(&rows);
             }
@@ -157,7 +192,9 @@ pub fn runs(a: RunsArgs) -> Result<(), Failure> {
                 println!(
                     "{}  {}  {:<8} {:<10} {}",
                     r.id,
-                    factory_host::db::format_ms(r.created).get(..19).unwrap_or(""),
+                    factory_host::db::format_ms(r.created)
+                        .get(..19)
+                        .unwrap_or(""),
                     r.status,
                     r.trust,
                     r.task["title"].as_str().unwrap_or("")
@@ -170,7 +207,12 @@ pub fn runs(a: RunsArgs) -> Result<(), Failure> {
 
 pub fn report(a: ReportArgs) -> Result<(), Failure> {
     let host = open_host()?;
-    report::write_html(&host, &a.id, &a.html).map_err(|e| fail(EXIT_USAGE, anyhow!("cannot write the report of {}: {e}", a.id)))?;
+    report::write_html(&host, &a.id, &a.html).map_err(|e| {
+        fail(
+            EXIT_USAGE,
+            anyhow!("cannot write the report of {}: {e}", a.id),
+        )
+    })?;
     println!("{}", a.html.display());
     Ok(())
 }

@@ -46,7 +46,9 @@ pub fn body(req: &Request) -> Value {
             "user" => push("user", vec![json!({"type": "text", "text": m.content})]),
             "tool" => push(
                 "user",
-                vec![json!({"type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default(), "content": m.content})],
+                vec![
+                    json!({"type": "tool_result", "tool_use_id": m.tool_call_id.clone().unwrap_or_default(), "content": m.content}),
+                ],
             ),
             _ => {
                 let mut blocks = Vec::new();
@@ -54,8 +56,11 @@ pub fn body(req: &Request) -> Value {
                     blocks.push(json!({"type": "text", "text": m.content}));
                 }
                 for c in &m.tool_calls {
-                    let input: Value = serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
-                    blocks.push(json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}));
+                    let input: Value =
+                        serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
+                    blocks.push(
+                        json!({"type": "tool_use", "id": c.id, "name": c.name, "input": input}),
+                    );
                 }
                 push("assistant", blocks);
             }
@@ -83,15 +88,31 @@ pub fn body(req: &Request) -> Value {
 }
 
 pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
-    let blocks = v.get("content").and_then(Value::as_array).ok_or("the response has no content")?;
+    let blocks = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or("the response has no content")?;
     let mut text = Vec::new();
     let mut tool_calls = Vec::new();
     for b in blocks {
         match b.get("type").and_then(Value::as_str) {
-            Some("text") => text.push(b.get("text").and_then(Value::as_str).unwrap_or_default().to_string()),
+            Some("text") => text.push(
+                b.get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
             Some("tool_use") => tool_calls.push(JsonToolCall {
-                id: b.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                name: b.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                id: b
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                name: b
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
                 arguments: b.get("input").map_or("{}".into(), Value::to_string),
             }),
             _ => {}
@@ -104,7 +125,11 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
         _ => "other",
     };
     Ok(JsonResponse {
-        model: v.get("model").and_then(Value::as_str).unwrap_or(requested).to_string(),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(requested)
+            .to_string(),
         message: JsonMessage {
             role: "assistant".into(),
             content: text.join(""),
@@ -113,8 +138,14 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
         },
         stop_reason: stop.into(),
         usage: JsonUsage {
-            input_tokens: v.pointer("/usage/input_tokens").and_then(Value::as_u64).unwrap_or(0) as u32,
-            output_tokens: v.pointer("/usage/output_tokens").and_then(Value::as_u64).unwrap_or(0) as u32,
+            input_tokens: v
+                .pointer("/usage/input_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u32,
+            output_tokens: v
+                .pointer("/usage/output_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u32,
         },
     })
 }
@@ -136,8 +167,17 @@ impl ModelProvider for Anthropic {
                 ("x-api-key", self.api_key.clone()),
                 ("anthropic-version", API_VERSION.to_string()),
             ];
-            let v = post_json(&self.client, "Anthropic", &url, &headers, &body(&req), &self.http).await?;
-            let r = parse(&v, &model).map_err(|e| ErrorCode::Failed(format!("unexpected Messages API response: {e}")))?;
+            let v = post_json(
+                &self.client,
+                "Anthropic",
+                &url,
+                &headers,
+                &body(&req),
+                &self.http,
+            )
+            .await?;
+            let r = parse(&v, &model)
+                .map_err(|e| ErrorCode::Failed(format!("unexpected Messages API response: {e}")))?;
             let cost = price_of(&r.model, self.price)
                 .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
             wire::response_from_json(&r, cost).map_err(ErrorCode::Failed)

@@ -82,11 +82,19 @@ pub async fn post_json(
                 let text = resp.text().await.unwrap_or_default();
                 if status.is_success() {
                     return serde_json::from_str(&text).map_err(|e| {
-                        ErrorCode::Failed(format!("{provider} returned a response that is not JSON: {e}"))
+                        ErrorCode::Failed(format!(
+                            "{provider} returned a response that is not JSON: {e}"
+                        ))
                     });
                 }
-                let msg = format!("{provider} answered HTTP {}: {}", status.as_u16(), error_message(&text));
-                if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+                let msg = format!(
+                    "{provider} answered HTTP {}: {}",
+                    status.as_u16(),
+                    error_message(&text)
+                );
+                if status == reqwest::StatusCode::UNAUTHORIZED
+                    || status == reqwest::StatusCode::FORBIDDEN
+                {
                     return Err(ErrorCode::Failed(format!(
                         "{msg} (the host's API key for {provider} was refused; the operator must fix it)"
                     )));
@@ -96,8 +104,16 @@ pub async fn post_json(
                 }
                 (true, msg, after)
             }
-            Err(e) if e.is_timeout() => (true, format!("{provider} did not answer within {:?}", opts.timeout), None),
-            Err(e) => (true, format!("cannot reach {provider}: {}", without_url(&e)), None),
+            Err(e) if e.is_timeout() => (
+                true,
+                format!("{provider} did not answer within {:?}", opts.timeout),
+                None,
+            ),
+            Err(e) => (
+                true,
+                format!("cannot reach {provider}: {}", without_url(&e)),
+                None,
+            ),
         };
         if !retry || attempt >= opts.max_retries {
             return Err(if why.contains("did not answer") {

@@ -73,8 +73,9 @@ mod opt_duration {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let s: Option<String> = Option::deserialize(d)?;
         s.map(|s| {
-            humantime::parse_duration(&s)
-                .map_err(|e| serde::de::Error::custom(format!("bad duration {s:?}: {e} (e.g. \"90s\", \"2m\")")))
+            humantime::parse_duration(&s).map_err(|e| {
+                serde::de::Error::custom(format!("bad duration {s:?}: {e} (e.g. \"90s\", \"2m\")"))
+            })
         })
         .transpose()
     }
@@ -82,7 +83,9 @@ mod opt_duration {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelSetupError {
-    #[error("the model provider `{provider}` needs an API key in ${var}; set it (the key stays in the host, guests never see it)")]
+    #[error(
+        "the model provider `{provider}` needs an API key in ${var}; set it (the key stays in the host, guests never see it)"
+    )]
     MissingKey { provider: &'static str, var: String },
     #[error("provider `replay` needs `replay = \"FILE\"` in [model] (or `--replay FILE`)")]
     NoRecording,
@@ -120,15 +123,24 @@ impl ModelConfig {
         record: Option<&Path>,
     ) -> Result<Arc<dyn ModelProvider>, ModelSetupError> {
         let key = |default: &str| {
-            let var = self.api_key_env.clone().unwrap_or_else(|| default.to_string());
+            let var = self
+                .api_key_env
+                .clone()
+                .unwrap_or_else(|| default.to_string());
             (std::env::var(&var).ok().filter(|k| !k.is_empty()), var)
         };
         let p: Arc<dyn ModelProvider> = match self.provider {
             ProviderKind::Openai => {
                 let (api_key, var) = key("OPENAI_API_KEY");
-                let base_url = self.base_url.clone().unwrap_or_else(|| "https://api.openai.com/v1".into());
+                let base_url = self
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "https://api.openai.com/v1".into());
                 if api_key.is_none() && base_url.contains("api.openai.com") {
-                    return Err(ModelSetupError::MissingKey { provider: "openai", var });
+                    return Err(ModelSetupError::MissingKey {
+                        provider: "openai",
+                        var,
+                    });
                 }
                 Arc::new(openai::OpenAi {
                     base_url,
@@ -141,8 +153,14 @@ impl ModelConfig {
             ProviderKind::Anthropic => {
                 let (api_key, var) = key("ANTHROPIC_API_KEY");
                 Arc::new(anthropic::Anthropic {
-                    base_url: self.base_url.clone().unwrap_or_else(|| "https://api.anthropic.com".into()),
-                    api_key: api_key.ok_or(ModelSetupError::MissingKey { provider: "anthropic", var })?,
+                    base_url: self
+                        .base_url
+                        .clone()
+                        .unwrap_or_else(|| "https://api.anthropic.com".into()),
+                    api_key: api_key.ok_or(ModelSetupError::MissingKey {
+                        provider: "anthropic",
+                        var,
+                    })?,
                     http: self.http(),
                     price: self.price(),
                     client: http::client(),

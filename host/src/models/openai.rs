@@ -75,8 +75,16 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
             calls
                 .iter()
                 .map(|c| JsonToolCall {
-                    id: c.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    id: c
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    name: c
+                        .pointer("/function/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     arguments: match c.pointer("/function/arguments") {
                         Some(Value::String(s)) => s.clone(),
                         Some(other) => other.to_string(), // some servers send an object
@@ -93,17 +101,31 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
         _ => "other",
     };
     Ok(JsonResponse {
-        model: v.get("model").and_then(Value::as_str).unwrap_or(requested).to_string(),
+        model: v
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(requested)
+            .to_string(),
         message: JsonMessage {
             role: "assistant".into(),
-            content: msg.get("content").and_then(Value::as_str).unwrap_or_default().to_string(),
+            content: msg
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             tool_calls,
             tool_call_id: None,
         },
         stop_reason: stop.into(),
         usage: JsonUsage {
-            input_tokens: v.pointer("/usage/prompt_tokens").and_then(Value::as_u64).unwrap_or(0) as u32,
-            output_tokens: v.pointer("/usage/completion_tokens").and_then(Value::as_u64).unwrap_or(0) as u32,
+            input_tokens: v
+                .pointer("/usage/prompt_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u32,
+            output_tokens: v
+                .pointer("/usage/completion_tokens")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u32,
         },
     })
 }
@@ -125,8 +147,18 @@ impl ModelProvider for OpenAi {
             if let Some(k) = &self.api_key {
                 headers.push(("authorization", format!("Bearer {k}")));
             }
-            let v = post_json(&self.client, "the OpenAI-compatible server", &url, &headers, &body(&req), &self.http).await?;
-            let r = parse(&v, &model).map_err(|e| ErrorCode::Failed(format!("unexpected chat-completions response: {e}")))?;
+            let v = post_json(
+                &self.client,
+                "the OpenAI-compatible server",
+                &url,
+                &headers,
+                &body(&req),
+                &self.http,
+            )
+            .await?;
+            let r = parse(&v, &model).map_err(|e| {
+                ErrorCode::Failed(format!("unexpected chat-completions response: {e}"))
+            })?;
             let cost = price_of(&r.model, self.price)
                 .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
             wire::response_from_json(&r, cost).map_err(ErrorCode::Failed)

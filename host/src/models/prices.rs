@@ -68,7 +68,10 @@ mod tests {
         assert_eq!(p.cost_micro_usd(1_000_000, 0), 150_000);
         assert_eq!(price_of("gpt-4o", None).output_per_mtok, 10.0);
         assert_eq!(price_of("llama3.1:8b", None).cost_micro_usd(1000, 1000), 0);
-        let o = Price { input_per_mtok: 1.0, output_per_mtok: 2.0 };
+        let o = Price {
+            input_per_mtok: 1.0,
+            output_per_mtok: 2.0,
+        };
         assert_eq!(price_of("gpt-4o", Some(o)).cost_micro_usd(1000, 1000), 3000);
     }
 }

@@ -127,7 +127,12 @@ impl ModelProvider for Replay {
                 x.response.usage.output_tokens.into(),
             );
             wire::response_from_json(&x.response, cost).map_err(|e| {
-                ErrorCode::Failed(format!("{}: stream {:?} call #{}: {e}", self.file.display(), ctx.stream, ctx.seq))
+                ErrorCode::Failed(format!(
+                    "{}: stream {:?} call #{}: {e}",
+                    self.file.display(),
+                    ctx.stream,
+                    ctx.seq
+                ))
             })
         })
     }
@@ -141,7 +146,10 @@ pub struct Record {
 
 impl Record {
     pub fn create(inner: Arc<dyn ModelProvider>, path: &Path) -> std::io::Result<Record> {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
         Ok(Record {
             inner,
             file: Mutex::new(file),

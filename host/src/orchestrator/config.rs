@@ -60,8 +60,9 @@ mod duration {
     }
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s)
-            .map_err(|e| serde::de::Error::custom(format!("bad duration {s:?}: {e} (e.g. \"90s\", \"10m\")")))
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!("bad duration {s:?}: {e} (e.g. \"90s\", \"10m\")"))
+        })
     }
 }
 
@@ -298,9 +299,20 @@ impl Config {
     }
 
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid { file: file.to_string(), message };
-        let c: Config = toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
-        let known = ["architect", "coder", "tester", "reviewer", "documenter", "deployer"];
+        let invalid = |message: String| ConfigError::Invalid {
+            file: file.to_string(),
+            message,
+        };
+        let c: Config =
+            toml::from_str(text).map_err(|e| invalid(e.to_string().trim_end().to_string()))?;
+        let known = [
+            "architect",
+            "coder",
+            "tester",
+            "reviewer",
+            "documenter",
+            "deployer",
+        ];
         for k in c.budget.roles.keys() {
             if !known.contains(&k.as_str()) {
                 return Err(invalid(format!(
@@ -323,8 +335,12 @@ impl Config {
                 )));
             }
         }
-        if !c.test.command.is_empty() && shlex::split(&c.test.command).is_none_or(|v| v.is_empty()) {
-            return Err(invalid(format!("[test] command {:?} has unbalanced quotes", c.test.command)));
+        if !c.test.command.is_empty() && shlex::split(&c.test.command).is_none_or(|v| v.is_empty())
+        {
+            return Err(invalid(format!(
+                "[test] command {:?} has unbalanced quotes",
+                c.test.command
+            )));
         }
         if c.trust == RunTrust::Full && c.deploy.is_none() {
             return Err(invalid("trust = \"full\" deploys, so it needs a [deploy] table with `command` and `health`".into()));
@@ -351,17 +367,33 @@ mod tests {
         let c = Config::parse("", "f").unwrap();
         assert_eq!(c.trust, RunTrust::Draft);
         assert_eq!(c.roles.coder, "coder");
-        let e = Config::parse("trust = \"sideways\"", "factory.toml").unwrap_err().to_string();
-        assert!(e.contains("factory.toml") && e.contains("sideways") && e.contains("read-only"), "{e}");
-        let e = Config::parse("[pipeline]\nreveiw = false", "f").unwrap_err().to_string();
+        let e = Config::parse("trust = \"sideways\"", "factory.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("factory.toml") && e.contains("sideways") && e.contains("read-only"),
+            "{e}"
+        );
+        let e = Config::parse("[pipeline]\nreveiw = false", "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `reveiw`"), "{e}");
-        let e = Config::parse("[budget.roles.hacker]\nmax_tokens = 1", "f").unwrap_err().to_string();
+        let e = Config::parse("[budget.roles.hacker]\nmax_tokens = 1", "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown role `hacker`"), "{e}");
-        let e = Config::parse("[test]\ntimeout = \"soon\"", "f").unwrap_err().to_string();
+        let e = Config::parse("[test]\ntimeout = \"soon\"", "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad duration"), "{e}");
-        let e = Config::parse("trust = \"full\"", "f").unwrap_err().to_string();
+        let e = Config::parse("trust = \"full\"", "f")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[deploy]"), "{e}");
         let c = Config::parse("trust = \"auto-merge\"\n[model]\nprovider = \"replay\"\nname = \"m\"\nreplay = \"s.jsonl\"\n[test]\ncommand = \"python3 -m pytest --junitxml={scratch}/j.xml\"", "f").unwrap();
-        assert_eq!(argv(&c.test.command, Path::new("/s"))[3], "--junitxml=/s/j.xml");
+        assert_eq!(
+            argv(&c.test.command, Path::new("/s"))[3],
+            "--junitxml=/s/j.xml"
+        );
     }
 }

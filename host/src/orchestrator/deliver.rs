@@ -24,17 +24,34 @@ pub struct GateResult {
 
 fn gate(ctx: &Ctx, name: &str, passed: bool, evidence: String) -> GateResult {
     let status = if passed { "passed" } else { "failed" };
-    ctx.note("@gates", "gate", status, format!("{name}: {status}"), evidence.clone());
+    ctx.note(
+        "@gates",
+        "gate",
+        status,
+        format!("{name}: {status}"),
+        evidence.clone(),
+    );
     ctx.host.journal().event(EventRecord {
         run_id: Some(ctx.run_id.clone()),
         capability: "gate".into(),
         target: name.into(),
-        ..EventRecord::new("orchestrator", "gate", format!("gate {name} {status}: {evidence}"))
+        ..EventRecord::new(
+            "orchestrator",
+            "gate",
+            format!("gate {name} {status}: {evidence}"),
+        )
     });
-    GateResult { name: name.into(), passed, evidence }
+    GateResult {
+        name: name.into(),
+        passed,
+        evidence,
+    }
 }
 
-pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Result<(), RunFailure> {
+pub async fn gates_and_deliver(
+    ctx: &Ctx,
+    review: Option<ReviewerOutput>,
+) -> Result<(), RunFailure> {
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     let tip = git::head(&ctx.work).map_err(fail)?;
     let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
@@ -48,12 +65,18 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
         let integrate = ctx.store.task(&ctx.run_id, "@integrate").ok().flatten();
         let passed = integrate.as_ref().is_some_and(|t| t.data["passed"] == true);
         let evidence = match integrate.as_ref().map(|t| &t.data["tests"]) {
-            _ if ctx.cfg.test.command.trim().is_empty() => "no [test] command is configured".to_string(),
+            _ if ctx.cfg.test.command.trim().is_empty() => {
+                "no [test] command is configured".to_string()
+            }
             Some(v) => format!(
                 "`{}`: {} passed, {} failed",
                 ctx.cfg.test.command,
-                v.pointer("/report/passed").and_then(|x| x.as_u64()).unwrap_or(0),
-                v.pointer("/report/failed").and_then(|x| x.as_u64()).unwrap_or(0)
+                v.pointer("/report/passed")
+                    .and_then(|x| x.as_u64())
+                    .unwrap_or(0),
+                v.pointer("/report/failed")
+                    .and_then(|x| x.as_u64())
+                    .unwrap_or(0)
             ),
             None => "the tests did not run".into(),
         };
@@ -61,7 +84,10 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
     }
     if g.review_approved {
         let (passed, evidence) = match &review {
-            Some(r) => (r.verdict == Verdict::Approve, format!("{:?}: {}", r.verdict, r.summary)),
+            Some(r) => (
+                r.verdict == Verdict::Approve,
+                format!("{:?}: {}", r.verdict, r.summary),
+            ),
             None => (false, "no review ran ([pipeline] review = false)".into()),
         };
         gates.push(gate(ctx, "review-approved", passed, evidence));
@@ -74,12 +100,19 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
             format!("{lines} changed lines, limit {}", g.max_diff_lines),
         ));
     }
-    let forbidden: Vec<&String> = changed.iter().filter(|f| g.forbidden_paths.iter().any(|p| glob::matches(p, f))).collect();
+    let forbidden: Vec<&String> = changed
+        .iter()
+        .filter(|f| g.forbidden_paths.iter().any(|p| glob::matches(p, f)))
+        .collect();
     gates.push(gate(
         ctx,
         "forbidden-paths",
         forbidden.is_empty(),
-        if forbidden.is_empty() { format!("{} files changed, none forbidden", changed.len()) } else { format!("touched {forbidden:?}") },
+        if forbidden.is_empty() {
+            format!("{} files changed, none forbidden", changed.len())
+        } else {
+            format!("touched {forbidden:?}")
+        },
     ));
     let gates_pass = gates.iter().all(|g| g.passed);
 
@@ -89,7 +122,10 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
     let _ = std::fs::write(&patch, &diff);
     let pr = pull_request(ctx, &review, &gates, &changed, lines, &tip);
     let pr_path = ctx.dir.join("pull-request.json");
-    let _ = std::fs::write(&pr_path, serde_json::to_string_pretty(&pr).unwrap_or_default());
+    let _ = std::fs::write(
+        &pr_path,
+        serde_json::to_string_pretty(&pr).unwrap_or_default(),
+    );
 
     let mut result = json!({
         "trust": ctx.trust.name(),
@@ -108,10 +144,25 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
         }
     };
     let (merge, why_not) = match ctx.trust {
-        RunTrust::ReadOnly | RunTrust::Draft => (false, format!("trust {} stops before merging", ctx.trust.name())),
+        RunTrust::ReadOnly | RunTrust::Draft => (
+            false,
+            format!("trust {} stops before merging", ctx.trust.name()),
+        ),
         RunTrust::AutoMerge => {
-            let risky: Vec<&String> = changed.iter().filter(|f| !g.low_risk_paths.iter().any(|p| glob::matches(p, f))).collect();
-            merge_ok((!risky.is_empty()).then(|| format!("not low-risk: {}", risky.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))))
+            let risky: Vec<&String> = changed
+                .iter()
+                .filter(|f| !g.low_risk_paths.iter().any(|p| glob::matches(p, f)))
+                .collect();
+            merge_ok((!risky.is_empty()).then(|| {
+                format!(
+                    "not low-risk: {}",
+                    risky
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }))
         }
         RunTrust::Scoped | RunTrust::Full => {
             // Inside the task's scope, or low-risk (what auto-merge, the
@@ -119,18 +170,36 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
             let scope = &ctx.task.scope;
             let outside: Vec<&String> = changed
                 .iter()
-                .filter(|f| !scope.iter().any(|s| in_scope(f, s)) && !g.low_risk_paths.iter().any(|p| glob::matches(p, f)))
+                .filter(|f| {
+                    !scope.iter().any(|s| in_scope(f, s))
+                        && !g.low_risk_paths.iter().any(|p| glob::matches(p, f))
+                })
                 .collect();
             merge_ok(if scope.is_empty() {
                 Some("the task declares no scope".into())
             } else {
-                (!outside.is_empty()).then(|| format!("outside the task's scope: {}", outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")))
+                (!outside.is_empty()).then(|| {
+                    format!(
+                        "outside the task's scope: {}",
+                        outside
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
             })
         }
     };
     if ctx.trust == RunTrust::ReadOnly {
         result["delivery"] = json!("patch");
-        ctx.note("@deliver", "deliver", "ok", format!("suggested patch written to {}", patch.display()), String::new());
+        ctx.note(
+            "@deliver",
+            "deliver",
+            "ok",
+            format!("suggested patch written to {}", patch.display()),
+            String::new(),
+        );
         // Nothing of a read-only run stays in the repository.
         git::worktree_remove(&ctx.repo, &ctx.work);
         let _ = git::git(&ctx.repo, &["branch", "-D", &ctx.branch]);
@@ -141,19 +210,37 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
                 result["delivery"] = json!("merged");
                 result["merged_into"] = json!(ctx.target);
                 result["merge_commit"] = json!(commit);
-                ctx.note("@deliver", "deliver", "ok", format!("merged into {}", ctx.target), commit);
+                ctx.note(
+                    "@deliver",
+                    "deliver",
+                    "ok",
+                    format!("merged into {}", ctx.target),
+                    commit,
+                );
             }
             Err(why) => {
                 result["delivery"] = json!("draft");
                 result["not_merged"] = json!(why);
-                ctx.note("@deliver", "deliver", "draft", format!("left as a draft: {why}"), String::new());
+                ctx.note(
+                    "@deliver",
+                    "deliver",
+                    "draft",
+                    format!("left as a draft: {why}"),
+                    String::new(),
+                );
             }
         }
     } else {
         result["delivery"] = json!("draft");
         result["pull_request"] = json!(pr_path);
         result["not_merged"] = json!(why_not);
-        ctx.note("@deliver", "deliver", "draft", format!("pull-request record for {}: {why_not}", ctx.branch), String::new());
+        ctx.note(
+            "@deliver",
+            "deliver",
+            "draft",
+            format!("pull-request record for {}: {why_not}", ctx.branch),
+            String::new(),
+        );
     }
     if ctx.trust == RunTrust::Full && result["delivery"] == "merged" {
         let out = deploy(ctx).await?;
@@ -171,7 +258,14 @@ pub async fn gates_and_deliver(ctx: &Ctx, review: Option<ReviewerOutput>) -> Res
     Ok(())
 }
 
-fn pull_request(ctx: &Ctx, review: &Option<ReviewerOutput>, gates: &[GateResult], changed: &[String], lines: u64, tip: &str) -> serde_json::Value {
+fn pull_request(
+    ctx: &Ctx,
+    review: &Option<ReviewerOutput>,
+    gates: &[GateResult],
+    changed: &[String],
+    lines: u64,
+    tip: &str,
+) -> serde_json::Value {
     let mut body = format!("{}\n\n", ctx.task.intent);
     if !ctx.task.acceptance_criteria.is_empty() {
         body.push_str("## Acceptance criteria\n");
@@ -182,7 +276,12 @@ fn pull_request(ctx: &Ctx, review: &Option<ReviewerOutput>, gates: &[GateResult]
     }
     body.push_str("## Evidence\n");
     for g in gates {
-        body.push_str(&format!("- {} {}: {}\n", if g.passed { "✅" } else { "❌" }, g.name, g.evidence));
+        body.push_str(&format!(
+            "- {} {}: {}\n",
+            if g.passed { "✅" } else { "❌" },
+            g.name,
+            g.evidence
+        ));
     }
     if let Some(r) = review {
         body.push_str(&format!("\n## Review\n{}\n", r.summary));
@@ -208,18 +307,39 @@ fn merge_into_target(ctx: &Ctx, tip: &str) -> Result<Result<String, String>, git
     let target_tip = git::rev(&ctx.repo, &ctx.target)?;
     let mut tip = tip.to_string();
     if !git::is_ancestor(&ctx.work, &target_tip, &tip) {
-        match git::merge(&ctx.work, &target_tip, &format!("merge {} into {}", ctx.target, ctx.branch))? {
+        match git::merge(
+            &ctx.work,
+            &target_tip,
+            &format!("merge {} into {}", ctx.target, ctx.branch),
+        )? {
             Ok(t) => tip = t,
-            Err(files) => return Ok(Err(format!("{} moved and conflicts with the change in {}", ctx.target, files.join(", ")))),
+            Err(files) => {
+                return Ok(Err(format!(
+                    "{} moved and conflicts with the change in {}",
+                    ctx.target,
+                    files.join(", ")
+                )));
+            }
         }
     }
     if git::current_branch(&ctx.repo).as_deref() == Some(ctx.target.as_str()) {
         if git::dirty(&ctx.repo) {
-            return Ok(Err(format!("{} is checked out with uncommitted changes", ctx.target)));
+            return Ok(Err(format!(
+                "{} is checked out with uncommitted changes",
+                ctx.target
+            )));
         }
         git::git(&ctx.repo, &["merge", "--ff-only", "-q", &tip])?;
     } else {
-        git::git(&ctx.repo, &["update-ref", &format!("refs/heads/{}", ctx.target), &tip, &target_tip])?;
+        git::git(
+            &ctx.repo,
+            &[
+                "update-ref",
+                &format!("refs/heads/{}", ctx.target),
+                &tip,
+                &target_tip,
+            ],
+        )?;
     }
     Ok(Ok(tip))
 }
@@ -235,7 +355,13 @@ async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
         deploy: argv(&d.command),
         health: argv(&d.health),
         rollback: argv(&d.rollback),
-        timeout_ms: Some(ctx.cfg.pipeline.step_timeout.as_millis().min(u32::MAX as u128) as u32),
+        timeout_ms: Some(
+            ctx.cfg
+                .pipeline
+                .step_timeout
+                .as_millis()
+                .min(u32::MAX as u128) as u32,
+        ),
     };
     let mut exec: Vec<String> = Vec::new();
     for c in [&input.deploy, &input.health, &input.rollback] {
@@ -245,6 +371,12 @@ async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
             }
         }
     }
-    let access = Access { workdir: ctx.repo.clone(), scratch: Some(scratch), exec };
-    Ok(ctx.step("@deploy", Kind::Deployer, 1, &input, &access).await?)
+    let access = Access {
+        workdir: ctx.repo.clone(),
+        scratch: Some(scratch),
+        exec,
+    };
+    Ok(ctx
+        .step("@deploy", Kind::Deployer, 1, &input, &access)
+        .await?)
 }

@@ -38,7 +38,9 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
 
 /// The repository's top directory, or an error saying it is not one.
 pub fn toplevel(path: &Path) -> Result<PathBuf, GitError> {
-    Ok(PathBuf::from(git(path, &["rev-parse", "--show-toplevel"])?.trim()))
+    Ok(PathBuf::from(
+        git(path, &["rev-parse", "--show-toplevel"])?.trim(),
+    ))
 }
 
 pub fn head(dir: &Path) -> Result<String, GitError> {
@@ -46,9 +48,12 @@ pub fn head(dir: &Path) -> Result<String, GitError> {
 }
 
 pub fn rev(dir: &Path, name: &str) -> Result<String, GitError> {
-    Ok(git(dir, &["rev-parse", "--verify", &format!("{name}^{{commit}}")])?
-        .trim()
-        .to_string())
+    Ok(git(
+        dir,
+        &["rev-parse", "--verify", &format!("{name}^{{commit}}")],
+    )?
+    .trim()
+    .to_string())
 }
 
 /// The checked-out branch, if any.
@@ -62,15 +67,32 @@ pub fn current_branch(dir: &Path) -> Option<String> {
 /// A new worktree at `path` on a new branch `branch` starting at `start`.
 /// An existing worktree or branch of that name is replaced.
 pub fn worktree_add(repo: &Path, path: &Path, branch: &str, start: &str) -> Result<(), GitError> {
-    let _ = git(repo, &["worktree", "remove", "--force", &path.display().to_string()]);
+    let _ = git(
+        repo,
+        &["worktree", "remove", "--force", &path.display().to_string()],
+    );
     let _ = std::fs::remove_dir_all(path);
     let _ = git(repo, &["worktree", "prune"]);
-    git(repo, &["worktree", "add", "-f", "-B", branch, &path.display().to_string(), start])?;
+    git(
+        repo,
+        &[
+            "worktree",
+            "add",
+            "-f",
+            "-B",
+            branch,
+            &path.display().to_string(),
+            start,
+        ],
+    )?;
     Ok(())
 }
 
 pub fn worktree_remove(repo: &Path, path: &Path) {
-    let _ = git(repo, &["worktree", "remove", "--force", &path.display().to_string()]);
+    let _ = git(
+        repo,
+        &["worktree", "remove", "--force", &path.display().to_string()],
+    );
 }
 
 /// Commit everything in the worktree; None when nothing changed.
@@ -91,15 +113,31 @@ pub fn reset_hard(dir: &Path) -> Result<(), GitError> {
 }
 
 pub fn diff(dir: &Path, base: &str, tip: &str) -> Result<String, GitError> {
-    git(dir, &["diff", "--no-color", "--no-ext-diff", &format!("{base}..{tip}")])
+    git(
+        dir,
+        &[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            &format!("{base}..{tip}"),
+        ],
+    )
 }
 
 pub fn changed_files(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, GitError> {
-    Ok(git(dir, &["diff", "--name-only", "--no-renames", &format!("{base}..{tip}")])?
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect())
+    Ok(git(
+        dir,
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            &format!("{base}..{tip}"),
+        ],
+    )?
+    .lines()
+    .filter(|l| !l.is_empty())
+    .map(str::to_string)
+    .collect())
 }
 
 /// Lines added plus removed between two commits.
@@ -118,8 +156,15 @@ pub fn diff_lines(dir: &Path, base: &str, tip: &str) -> Result<u64, GitError> {
 
 /// Merge `branch` into the worktree's branch. Err(files) on a conflict
 /// (the merge is aborted, the worktree left clean).
-pub fn merge(dir: &Path, branch: &str, message: &str) -> Result<Result<String, Vec<String>>, GitError> {
-    match git(dir, &["merge", "--no-ff", "--no-edit", "-m", message, branch]) {
+pub fn merge(
+    dir: &Path,
+    branch: &str,
+    message: &str,
+) -> Result<Result<String, Vec<String>>, GitError> {
+    match git(
+        dir,
+        &["merge", "--no-ff", "--no-edit", "-m", message, branch],
+    ) {
         Ok(_) => Ok(Ok(head(dir)?)),
         Err(e) => {
             let conflicted: Vec<String> = git(dir, &["diff", "--name-only", "--diff-filter=U"])

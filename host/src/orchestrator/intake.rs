@@ -55,17 +55,27 @@ fn expected(list: &[(String, String, String)]) -> String {
 }
 
 /// Turn `input` into a task. `format`: None or `auto` to detect.
-pub async fn intake(host: &Host, input: &str, source: &str, format: Option<&str>) -> Result<Intaken, IntakeError> {
+pub async fn intake(
+    host: &Host,
+    input: &str,
+    source: &str,
+    format: Option<&str>,
+) -> Result<Intaken, IntakeError> {
     let list = adapters(host)?;
     if input.trim().is_empty() {
-        return Err(IntakeError::Empty { expected: expected(&list) });
+        return Err(IntakeError::Empty {
+            expected: expected(&list),
+        });
     }
     let (adapter, format) = match format.filter(|f| *f != "auto") {
         Some(f) => {
             let (name, fmt, _) = list.iter().find(|(_, k, _)| k == f).ok_or_else(|| {
                 IntakeError::UnknownFormat(
                     f.to_string(),
-                    list.iter().map(|(_, k, _)| k.as_str()).collect::<Vec<_>>().join(", "),
+                    list.iter()
+                        .map(|(_, k, _)| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 )
             })?;
             (name.clone(), fmt.clone())
@@ -78,32 +88,61 @@ pub async fn intake(host: &Host, input: &str, source: &str, format: Option<&str>
                     best = Some((score, name, fmt));
                 }
             }
-            let (_, name, fmt) = best.ok_or_else(|| IntakeError::Undetected { expected: expected(&list) })?;
+            let (_, name, fmt) = best.ok_or_else(|| IntakeError::Undetected {
+                expected: expected(&list),
+            })?;
             (name.clone(), fmt.clone())
         }
     };
     let inv = host.intake_parse(&adapter, input, source).await?;
     let json = match inv.outcome {
         Outcome::Ok(j) => j,
-        Outcome::ToolError(ToolFailure::InvalidInput(message)) => return Err(IntakeError::Invalid { format, message }),
-        Outcome::ToolError(f) => return Err(IntakeError::Adapter { adapter, message: super::failure_text(&f) }),
-        Outcome::Limit(k, m) => return Err(IntakeError::Adapter { adapter, message: format!("sandbox limit ({k}): {m}") }),
+        Outcome::ToolError(ToolFailure::InvalidInput(message)) => {
+            return Err(IntakeError::Invalid { format, message });
+        }
+        Outcome::ToolError(f) => {
+            return Err(IntakeError::Adapter {
+                adapter,
+                message: super::failure_text(&f),
+            });
+        }
+        Outcome::Limit(k, m) => {
+            return Err(IntakeError::Adapter {
+                adapter,
+                message: format!("sandbox limit ({k}): {m}"),
+            });
+        }
     };
-    let task: Task = serde_json::from_str(&json).map_err(|e| IntakeError::BadTask { adapter: adapter.clone(), problems: e.to_string() })?;
+    let task: Task = serde_json::from_str(&json).map_err(|e| IntakeError::BadTask {
+        adapter: adapter.clone(),
+        problems: e.to_string(),
+    })?;
     let problems = task.problems();
     if !problems.is_empty() {
-        return Err(IntakeError::BadTask { adapter, problems: problems.join("; ") });
+        return Err(IntakeError::BadTask {
+            adapter,
+            problems: problems.join("; "),
+        });
     }
-    Ok(Intaken { task, adapter, format })
+    Ok(Intaken {
+        task,
+        adapter,
+        format,
+    })
 }
 
 /// Read a spec file (`-`: standard input) into a task. A file that already
 /// holds a `factory.task/v1` document is taken as is (after validation).
-pub async fn read_spec(host: &Host, path: &Path, format: Option<&str>) -> Result<Task, IntakeError> {
+pub async fn read_spec(
+    host: &Host,
+    path: &Path,
+    format: Option<&str>,
+) -> Result<Task, IntakeError> {
     let shown = path.display().to_string();
     let text = if shown == "-" {
         let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| IntakeError::Read(shown.clone(), e))?;
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| IntakeError::Read(shown.clone(), e))?;
         s
     } else {
         std::fs::read_to_string(path).map_err(|e| IntakeError::Read(shown.clone(), e))?
@@ -112,7 +151,10 @@ pub async fn read_spec(host: &Host, path: &Path, format: Option<&str>) -> Result
         if let Ok(task) = serde_json::from_str::<Task>(&text) {
             let problems = task.problems();
             if !problems.is_empty() {
-                return Err(IntakeError::Invalid { format: "factory.task/v1".into(), message: problems.join("; ") });
+                return Err(IntakeError::Invalid {
+                    format: "factory.task/v1".into(),
+                    message: problems.join("; "),
+                });
             }
             return Ok(task);
         }

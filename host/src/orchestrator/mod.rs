@@ -127,22 +127,40 @@ pub fn cap_text(s: &str, max: usize) -> String {
 /// A one-line summary of a role's output for the timeline.
 fn summarize(kind: steps::Kind, v: &serde_json::Value) -> String {
     use steps::Kind::*;
-    let s = |p: &str| v.pointer(p).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
     let line = match kind {
         Architect => format!(
             "plan: {} subtasks: {}",
-            v.pointer("/subtasks").and_then(|s| s.as_array()).map_or(0, |a| a.len()),
+            v.pointer("/subtasks")
+                .and_then(|s| s.as_array())
+                .map_or(0, |a| a.len()),
             s("/summary")
         ),
         Coder | Documenter => s("/summary"),
         Tester => format!(
             "{}: {} passed, {} failed",
-            if v["passed"] == true { "tests pass" } else { "tests fail" },
-            v.pointer("/report/passed").and_then(|x| x.as_u64()).unwrap_or(0),
-            v.pointer("/report/failed").and_then(|x| x.as_u64()).unwrap_or(0)
+            if v["passed"] == true {
+                "tests pass"
+            } else {
+                "tests fail"
+            },
+            v.pointer("/report/passed")
+                .and_then(|x| x.as_u64())
+                .unwrap_or(0),
+            v.pointer("/report/failed")
+                .and_then(|x| x.as_u64())
+                .unwrap_or(0)
         ),
         Reviewer => format!("{}: {}", s("/verdict"), s("/summary")),
-        Deployer => format!("deployed: {}, healthy: {}, rolled back: {}", v["deployed"], v["healthy"], v["rolled_back"]),
+        Deployer => format!(
+            "deployed: {}, healthy: {}, rolled back: {}",
+            v["deployed"], v["healthy"], v["rolled_back"]
+        ),
     };
     cap_text(line.lines().next().unwrap_or(""), 300)
 }
@@ -182,11 +200,36 @@ fn new_run_id() -> String {
 }
 
 /// Register the configured model provider; the model name roles are granted.
-fn setup_model(host: &Host, cfg: &Config, repo: &Path, record: Option<&Path>) -> Result<Option<String>, RunError> {
+fn setup_model(
+    host: &Host,
+    cfg: &Config,
+    repo: &Path,
+    record: Option<&Path>,
+) -> Result<Option<String>, RunError> {
     let Some(m) = &cfg.model else { return Ok(None) };
     let provider = m.provider(repo, record)?;
     host.models().register(&m.name, provider);
     Ok(Some(m.name.clone()))
+}
+
+/// Each `[roles]` entry must name an installed role plugin of that kind.
+fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
+    let r = &cfg.roles;
+    let mut roles = vec![("architect", &r.architect), ("coder", &r.coder), ("tester", &r.tester), ("reviewer", &r.reviewer), ("documenter", &r.documenter)];
+    if cfg.trust == RunTrust::Full {
+        roles.push(("deployer", &r.deployer));
+    }
+    for (kind, name) in roles {
+        let found = host.registry().get(name).map_err(|e| RunError::Setup(e.to_string()))?;
+        let why = match found {
+            None => format!("no plugin named `{name}` is installed (see `factory plugin list`)"),
+            Some(p) if p.world != crate::registry::World::Role => format!("`{name}` is a {}, not a role", p.world.noun()),
+            Some(p) if p.kind != kind => format!("`{name}` is a {} role, not a {kind}", p.kind),
+            Some(_) => continue,
+        };
+        return Err(RunError::Setup(format!("factory.toml [roles] {kind} = \"{name}\": {why}")));
+    }
+    Ok(())
 }
 
 /// Start a run of `opts.spec` on `opts.repo` and drive it to its end.
@@ -197,7 +240,9 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     if let Some(t) = opts.trust {
         cfg.trust = t;
         if t == RunTrust::Full && cfg.deploy.is_none() {
-            return Err(RunError::Setup("--trust full deploys, so factory.toml needs a [deploy] table".into()));
+            return Err(RunError::Setup(
+                "--trust full deploys, so factory.toml needs a [deploy] table".into(),
+            ));
         }
     }
     if let Some(r) = &opts.replay {
@@ -215,6 +260,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         m.provider = crate::models::ProviderKind::Replay;
         m.replay = Some(std::path::absolute(r).unwrap_or(r.clone()));
     }
+    check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
     let base_dir = std::env::current_dir().unwrap_or_default();
@@ -223,14 +269,18 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     let target = match &cfg.target_branch {
         Some(t) => t.clone(),
         None => git::current_branch(&repo).ok_or_else(|| {
-            RunError::Setup("the repository has no branch checked out; set target_branch in factory.toml".into())
+            RunError::Setup(
+                "the repository has no branch checked out; set target_branch in factory.toml"
+                    .into(),
+            )
         })?,
     };
     let base = git::rev(&repo, &target)?;
     let id = new_run_id();
     let branch = format!("factory/{id}");
     let dir = host.home().root().join("runs").join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| RunError::Setup(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| RunError::Setup(format!("cannot create {}: {e}", dir.display())))?;
     let now = crate::db::now_ms();
     let store = Arc::new(Store::open(&host.home().db_path())?);
     store.insert_run(&RunRow {
@@ -238,7 +288,10 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         created: now,
         updated: now,
         repo: repo.display().to_string(),
-        spec: std::path::absolute(&opts.spec).unwrap_or(opts.spec.clone()).display().to_string(),
+        spec: std::path::absolute(&opts.spec)
+            .unwrap_or(opts.spec.clone())
+            .display()
+            .to_string(),
         task: serde_json::to_value(&task).unwrap_or_default(),
         config: serde_json::to_value(&cfg).unwrap_or_default(),
         trust: cfg.trust.name().into(),
@@ -269,7 +322,13 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         model,
         started: Instant::now(),
     });
-    ctx.note("@run", "note", "ok", format!("run started at trust {}", ctx.trust.name()), String::new());
+    ctx.note(
+        "@run",
+        "note",
+        "ok",
+        format!("run started at trust {}", ctx.trust.name()),
+        String::new(),
+    );
     Ok(phases::drive(ctx).await)
 }
 
@@ -278,20 +337,29 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
 /// are not done again; a step that was in flight is redone from its start.
 pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunSummary, RunError> {
     let store = Arc::new(Store::open(&host.home().db_path())?);
-    let run = store.run(id)?.ok_or_else(|| RunError::UnknownRun(id.to_string()))?;
+    let run = store
+        .run(id)?
+        .ok_or_else(|| RunError::UnknownRun(id.to_string()))?;
     if run.status == "done" {
         return Err(RunError::Finished(id.to_string(), run.status));
     }
     let repo = PathBuf::from(&run.repo);
-    let cfg: Config = serde_json::from_value(run.config.clone())
-        .map_err(|e| RunError::Setup(format!("the stored configuration of {id} is unreadable: {e}")))?;
+    let cfg: Config = serde_json::from_value(run.config.clone()).map_err(|e| {
+        RunError::Setup(format!(
+            "the stored configuration of {id} is unreadable: {e}"
+        ))
+    })?;
     let task: Task = serde_json::from_value(run.task.clone())
         .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
     let model = setup_model(host, &cfg, &repo, record)?;
     let mut by_role: HashMap<String, Spent> = HashMap::new();
     let mut total = Spent::default();
     for (role, tokens, cost, calls) in store.usage(id)? {
-        let s = Spent { tokens, cost_micro_usd: cost, calls };
+        let s = Spent {
+            tokens,
+            cost_micro_usd: cost,
+            calls,
+        };
         total.tokens += tokens;
         total.cost_micro_usd += cost;
         total.calls += calls;

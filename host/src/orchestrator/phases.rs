@@ -7,23 +7,28 @@ use super::store::TaskRow;
 use super::subtask::{Ended, test_feedback};
 use super::{Ctx, RunFailure, RunSummary, git};
 use factory_types::roles::{
-    ArchitectInput, CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback, ReviewChecks, ReviewerInput,
-    ReviewerOutput, Verdict,
+    ArchitectInput, CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback,
+    ReviewChecks, ReviewerInput, ReviewerOutput, Verdict,
 };
 use factory_types::{Plan, Subtask};
 use serde_json::json;
 use std::sync::Arc;
 
 fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
-    let mut t = ctx.store.task(&ctx.run_id, id).ok().flatten().unwrap_or(TaskRow {
-        id: id.into(),
-        seq,
-        title: title.into(),
-        status: "pending".into(),
-        attempts: 0,
-        reason: String::new(),
-        data: json!({}),
-    });
+    let mut t = ctx
+        .store
+        .task(&ctx.run_id, id)
+        .ok()
+        .flatten()
+        .unwrap_or(TaskRow {
+            id: id.into(),
+            seq,
+            title: title.into(),
+            status: "pending".into(),
+            attempts: 0,
+            reason: String::new(),
+            data: json!({}),
+        });
     uncount_interrupted(&mut t);
     t
 }
@@ -49,7 +54,17 @@ pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
     if let Err(e) = ctx.store.set_run_status(&ctx.run_id, &status, &reason) {
         tracing::error!("cannot record the run's end: {e}");
     }
-    ctx.note("@run", "note", &status, if reason.is_empty() { format!("run {status}") } else { format!("run {status}: {reason}") }, String::new());
+    ctx.note(
+        "@run",
+        "note",
+        &status,
+        if reason.is_empty() {
+            format!("run {status}")
+        } else {
+            format!("run {status}: {reason}")
+        },
+        String::new(),
+    );
     ctx.host.journal().flush();
     let report = ctx.dir.join("report.html");
     if let Err(e) = super::report::write_html(&ctx.host, &ctx.run_id, &report) {
@@ -103,7 +118,13 @@ async fn phases(ctx: &Arc<Ctx>) -> Result<(), RunFailure> {
 async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
     let mut t = phase(ctx, "@plan", 0, "plan");
     if t.status == "done" {
-        if let Some(plan) = ctx.store.run(&ctx.run_id).ok().flatten().and_then(|r| r.plan) {
+        if let Some(plan) = ctx
+            .store
+            .run(&ctx.run_id)
+            .ok()
+            .flatten()
+            .and_then(|r| r.plan)
+        {
             if let Ok(p) = serde_json::from_value(plan) {
                 return Ok(p);
             }
@@ -112,15 +133,30 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
     t.status = "in-flight".into();
     t.attempts += 1;
     ctx.save(&t);
-    let input = ArchitectInput { task: ctx.task.clone(), workdir: ctx.work.display().to_string() };
-    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
-    let plan: Plan = ctx.step("@plan", Kind::Architect, t.attempts, &input, &access).await?;
+    let input = ArchitectInput {
+        task: ctx.task.clone(),
+        workdir: ctx.work.display().to_string(),
+    };
+    let access = Access {
+        workdir: ctx.work.clone(),
+        scratch: None,
+        exec: vec![],
+    };
+    let plan: Plan = ctx
+        .step("@plan", Kind::Architect, t.attempts, &input, &access)
+        .await?;
     // The guest checked its plan; the host checks it again.
     let problems = plan.problems(&ctx.task.scope);
     if !problems.is_empty() {
-        return Err(RunFailure::Failed(format!("the architect's plan is invalid: {}", problems.join("; "))));
+        return Err(RunFailure::Failed(format!(
+            "the architect's plan is invalid: {}",
+            problems.join("; ")
+        )));
     }
-    let _ = ctx.store.set_plan(&ctx.run_id, &serde_json::to_value(&plan).unwrap_or_default());
+    let _ = ctx.store.set_plan(
+        &ctx.run_id,
+        &serde_json::to_value(&plan).unwrap_or_default(),
+    );
     for (i, s) in plan.subtasks.iter().enumerate() {
         if ctx.store.task(&ctx.run_id, &s.id).ok().flatten().is_none() {
             ctx.save(&TaskRow {
@@ -145,24 +181,56 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
 /// the coder, redone on top of the merged work.
 async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
     loop {
-        let rows = ctx.store.tasks(&ctx.run_id).map_err(|e| RunFailure::Failed(e.to_string()))?;
-        let status = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.status.as_str()).unwrap_or("pending");
+        let rows = ctx
+            .store
+            .tasks(&ctx.run_id)
+            .map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let status = |id: &str| {
+            rows.iter()
+                .find(|r| r.id == id)
+                .map(|r| r.status.as_str())
+                .unwrap_or("pending")
+        };
         // Merge what passed before (also after a resume).
-        let passed: Vec<&Subtask> = plan.subtasks.iter().filter(|s| status(&s.id) == "passed").collect();
+        let passed: Vec<&Subtask> = plan
+            .subtasks
+            .iter()
+            .filter(|s| status(&s.id) == "passed")
+            .collect();
         for s in passed {
             merge(ctx, s)?;
         }
-        let rows = ctx.store.tasks(&ctx.run_id).map_err(|e| RunFailure::Failed(e.to_string()))?;
-        let status = |id: &str| rows.iter().find(|r| r.id == id).map(|r| r.status.clone()).unwrap_or_default();
-        if let Some(b) = plan.subtasks.iter().find(|s| status(&s.id) == "blocked" || status(&s.id) == "failed") {
-            let r = rows.iter().find(|r| r.id == b.id).map(|r| r.reason.clone()).unwrap_or_default();
+        let rows = ctx
+            .store
+            .tasks(&ctx.run_id)
+            .map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let status = |id: &str| {
+            rows.iter()
+                .find(|r| r.id == id)
+                .map(|r| r.status.clone())
+                .unwrap_or_default()
+        };
+        if let Some(b) = plan
+            .subtasks
+            .iter()
+            .find(|s| status(&s.id) == "blocked" || status(&s.id) == "failed")
+        {
+            let r = rows
+                .iter()
+                .find(|r| r.id == b.id)
+                .map(|r| r.reason.clone())
+                .unwrap_or_default();
             return Err(RunFailure::Blocked(r));
         }
         let mut wave: Vec<Subtask> = Vec::new();
         for s in &plan.subtasks {
             let st = status(&s.id);
-            let ready = (st == "pending" || st == "in-flight") && s.depends_on.iter().all(|d| status(d) == "done");
-            if ready && wave.len() < ctx.cfg.pipeline.parallel && wave.iter().all(|w| Plan::independent(w, s)) {
+            let ready = (st == "pending" || st == "in-flight")
+                && s.depends_on.iter().all(|d| status(d) == "done");
+            if ready
+                && wave.len() < ctx.cfg.pipeline.parallel
+                && wave.iter().all(|w| Plan::independent(w, s))
+            {
                 wave.push(s.clone());
             }
         }
@@ -170,13 +238,27 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
             return if plan.subtasks.iter().all(|s| status(&s.id) == "done") {
                 Ok(())
             } else {
-                Err(RunFailure::Failed("the plan's remaining subtasks cannot start (dependencies not done)".into()))
+                Err(RunFailure::Failed(
+                    "the plan's remaining subtasks cannot start (dependencies not done)".into(),
+                ))
             };
         }
-        ctx.note("@run", "wave", "ok", match wave.len() {
-            1 => format!("starting {}", wave[0].id),
-            n => format!("starting {n} subtasks in parallel: {}", wave.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")),
-        }, String::new());
+        ctx.note(
+            "@run",
+            "wave",
+            "ok",
+            match wave.len() {
+                1 => format!("starting {}", wave[0].id),
+                n => format!(
+                    "starting {n} subtasks in parallel: {}",
+                    wave.iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            },
+            String::new(),
+        );
         let mut set = tokio::task::JoinSet::new();
         for s in wave {
             let c = ctx.clone();
@@ -188,7 +270,9 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
             match r {
                 Ok(Ended::Passed) => {}
                 Ok(Ended::Stopped(f)) => stop = stop.or(Some(f)),
-                Err(e) => stop = stop.or(Some(RunFailure::Failed(format!("a subtask panicked: {e}")))),
+                Err(e) => {
+                    stop = stop.or(Some(RunFailure::Failed(format!("a subtask panicked: {e}"))))
+                }
             }
         }
         if let Some(f) = stop {
@@ -206,7 +290,13 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     match git::merge(&ctx.work, &branch, &format!("merge {}: {}", s.id, s.title)).map_err(fail)? {
         Ok(head) => {
-            ctx.note(&s.id, "merge", "ok", format!("merged {branch} into {}", ctx.branch), head);
+            ctx.note(
+                &s.id,
+                "merge",
+                "ok",
+                format!("merged {branch} into {}", ctx.branch),
+                head,
+            );
             t.status = "done".into();
             ctx.save(&t);
             git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&s.id));
@@ -215,7 +305,13 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
         }
         Err(files) => {
             let list = files.join(", ");
-            ctx.note(&s.id, "merge", "conflict", format!("merge conflict in {list}: back to the coder"), String::new());
+            ctx.note(
+                &s.id,
+                "merge",
+                "conflict",
+                format!("merge conflict in {list}: back to the coder"),
+                String::new(),
+            );
             let fb = Feedback {
                 from: "merge".into(),
                 summary: format!("your change conflicted with other subtasks' changes in {list}"),
@@ -235,7 +331,8 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
 
 /// Coder work on the integration worktree (test fixes, review changes).
 async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailure> {
-    let feedback: Vec<Feedback> = serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
+    let feedback: Vec<Feedback> =
+        serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
     let sub = Subtask {
         id: t.id.trim_start_matches('@').into(),
         title: title.into(),
@@ -251,9 +348,16 @@ async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailu
         feedback,
         max_turns: ctx.cfg.pipeline.max_turns,
     };
-    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
-    let out: CoderOutput = ctx.step(&t.id, Kind::Coder, t.attempts, &input, &access).await?;
-    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary)).map_err(|e| RunFailure::Failed(e.to_string()))?;
+    let access = Access {
+        workdir: ctx.work.clone(),
+        scratch: None,
+        exec: vec![],
+    };
+    let out: CoderOutput = ctx
+        .step(&t.id, Kind::Coder, t.attempts, &input, &access)
+        .await?;
+    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary))
+        .map_err(|e| RunFailure::Failed(e.to_string()))?;
     Ok(())
 }
 
@@ -323,15 +427,24 @@ async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
         let input = ReviewerInput {
             task: ctx.task.clone(),
             workdir: ctx.work.display().to_string(),
-            diff: super::cap_text(&git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(), 200_000),
+            diff: super::cap_text(
+                &git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
+                200_000,
+            ),
             changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
             checks: ReviewChecks {
                 max_diff_lines: ctx.cfg.gates.max_diff_lines,
                 forbidden_paths: ctx.cfg.gates.forbidden_paths.clone(),
             },
         };
-        let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
-        let out: ReviewerOutput = ctx.step("@review", Kind::Reviewer, t.attempts, &input, &access).await?;
+        let access = Access {
+            workdir: ctx.work.clone(),
+            scratch: None,
+            exec: vec![],
+        };
+        let out: ReviewerOutput = ctx
+            .step("@review", Kind::Reviewer, t.attempts, &input, &access)
+            .await?;
         if out.verdict == Verdict::Approve {
             t.data["review"] = serde_json::to_value(&out).unwrap_or_default();
             t.status = "done".into();
@@ -339,7 +452,10 @@ async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
             return Ok(Some(out));
         }
         if ctx.cfg.pipeline.on_changes_requested == super::config::FeedbackEdge::Stop {
-            return Err(RunFailure::Blocked(format!("the reviewer requested changes: {}", out.summary)));
+            return Err(RunFailure::Blocked(format!(
+                "the reviewer requested changes: {}",
+                out.summary
+            )));
         }
         let mut details = String::new();
         for c in &out.comments {
@@ -352,7 +468,11 @@ async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
         }
         let mut sig: Vec<String> = out.comments.iter().map(|c| c.message.clone()).collect();
         sig.sort();
-        let fb = Feedback { from: "reviewer".into(), summary: out.summary.clone(), details };
+        let fb = Feedback {
+            from: "reviewer".into(),
+            summary: out.summary.clone(),
+            details,
+        };
         if let Some(stop) = ctx.next_round(&mut t, fb, sig.join("\n")) {
             t.status = "blocked".into();
             ctx.save(&t);
@@ -373,13 +493,23 @@ async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
     let input = DocumenterInput {
         task: ctx.task.clone(),
         workdir: ctx.work.display().to_string(),
-        diff: super::cap_text(&git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(), 100_000),
+        diff: super::cap_text(
+            &git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
+            100_000,
+        ),
         changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
         max_turns: ctx.cfg.pipeline.max_turns,
     };
-    let access = Access { workdir: ctx.work.clone(), scratch: None, exec: vec![] };
-    let out: DocumenterOutput = ctx.step("@docs", Kind::Documenter, t.attempts, &input, &access).await?;
-    git::commit_all(&ctx.work, &format!("docs: {}", out.summary)).map_err(|e| RunFailure::Failed(e.to_string()))?;
+    let access = Access {
+        workdir: ctx.work.clone(),
+        scratch: None,
+        exec: vec![],
+    };
+    let out: DocumenterOutput = ctx
+        .step("@docs", Kind::Documenter, t.attempts, &input, &access)
+        .await?;
+    git::commit_all(&ctx.work, &format!("docs: {}", out.summary))
+        .map_err(|e| RunFailure::Failed(e.to_string()))?;
     t.status = "done".into();
     ctx.save(&t);
     Ok(())

@@ -14,8 +14,11 @@ pub struct RunView {
     pub tasks: Vec<TaskRow>,
     pub steps: Vec<StepRow>,
     pub model_calls: Vec<ModelCallRecord>,
-    /// Denials and limits recorded during the run.
+    /// Events recorded during the run: denials, limits, cuts, gates.
     pub events: Vec<Entry>,
+    /// Every component call of the run: role steps and the tool calls
+    /// they made, with outcome, time, CPU and memory.
+    pub invocations: Vec<Entry>,
     pub tokens: u64,
     pub cost_usd: f64,
     /// The change, if it was written.
@@ -24,22 +27,36 @@ pub struct RunView {
 
 pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
     let store = Store::open(&host.home().db_path())?;
-    let Some(run) = store.run(id)? else { return Ok(None) };
+    let Some(run) = store.run(id)? else {
+        return Ok(None);
+    };
     let model_calls = store.model_calls(id)?;
     let conn = crate::db::open(&host.home().db_path())?;
-    let events = journal::query(&conn, None, Some(id), 10_000)?
-        .into_iter()
-        .filter(|e| matches!(e, Entry::Event { record, .. } if record.kind != "log"))
-        .collect();
-    let diff = std::fs::read_to_string(host.home().root().join("runs").join(id).join("change.patch")).ok();
+    let (events, invocations): (Vec<Entry>, Vec<Entry>) =
+        journal::query(&conn, None, Some(id), 100_000)?
+            .into_iter()
+            .filter(|e| !matches!(e, Entry::Event { record, .. } if record.kind == "log"))
+            .partition(|e| matches!(e, Entry::Event { .. }));
+    let diff = std::fs::read_to_string(
+        host.home()
+            .root()
+            .join("runs")
+            .join(id)
+            .join("change.patch"),
+    )
+    .ok();
     Ok(Some(RunView {
-        tokens: model_calls.iter().map(|m| m.input_tokens + m.output_tokens).sum(),
+        tokens: model_calls
+            .iter()
+            .map(|m| m.input_tokens + m.output_tokens)
+            .sum(),
         cost_usd: model_calls.iter().map(|m| m.cost_micro_usd).sum::<u64>() as f64 / 1e6,
         tasks: store.tasks(id)?,
         steps: store.steps(id)?,
         run,
         model_calls,
         events,
+        invocations,
         diff,
     }))
 }
@@ -49,7 +66,10 @@ fn usd(micro: u64) -> String {
 }
 
 fn hms(ms: i64) -> String {
-    crate::db::format_ms(ms).get(11..19).unwrap_or("").to_string()
+    crate::db::format_ms(ms)
+        .get(11..19)
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Model tokens and cost of one step (its instance's model calls).
@@ -57,33 +77,89 @@ fn step_cost(v: &RunView, s: &StepRow) -> (u64, u64) {
     v.model_calls
         .iter()
         .filter(|m| s.call_id.as_deref() == Some(m.call_id.as_str()) && m.outcome == "ok")
-        .fold((0, 0), |(t, c), m| (t + m.input_tokens + m.output_tokens, c + m.cost_micro_usd))
+        .fold((0, 0), |(t, c), m| {
+            (t + m.input_tokens + m.output_tokens, c + m.cost_micro_usd)
+        })
 }
 
 pub fn text(v: &RunView) -> String {
     let r = &v.run;
     let mut o = String::new();
-    let _ = writeln!(o, "run {}  {}{}", r.id, r.status, if r.reason.is_empty() { String::new() } else { format!(": {}", r.reason) });
+    let _ = writeln!(
+        o,
+        "run {}  {}{}",
+        r.id,
+        r.status,
+        if r.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.reason)
+        }
+    );
     let _ = writeln!(o, "task   {}", r.task["title"].as_str().unwrap_or(""));
-    let _ = writeln!(o, "repo   {} ({} → {}, trust {})", r.repo, r.branch, r.target, r.trust);
-    let _ = writeln!(o, "cost   {} tokens, {} in {} model calls", v.tokens, usd((v.cost_usd * 1e6) as u64), v.model_calls.len());
+    let _ = writeln!(
+        o,
+        "repo   {} ({} → {}, trust {})",
+        r.repo, r.branch, r.target, r.trust
+    );
+    let _ = writeln!(
+        o,
+        "cost   {} tokens, {} in {} model calls",
+        v.tokens,
+        usd((v.cost_usd * 1e6) as u64),
+        v.model_calls.len()
+    );
     let _ = writeln!(o, "\nTASKS");
     for t in &v.tasks {
-        let _ = writeln!(o, "  {:<12} {:<10} attempts {}  {}{}", t.id, t.status, t.attempts, t.title, if t.reason.is_empty() { String::new() } else { format!(" ({})", t.reason) });
+        let _ = writeln!(
+            o,
+            "  {:<12} {:<10} attempts {}  {}{}",
+            t.id,
+            t.status,
+            t.attempts,
+            t.title,
+            if t.reason.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", t.reason)
+            }
+        );
     }
     let _ = writeln!(o, "\nTIMELINE");
     for s in &v.steps {
         let (tokens, cost) = step_cost(v, s);
-        let cost = if tokens > 0 { format!("  [{tokens} tok, {}]", usd(cost)) } else { String::new() };
-        let who = if s.kind == "role" { format!("{}#{}", s.role, s.attempt) } else { s.kind.clone() };
-        let _ = writeln!(o, "  {} {:<12} {:<14} {:<8} {}{cost}", hms(s.ts), s.task_id, who, s.status, s.summary);
+        let cost = if tokens > 0 {
+            format!("  [{tokens} tok, {}]", usd(cost))
+        } else {
+            String::new()
+        };
+        let who = if s.kind == "role" {
+            format!("{}#{}", s.role, s.attempt)
+        } else {
+            s.kind.clone()
+        };
+        let _ = writeln!(
+            o,
+            "  {} {:<12} {:<14} {:<8} {}{cost}",
+            hms(s.ts),
+            s.task_id,
+            who,
+            s.status,
+            s.summary
+        );
     }
     let denials: Vec<&Entry> = v.events.iter().filter(|e| matches!(e, Entry::Event { record, .. } if record.kind == "denial" || record.kind == "limit")).collect();
     if !denials.is_empty() {
         let _ = writeln!(o, "\nDENIALS AND LIMITS");
         for e in denials {
             if let Entry::Event { record, .. } = e {
-                let _ = writeln!(o, "  {} {}: {}", hms(record.ts), record.plugin, record.message);
+                let _ = writeln!(
+                    o,
+                    "  {} {}: {}",
+                    hms(record.ts),
+                    record.plugin,
+                    record.message
+                );
             }
         }
     }
@@ -99,7 +175,10 @@ pub fn text(v: &RunView) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em;border-bottom:1px solid #ddd}table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}.ok,.passed,.done{color:#176f2c}.failed,.blocked,.conflict{color:#b3261e}.draft{color:#8a5a00}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px}.add{color:#176f2c}.del{color:#b3261e}.meta{color:#666}";
@@ -115,7 +194,11 @@ pub fn write_html(host: &Host, id: &str, path: &Path) -> std::io::Result<()> {
 pub fn html(v: &RunView) -> String {
     let r = &v.run;
     let mut o = String::new();
-    let _ = write!(o, "<!doctype html><html><head><meta charset=utf-8><title>factory run {}</title><style>{CSS}</style></head><body>", esc(&r.id));
+    let _ = write!(
+        o,
+        "<!doctype html><html><head><meta charset=utf-8><title>factory run {}</title><style>{CSS}</style></head><body>",
+        esc(&r.id)
+    );
     let _ = write!(
         o,
         "<h1>{}</h1><p><b class=\"{}\">{}</b> {} · run {} · trust {} · {} → {}<br><span class=meta>{} · {} tokens · {} · {} model calls</span></p>",
@@ -132,15 +215,38 @@ pub fn html(v: &RunView) -> String {
         usd((v.cost_usd * 1e6) as u64),
         v.model_calls.len()
     );
-    let _ = write!(o, "<h2>Task</h2><pre>{}</pre>", esc(&serde_json::to_string_pretty(&r.task).unwrap_or_default()));
-    let _ = write!(o, "<h2>Tasks</h2><table><tr><th>id</th><th>title</th><th>status</th><th>attempts</th><th>reason</th></tr>");
+    let _ = write!(
+        o,
+        "<h2>Task</h2><pre>{}</pre>",
+        esc(&serde_json::to_string_pretty(&r.task).unwrap_or_default())
+    );
+    let _ = write!(
+        o,
+        "<h2>Tasks</h2><table><tr><th>id</th><th>title</th><th>status</th><th>attempts</th><th>reason</th></tr>"
+    );
     for t in &v.tasks {
-        let _ = write!(o, "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>", esc(&t.id), esc(&t.title), esc(&t.status), esc(&t.status), t.attempts, esc(&t.reason));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&t.id),
+            esc(&t.title),
+            esc(&t.status),
+            esc(&t.status),
+            t.attempts,
+            esc(&t.reason)
+        );
     }
-    let _ = write!(o, "</table><h2>Timeline</h2><table><tr><th>time</th><th>task</th><th>step</th><th>status</th><th>what and why</th><th>took</th><th>cost</th></tr>");
+    let _ = write!(
+        o,
+        "</table><h2>Timeline</h2><table><tr><th>time</th><th>task</th><th>step</th><th>status</th><th>what and why</th><th>took</th><th>cost</th></tr>"
+    );
     for s in &v.steps {
         let (tokens, cost) = step_cost(v, s);
-        let who = if s.kind == "role" { format!("{} #{}", s.role, s.attempt) } else { s.kind.clone() };
+        let who = if s.kind == "role" {
+            format!("{} #{}", s.role, s.attempt)
+        } else {
+            s.kind.clone()
+        };
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}{}</td><td>{} ms</td><td>{}</td></tr>",
@@ -150,40 +256,107 @@ pub fn html(v: &RunView) -> String {
             esc(&s.status),
             esc(&s.status),
             esc(&s.summary),
-            if s.detail.is_empty() { String::new() } else { format!("<details><summary>detail</summary><pre>{}</pre></details>", esc(&super::cap_text(&s.detail, 20_000))) },
+            if s.detail.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<details><summary>detail</summary><pre>{}</pre></details>",
+                    esc(&super::cap_text(&s.detail, 20_000))
+                )
+            },
             s.duration_ms,
-            if tokens > 0 { format!("{tokens} tok, {}", usd(cost)) } else { String::new() }
+            if tokens > 0 {
+                format!("{tokens} tok, {}", usd(cost))
+            } else {
+                String::new()
+            }
         );
     }
     let _ = write!(o, "</table>");
     if let Some(res) = &r.result {
-        let _ = write!(o, "<h2>Gates and delivery</h2><p>Delivery: <b class=\"{0}\">{0}</b> {1}</p><table><tr><th>gate</th><th>result</th><th>evidence</th></tr>", esc(res["delivery"].as_str().unwrap_or("-")), esc(res["not_merged"].as_str().unwrap_or("")));
+        let _ = write!(
+            o,
+            "<h2>Gates and delivery</h2><p>Delivery: <b class=\"{0}\">{0}</b> {1}</p><table><tr><th>gate</th><th>result</th><th>evidence</th></tr>",
+            esc(res["delivery"].as_str().unwrap_or("-")),
+            esc(res["not_merged"].as_str().unwrap_or(""))
+        );
         for g in res["gates"].as_array().into_iter().flatten() {
             let passed = g["passed"] == true;
-            let _ = write!(o, "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>", esc(g["name"].as_str().unwrap_or("")), if passed { "passed" } else { "failed" }, if passed { "passed" } else { "failed" }, esc(g["evidence"].as_str().unwrap_or("")));
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
+                esc(g["name"].as_str().unwrap_or("")),
+                if passed { "passed" } else { "failed" },
+                if passed { "passed" } else { "failed" },
+                esc(g["evidence"].as_str().unwrap_or(""))
+            );
         }
         let _ = write!(o, "</table>");
     }
     if let Some(t) = v.tasks.iter().find(|t| t.id == "@integrate") {
         if let Some(rep) = t.data.pointer("/tests/report") {
-            let _ = write!(o, "<h2>Test results</h2><p>{} passed, {} failed, {} skipped ({})</p>", rep["passed"], rep["failed"], rep["skipped"], esc(rep["framework"].as_str().unwrap_or("")));
+            let _ = write!(
+                o,
+                "<h2>Test results</h2><p>{} passed, {} failed, {} skipped ({})</p>",
+                rep["passed"],
+                rep["failed"],
+                rep["skipped"],
+                esc(rep["framework"].as_str().unwrap_or(""))
+            );
         }
     }
-    let _ = write!(o, "<h2>Model calls</h2><table><tr><th>time</th><th>task</th><th>role</th><th>model</th><th>tokens in/out</th><th>cost</th><th>latency</th><th>outcome</th></tr>");
+    let _ = write!(
+        o,
+        "<h2>Model calls</h2><table><tr><th>time</th><th>task</th><th>role</th><th>model</th><th>tokens in/out</th><th>cost</th><th>latency</th><th>outcome</th></tr>"
+    );
     for m in &v.model_calls {
-        let _ = write!(o, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{} / {}</td><td>{}</td><td>{} ms</td><td>{} {}</td></tr>", hms(m.ts), esc(m.task_id.as_deref().unwrap_or("")), esc(m.role.as_deref().unwrap_or("")), esc(&m.model), esc(&m.provider), m.input_tokens, m.output_tokens, usd(m.cost_micro_usd), m.latency_ms, esc(&m.outcome), esc(&m.detail));
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td>{} / {}</td><td>{}</td><td>{} ms</td><td>{} {}</td></tr>",
+            hms(m.ts),
+            esc(m.task_id.as_deref().unwrap_or("")),
+            esc(m.role.as_deref().unwrap_or("")),
+            esc(&m.model),
+            esc(&m.provider),
+            m.input_tokens,
+            m.output_tokens,
+            usd(m.cost_micro_usd),
+            m.latency_ms,
+            esc(&m.outcome),
+            esc(&m.detail)
+        );
     }
-    let _ = write!(o, "</table><h2>Capability events</h2><table><tr><th>time</th><th>plugin</th><th>kind</th><th>message</th></tr>");
+    let _ = write!(
+        o,
+        "</table><h2>Capability events</h2><table><tr><th>time</th><th>plugin</th><th>kind</th><th>message</th></tr>"
+    );
     for e in &v.events {
         if let Entry::Event { record, .. } = e {
-            let _ = write!(o, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", hms(record.ts), esc(&record.plugin), esc(&record.kind), esc(&record.message));
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                hms(record.ts),
+                esc(&record.plugin),
+                esc(&record.kind),
+                esc(&record.message)
+            );
         }
     }
     let _ = write!(o, "</table><h2>Diff</h2><pre>");
     for line in v.diff.as_deref().unwrap_or("(no change written)").lines() {
-        let class = if line.starts_with('+') && !line.starts_with("+++") { "add" } else if line.starts_with('-') && !line.starts_with("---") { "del" } else { "" };
+        let class = if line.starts_with('+') && !line.starts_with("+++") {
+            "add"
+        } else if line.starts_with('-') && !line.starts_with("---") {
+            "del"
+        } else {
+            ""
+        };
         let _ = writeln!(o, "<span class=\"{class}\">{}</span>", esc(line));
     }
-    let _ = write!(o, "</pre><p class=meta>Written by factory {}.</p></body></html>", env!("CARGO_PKG_VERSION"));
+    let _ = write!(
+        o,
+        "</pre><p class=meta>Written by factory {}.</p></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
     o
 }

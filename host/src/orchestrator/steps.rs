@@ -42,7 +42,13 @@ impl Kind {
     fn tools(self) -> &'static [&'static str] {
         match self {
             Kind::Architect | Kind::Reviewer => &["read-file", "list-files", "search-text"],
-            Kind::Coder | Kind::Documenter => &["read-file", "write-file", "list-files", "search-text", "apply-patch"],
+            Kind::Coder | Kind::Documenter => &[
+                "read-file",
+                "write-file",
+                "list-files",
+                "search-text",
+                "apply-patch",
+            ],
             Kind::Tester | Kind::Deployer => &[],
         }
     }
@@ -116,13 +122,22 @@ impl Ctx {
             message: format!("cannot serialize the {} input: {e}", kind.name()),
             budget: false,
         })?;
-        let scope = Arc::new(RunScope::new(&self.run_id, task_id, kind.name(), attempt, self.budget.clone()));
+        let scope = Arc::new(RunScope::new(
+            &self.run_id,
+            task_id,
+            kind.name(),
+            attempt,
+            self.budget.clone(),
+        ));
         let limits = LimitOverrides {
             deadline_ms: Some(self.cfg.pipeline.step_timeout.as_millis() as u64),
             ..Default::default()
         };
         let grants = self.grants(kind, access);
-        let result = self.host.run_role(&plugin, &input, &grants, limits, scope).await;
+        let result = self
+            .host
+            .run_role(&plugin, &input, &grants, limits, scope)
+            .await;
         let mut row = StepRow {
             task_id: task_id.to_string(),
             role: kind.name().to_string(),
@@ -136,9 +151,15 @@ impl Ctx {
             Ok(inv) => {
                 row.call_id = Some(inv.call_id.clone());
                 match inv.outcome {
-                    Outcome::Ok(json) => serde_json::from_str::<O>(&json)
-                        .map_err(|e| format!("{plugin} returned output that is not a {} result: {e}", kind.name())),
-                    Outcome::ToolError(f) => Err(format!("{plugin} failed: {}", super::failure_text(&f))),
+                    Outcome::Ok(json) => serde_json::from_str::<O>(&json).map_err(|e| {
+                        format!(
+                            "{plugin} returned output that is not a {} result: {e}",
+                            kind.name()
+                        )
+                    }),
+                    Outcome::ToolError(f) => {
+                        Err(format!("{plugin} failed: {}", super::failure_text(&f)))
+                    }
                     Outcome::Limit(k, m) => Err(format!("{plugin} hit a sandbox limit ({k}): {m}")),
                 }
             }

@@ -136,7 +136,8 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
     };
     let opt = |i: usize| -> rusqlite::Result<Option<serde_json::Value>> {
-        Ok(r.get::<_, Option<String>>(i)?.and_then(|s| serde_json::from_str(&s).ok()))
+        Ok(r.get::<_, Option<String>>(i)?
+            .and_then(|s| serde_json::from_str(&s).ok()))
     };
     Ok(RunRow {
         id: r.get(0)?,
@@ -196,14 +197,20 @@ impl Store {
 
     pub fn run(&self, id: &str) -> rusqlite::Result<Option<RunRow>> {
         self.conn()
-            .query_row(&format!("SELECT {RUN_COLS} FROM runs WHERE id=?1"), [id], run_row)
+            .query_row(
+                &format!("SELECT {RUN_COLS} FROM runs WHERE id=?1"),
+                [id],
+                run_row,
+            )
             .optional()
     }
 
     /// Runs, newest first.
     pub fn runs(&self, limit: usize) -> rusqlite::Result<Vec<RunRow>> {
         let conn = self.conn();
-        let mut st = conn.prepare(&format!("SELECT {RUN_COLS} FROM runs ORDER BY created DESC, id DESC LIMIT ?1"))?;
+        let mut st = conn.prepare(&format!(
+            "SELECT {RUN_COLS} FROM runs ORDER BY created DESC, id DESC LIMIT ?1"
+        ))?;
         let rows = st.query_map([limit as i64], run_row)?;
         rows.collect()
     }
@@ -317,7 +324,12 @@ impl Store {
              FROM model_calls WHERE run_id=?1 AND outcome='ok' GROUP BY 1 ORDER BY 1",
         )?;
         let rows = st.query_map([run], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64))
+            Ok((
+                r.get(0)?,
+                r.get::<_, i64>(1)? as u64,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+            ))
         })?;
         rows.collect()
     }
@@ -357,7 +369,9 @@ impl Store {
         let mut st = conn.prepare(
             "SELECT role, kind || ':' || status, COUNT(*) FROM steps GROUP BY 1, 2 ORDER BY 1, 2",
         )?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+        })?;
         rows.collect()
     }
 }

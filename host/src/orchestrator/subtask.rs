@@ -59,7 +59,12 @@ impl Ctx {
     }
 
     /// The test step on `workdir`. None when no test command is configured.
-    pub async fn test(&self, task_id: &str, attempt: u32, workdir: &std::path::Path) -> Result<Option<TesterOutput>, RunFailure> {
+    pub async fn test(
+        &self,
+        task_id: &str,
+        attempt: u32,
+        workdir: &std::path::Path,
+    ) -> Result<Option<TesterOutput>, RunFailure> {
         if self.cfg.test.command.trim().is_empty() {
             return Ok(None);
         }
@@ -69,7 +74,12 @@ impl Ctx {
             workdir: workdir.display().to_string(),
             command: argv.clone(),
             format: self.cfg.test.format.clone(),
-            junit_path: self.cfg.test.junit.as_ref().map(|j| super::config::argv(j, &scratch).join(" ")),
+            junit_path: self
+                .cfg
+                .test
+                .junit
+                .as_ref()
+                .map(|j| super::config::argv(j, &scratch).join(" ")),
             timeout_ms: Some(self.cfg.test.timeout.as_millis().min(u32::MAX as u128) as u32),
         };
         let access = Access {
@@ -77,23 +87,33 @@ impl Ctx {
             scratch: Some(scratch),
             exec: argv.first().cloned().into_iter().collect(),
         };
-        Ok(Some(self.step(task_id, Kind::Tester, attempt, &input, &access).await?))
+        Ok(Some(
+            self.step(task_id, Kind::Tester, attempt, &input, &access)
+                .await?,
+        ))
     }
 
     /// Record a failure and decide: go round again, or stop.
-    pub fn next_round(&self, t: &mut TaskRow, fb: Feedback, signature: String) -> Option<RunFailure> {
+    pub fn next_round(
+        &self,
+        t: &mut TaskRow,
+        fb: Feedback,
+        signature: String,
+    ) -> Option<RunFailure> {
         let max = self.cfg.budget.max_attempts;
         if t.data["signature"].as_str() == Some(signature.as_str()) {
             let why = format!(
                 "{}: the same failure came back after a retry ({}); stopping instead of looping",
-                t.id,
-                fb.summary
+                t.id, fb.summary
             );
             self.note(&t.id, "loop", "blocked", why.clone(), signature);
             return Some(RunFailure::Blocked(why));
         }
         if t.attempts >= max {
-            let why = format!("{}: still failing after {max} attempts ({})", t.id, fb.summary);
+            let why = format!(
+                "{}: still failing after {max} attempts ({})",
+                t.id, fb.summary
+            );
             self.note(&t.id, "loop", "blocked", why.clone(), String::new());
             return Some(RunFailure::Blocked(why));
         }
@@ -116,7 +136,12 @@ impl Ctx {
     pub async fn run_subtask(&self, sub: &Subtask, others: &[Subtask]) -> Ended {
         let mut t = match self.store.task(&self.run_id, &sub.id) {
             Ok(Some(t)) => t,
-            _ => return Ended::Stopped(RunFailure::Failed(format!("subtask {} is not in the run's state", sub.id))),
+            _ => {
+                return Ended::Stopped(RunFailure::Failed(format!(
+                    "subtask {} is not in the run's state",
+                    sub.id
+                )));
+            }
         };
         super::phases::uncount_interrupted(&mut t);
         let dir = self.subtask_dir(&sub.id);
@@ -134,7 +159,8 @@ impl Ctx {
             t.attempts += 1;
             t.status = "in-flight".into();
             self.save(&t);
-            let feedback: Vec<Feedback> = serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
+            let feedback: Vec<Feedback> =
+                serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
             let input = CoderInput {
                 task: self.task.clone(),
                 subtask: sub.clone(),
@@ -143,8 +169,15 @@ impl Ctx {
                 feedback,
                 max_turns: self.cfg.pipeline.max_turns,
             };
-            let access = Access { workdir: dir.clone(), scratch: None, exec: vec![] };
-            let out: CoderOutput = match self.step(&sub.id, Kind::Coder, t.attempts, &input, &access).await {
+            let access = Access {
+                workdir: dir.clone(),
+                scratch: None,
+                exec: vec![],
+            };
+            let out: CoderOutput = match self
+                .step(&sub.id, Kind::Coder, t.attempts, &input, &access)
+                .await
+            {
                 Ok(o) => o,
                 Err(e) => return Ended::Stopped(e.into()),
             };
@@ -158,25 +191,55 @@ impl Ctx {
                 .iter()
                 .filter(|f| !sub.scope.is_empty() && !sub.scope.iter().any(|s| in_scope(f, s)))
                 .collect();
-            let (outside, unowned): (Vec<&String>, Vec<&String>) = outside
-                .into_iter()
-                .partition(|f| others.iter().any(|o| o.id != sub.id && o.scope.iter().any(|s| in_scope(f, s))));
+            let (outside, unowned): (Vec<&String>, Vec<&String>) =
+                outside.into_iter().partition(|f| {
+                    others
+                        .iter()
+                        .any(|o| o.id != sub.id && o.scope.iter().any(|s| in_scope(f, s)))
+                });
             if !unowned.is_empty() {
-                let list = unowned.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                self.note(&sub.id, "scope", "ok", format!("also changed files no subtask declares: {list}"), String::new());
+                let list = unowned
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.note(
+                    &sub.id,
+                    "scope",
+                    "ok",
+                    format!("also changed files no subtask declares: {list}"),
+                    String::new(),
+                );
             }
             let problem = if committed.is_none() && changed.is_empty() {
                 Some((
-                    Feedback { from: "orchestrator".into(), summary: "the attempt changed no file".into(), details: "Make the change the subtask asks for.".into() },
+                    Feedback {
+                        from: "orchestrator".into(),
+                        summary: "the attempt changed no file".into(),
+                        details: "Make the change the subtask asks for.".into(),
+                    },
                     "no-change".to_string(),
                 ))
             } else if !outside.is_empty() {
-                let list = outside.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-                self.note(&sub.id, "scope", "failed", format!("changed files another subtask owns: {list}"), String::new());
+                let list = outside
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.note(
+                    &sub.id,
+                    "scope",
+                    "failed",
+                    format!("changed files another subtask owns: {list}"),
+                    String::new(),
+                );
                 Some((
                     Feedback {
                         from: "orchestrator".into(),
-                        summary: format!("you changed files that belong to another subtask: {list} (your scope: {})", sub.scope.join(", ")),
+                        summary: format!(
+                            "you changed files that belong to another subtask: {list} (your scope: {})",
+                            sub.scope.join(", ")
+                        ),
                         details: "Revert those files; change only files in your scope.".into(),
                     },
                     format!("scope: {list}"),
@@ -188,7 +251,10 @@ impl Ctx {
                     Ok(Some(r)) if r.passed => None,
                     Ok(Some(r)) => {
                         if self.cfg.pipeline.on_test_failure == super::config::FeedbackEdge::Stop {
-                            let why = format!("{}: tests fail and [pipeline] on_test_failure = \"stop\"", sub.id);
+                            let why = format!(
+                                "{}: tests fail and [pipeline] on_test_failure = \"stop\"",
+                                sub.id
+                            );
                             return Ended::Stopped(RunFailure::Blocked(why));
                         }
                         Some((test_feedback(&r), r.report.signature()))
@@ -208,7 +274,9 @@ impl Ctx {
                     if let Some(stop) = self.next_round(&mut t, fb, sig) {
                         t.status = "blocked".into();
                         t.reason = match &stop {
-                            RunFailure::Blocked(m) | RunFailure::Budget(m) | RunFailure::Failed(m) => m.clone(),
+                            RunFailure::Blocked(m)
+                            | RunFailure::Budget(m)
+                            | RunFailure::Failed(m) => m.clone(),
                         };
                         self.save(&t);
                         return Ended::Stopped(stop);

@@ -34,9 +34,17 @@ pub const MIN_RUNS: u64 = 3;
 
 fn reverted(repo: &Path, commit: &str) -> bool {
     !commit.is_empty()
-        && git::git(repo, &["log", "--all", "--format=%H", &format!("--grep=This reverts commit {commit}")])
-            .map(|s| !s.trim().is_empty())
-            .unwrap_or(false)
+        && git::git(
+            repo,
+            &[
+                "log",
+                "--all",
+                "--format=%H",
+                &format!("--grep=This reverts commit {commit}"),
+            ],
+        )
+        .map(|s| !s.trim().is_empty())
+        .unwrap_or(false)
 }
 
 pub fn report(host: &Host) -> rusqlite::Result<Vec<TrackRecord>> {
@@ -47,12 +55,23 @@ pub fn report(host: &Host) -> rusqlite::Result<Vec<TrackRecord>> {
         let result = run.result.clone().unwrap_or_default();
         let merged = result["delivery"] == "merged";
         let merge_commit = result["merge_commit"].as_str().unwrap_or("").to_string();
-        let was_reverted = merged && (reverted(Path::new(&run.repo), &merge_commit) || reverted(Path::new(&run.repo), result["tip"].as_str().unwrap_or("")));
-        let failed_gates = result["gates"].as_array().map_or(0, |g| g.iter().filter(|g| g["passed"] == false).count() as u64);
+        let was_reverted = merged
+            && (reverted(Path::new(&run.repo), &merge_commit)
+                || reverted(Path::new(&run.repo), result["tip"].as_str().unwrap_or("")));
+        let failed_gates = result["gates"].as_array().map_or(0, |g| {
+            g.iter().filter(|g| g["passed"] == false).count() as u64
+        });
         let mut seen = BTreeSet::new();
-        for s in store.steps(&run.id)?.into_iter().filter(|s| s.kind == "role") {
+        for s in store
+            .steps(&run.id)?
+            .into_iter()
+            .filter(|s| s.kind == "role")
+        {
             let plugin = roles[&s.role].as_str().unwrap_or(&s.role).to_string();
-            let r = recs.entry(plugin.clone()).or_insert_with(|| TrackRecord { plugin: plugin.clone(), ..Default::default() });
+            let r = recs.entry(plugin.clone()).or_insert_with(|| TrackRecord {
+                plugin: plugin.clone(),
+                ..Default::default()
+            });
             r.kinds.insert(s.role.clone());
             if s.status == "ok" {
                 r.steps_ok += 1;
@@ -69,9 +88,17 @@ pub fn report(host: &Host) -> rusqlite::Result<Vec<TrackRecord>> {
     }
     let mut out: Vec<TrackRecord> = recs.into_values().collect();
     for r in &mut out {
-        r.trust = host.registry().get(&r.plugin).ok().flatten().map(|p| p.trust);
+        r.trust = host
+            .registry()
+            .get(&r.plugin)
+            .ok()
+            .flatten()
+            .map(|p| p.trust);
         let steps = r.steps_ok + r.steps_failed;
-        let reliable = r.runs >= MIN_RUNS && r.reverts == 0 && r.failed_gates == 0 && r.steps_failed * 5 <= steps;
+        let reliable = r.runs >= MIN_RUNS
+            && r.reverts == 0
+            && r.failed_gates == 0
+            && r.steps_failed * 5 <= steps;
         if let (true, Some(t)) = (reliable, r.trust) {
             if let Some(next) = TrustLevel::ALL.iter().find(|l| **l > t) {
                 r.promote = Some(format!("factory plugin trust {} {}", r.plugin, next.name()));

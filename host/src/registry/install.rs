@@ -237,7 +237,12 @@ impl Host {
                         .call_describe(&mut store)
                         .await
                         .map_err(failed)?;
-                    Ok((info.description, info.input_schema, info.name, String::new()))
+                    Ok((
+                        info.description,
+                        info.input_schema,
+                        info.name,
+                        String::new(),
+                    ))
                 }
                 crate::runtime::Pre::Role(p) => {
                     let inst = p

@@ -5,7 +5,7 @@
 
 use super::entry::Entry;
 use super::loader::{Loaded, Pre};
-use super::{Host, InvokeError, Invocation, Outcome};
+use super::{Host, Invocation, InvokeError, Outcome};
 use crate::budget::RunScope;
 use crate::grants::Grant;
 use crate::journal::EventRecord;
@@ -20,7 +20,9 @@ impl Host {
         let loaded = self.inner.load(name)?;
         let ok = matches!(
             (&loaded.compiled.pre, world),
-            (Pre::Tool(_), World::Tool) | (Pre::Role(_), World::Role) | (Pre::Intake(_), World::Intake)
+            (Pre::Tool(_), World::Tool)
+                | (Pre::Role(_), World::Role)
+                | (Pre::Intake(_), World::Intake)
         );
         if !ok {
             return Err(InvokeError::NotA {
@@ -65,7 +67,14 @@ impl Host {
         let timeout = merged.deadline_ms.map(Duration::from_millis);
         Ok(self
             .inner
-            .run(&loaded, Arc::new(policy), Entry::Role(input), None, timeout, Some(scope))
+            .run(
+                &loaded,
+                Arc::new(policy),
+                Entry::Role(input),
+                None,
+                timeout,
+                Some(scope),
+            )
             .await)
     }
 
@@ -87,7 +96,9 @@ impl Host {
         source: &str,
     ) -> Result<Invocation, InvokeError> {
         let loaded = self.load_as(name, World::Intake)?;
-        Ok(self.run_intake(&loaded, Entry::Parse { input, source }).await)
+        Ok(self
+            .run_intake(&loaded, Entry::Parse { input, source })
+            .await)
     }
 
     async fn run_intake(&self, loaded: &Loaded, entry: Entry<'_>) -> Invocation {

@@ -66,17 +66,26 @@ pub async fn call(
     match (pre, entry) {
         (Pre::Tool(pre), Entry::Tool(input)) => {
             let inst = pre.instantiate_async(&mut *store).await?;
-            let r = inst.factory_plugin_tool().call_invoke(&mut *store, input).await?;
+            let r = inst
+                .factory_plugin_tool()
+                .call_invoke(&mut *store, input)
+                .await?;
             Ok(r.map_err(from_tool))
         }
         (Pre::Role(pre), Entry::Role(input)) => {
             let inst = pre.instantiate_async(&mut *store).await?;
-            let r = inst.factory_plugin_role().call_run(&mut *store, input).await?;
+            let r = inst
+                .factory_plugin_role()
+                .call_run(&mut *store, input)
+                .await?;
             Ok(r.map_err(from_role))
         }
         (Pre::Intake(pre), Entry::Detect(input)) => {
             let inst = pre.instantiate_async(&mut *store).await?;
-            let n = inst.factory_plugin_intake().call_detect(&mut *store, input).await?;
+            let n = inst
+                .factory_plugin_intake()
+                .call_detect(&mut *store, input)
+                .await?;
             Ok(Ok(n.min(100).to_string()))
         }
         (Pre::Intake(pre), Entry::Parse { input, source }) => {

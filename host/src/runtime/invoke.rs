@@ -104,7 +104,14 @@ impl HostInner {
         };
         let policy = loaded.policy.clone();
         Ok(self
-            .run(&loaded, policy, Entry::Tool(input), None, opts.timeout, None)
+            .run(
+                &loaded,
+                policy,
+                Entry::Tool(input),
+                None,
+                opts.timeout,
+                None,
+            )
             .await)
     }
 

@@ -2,10 +2,10 @@
 //! invoke path that runs one call in a fresh, sandboxed instance.
 
 pub mod call;
+mod components;
 mod cpu;
 mod entry;
 mod invoke;
-mod components;
 pub(crate) mod loader;
 pub use loader::effective_flags;
 pub mod state;

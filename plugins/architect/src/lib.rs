@@ -38,15 +38,27 @@ impl Role for Architect {
             system: SYSTEM.into(),
             workdir: input.workdir.clone(),
             max_turns: 12,
-            tools: Some(vec!["read-file".into(), "list-files".into(), "search-text".into()]),
+            tools: Some(vec![
+                "read-file".into(),
+                "list-files".into(),
+                "search-text".into(),
+            ]),
         };
         let out = agent.run(&user)?;
-        let plan: Plan = extract_json(&out.answer).map_err(|e| failed(format!("the model's plan is unusable: {e}")))?;
+        let plan: Plan = extract_json(&out.answer)
+            .map_err(|e| failed(format!("the model's plan is unusable: {e}")))?;
         let problems = plan.problems(&input.task.scope);
         if !problems.is_empty() {
-            return Err(failed(format!("the model's plan is invalid: {}", problems.join("; "))));
+            return Err(failed(format!(
+                "the model's plan is invalid: {}",
+                problems.join("; ")
+            )));
         }
-        factory_sdk::log::info(&format!("plan: {} subtasks: {}", plan.subtasks.len(), plan.summary));
+        factory_sdk::log::info(&format!(
+            "plan: {} subtasks: {}",
+            plan.subtasks.len(),
+            plan.summary
+        ));
         Ok(plan)
     }
 }

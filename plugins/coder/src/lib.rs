@@ -30,14 +30,27 @@ impl Role for Coder {
             factory_sdk::fs::listing(&input.workdir, 300),
             input.task.title,
             input.task.intent,
-            input.task.acceptance_criteria.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
+            input
+                .task
+                .acceptance_criteria
+                .iter()
+                .map(|c| format!("- {c}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             input.subtask.id,
             input.subtask.title,
             input.subtask.instructions,
-            if input.subtask.scope.is_empty() { "(not declared)".to_string() } else { input.subtask.scope.join(", ") },
+            if input.subtask.scope.is_empty() {
+                "(not declared)".to_string()
+            } else {
+                input.subtask.scope.join(", ")
+            },
         );
         if !input.feedback.is_empty() {
-            user.push_str(&format!("\nThis is attempt {}. Feedback on the previous attempt:\n", input.attempt));
+            user.push_str(&format!(
+                "\nThis is attempt {}. Feedback on the previous attempt:\n",
+                input.attempt
+            ));
             for f in &input.feedback {
                 user.push_str(&format!("\n[{}] {}\n{}\n", f.from, f.summary, f.details));
             }

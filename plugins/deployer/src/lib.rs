@@ -19,7 +19,11 @@ fn run(argv: &[String], input: &DeployerInput) -> Result<CommandResult, RoleErro
         stdin: None,
         timeout_ms: input.timeout_ms,
     })?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(CommandResult {
         command: argv.to_vec(),
         exit_code: if out.timed_out { None } else { out.exit_code },

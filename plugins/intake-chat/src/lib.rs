@@ -45,8 +45,22 @@ fn plain(text: &str) -> String {
         let inner = &rest[start + 1..start + end];
         let (target, label) = inner.split_once('|').unwrap_or((inner, ""));
         out.push_str(&match target.chars().next() {
-            Some('@') => format!("@{}", if label.is_empty() { &target[1..] } else { label }),
-            Some('#') => format!("#{}", if label.is_empty() { &target[1..] } else { label }),
+            Some('@') => format!(
+                "@{}",
+                if label.is_empty() {
+                    &target[1..]
+                } else {
+                    label
+                }
+            ),
+            Some('#') => format!(
+                "#{}",
+                if label.is_empty() {
+                    &target[1..]
+                } else {
+                    label
+                }
+            ),
             Some('!') => format!("@{}", target[1..].split('^').next().unwrap_or("")),
             _ if label.is_empty() => target.to_string(),
             _ => format!("{label} ({target})"),
@@ -54,14 +68,19 @@ fn plain(text: &str) -> String {
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
-    out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn event(input: &str) -> Result<(Event, Option<String>), String> {
-    let env: Envelope = serde_json::from_str(input).map_err(|e| format!("not a JSON Slack event: {e}"))?;
+    let env: Envelope =
+        serde_json::from_str(input).map_err(|e| format!("not a JSON Slack event: {e}"))?;
     let (ev, team) = match (env.kind.as_deref(), env.event) {
         (Some("event_callback"), Some(ev)) => (ev, env.team_id),
-        (Some("url_verification"), _) => return Err("this is Slack's url_verification handshake, not a message".into()),
+        (Some("url_verification"), _) => {
+            return Err("this is Slack's url_verification handshake, not a message".into());
+        }
         _ => (env.bare, None),
     };
     if ev.kind.as_deref() != Some("message") && ev.kind.as_deref() != Some("app_mention") {
@@ -88,29 +107,47 @@ impl Intake for Chat {
 
     fn parse(input: &str, source: &str) -> Result<Task, IntakeError> {
         let (ev, team) = event(input).map_err(invalid)?;
-        if let Some(sub) = ev.subtype.as_deref().filter(|s| *s == "message_deleted" || *s == "channel_join") {
-            return Err(invalid(format!("this message event is a `{sub}`, which carries no request")));
+        if let Some(sub) = ev
+            .subtype
+            .as_deref()
+            .filter(|s| *s == "message_deleted" || *s == "channel_join")
+        {
+            return Err(invalid(format!(
+                "this message event is a `{sub}`, which carries no request"
+            )));
         }
         let text = plain(ev.text.as_deref().unwrap_or("")).trim().to_string();
         // Drop a leading mention of the bot.
         let text = match text.strip_prefix('@') {
-            Some(rest) => rest.split_once(char::is_whitespace).map_or("", |(_, t)| t).trim().to_string(),
+            Some(rest) => rest
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, t)| t)
+                .trim()
+                .to_string(),
             None => text,
         };
         if text.is_empty() {
-            return Err(invalid("the message has no text; expected a request like \"please fix …\""));
+            return Err(invalid(
+                "the message has no text; expected a request like \"please fix …\"",
+            ));
         }
         let b = brief::parse(&text);
-        let mut task = Task::new(Self::FORMAT, source, b.title.clone().unwrap_or_else(|| brief::title_from(&text)));
+        let mut task = Task::new(
+            Self::FORMAT,
+            source,
+            b.title.clone().unwrap_or_else(|| brief::title_from(&text)),
+        );
         task.intent = text.clone();
         task.acceptance_criteria = b.acceptance_criteria;
         task.scope = b.scope;
         let lower = text.to_ascii_lowercase();
-        task.priority = b.priority.unwrap_or(if lower.contains("urgent") || lower.contains("asap") || lower.contains("outage") {
-            Priority::Urgent
-        } else {
-            Priority::Normal
-        });
+        task.priority = b.priority.unwrap_or(
+            if lower.contains("urgent") || lower.contains("asap") || lower.contains("outage") {
+                Priority::Urgent
+            } else {
+                Priority::Normal
+            },
+        );
         task.source.author = ev.user;
         task.source.id = ev.ts.clone();
         if let (Some(ch), Some(ts)) = (&ev.channel, ev.thread_ts.as_ref().or(ev.ts.as_ref())) {

@@ -46,11 +46,13 @@ struct GithubIssue;
 fn read(input: &str) -> Result<(Issue, Option<String>, Option<String>), String> {
     let v: serde_json::Value = serde_json::from_str(input).map_err(|e| format!("not JSON: {e}"))?;
     if v.get("issue").is_some() {
-        let w: Webhook = serde_json::from_value(v).map_err(|e| format!("not an `issues` webhook payload: {e}"))?;
+        let w: Webhook = serde_json::from_value(v)
+            .map_err(|e| format!("not an `issues` webhook payload: {e}"))?;
         return Ok((w.issue, Some(w.action), w.repository.map(|r| r.full_name)));
     }
     if v.get("number").is_some() && v.get("title").is_some() {
-        let i: Issue = serde_json::from_value(v).map_err(|e| format!("not a GitHub issue object: {e}"))?;
+        let i: Issue =
+            serde_json::from_value(v).map_err(|e| format!("not a GitHub issue object: {e}"))?;
         return Ok((i, None, None));
     }
     Err("expected a GitHub issue object (with `number` and `title`) or an `issues` webhook payload (with `action` and `issue`)".into())
@@ -63,7 +65,13 @@ impl Intake for GithubIssue {
 
     fn detect(input: &str) -> u8 {
         match read(input) {
-            Ok((i, _, _)) if i.html_url.as_deref().is_some_and(|u| u.contains("/issues/")) => 98,
+            Ok((i, _, _))
+                if i.html_url
+                    .as_deref()
+                    .is_some_and(|u| u.contains("/issues/")) =>
+            {
+                98
+            }
             Ok(_) => 85,
             Err(_) => 0,
         }
@@ -72,15 +80,27 @@ impl Intake for GithubIssue {
     fn parse(input: &str, source: &str) -> Result<Task, IntakeError> {
         let (issue, action, repo) = read(input).map_err(invalid)?;
         if issue.pull_request.is_some() {
-            return Err(invalid(format!("#{} is a pull request, not an issue", issue.number)));
+            return Err(invalid(format!(
+                "#{} is a pull request, not an issue",
+                issue.number
+            )));
         }
-        if let Some(a) = action.as_deref().filter(|a| matches!(*a, "deleted" | "closed" | "locked" | "transferred")) {
-            return Err(invalid(format!("the webhook's action is `{a}`: there is no work in a {a} issue")));
+        if let Some(a) = action
+            .as_deref()
+            .filter(|a| matches!(*a, "deleted" | "closed" | "locked" | "transferred"))
+        {
+            return Err(invalid(format!(
+                "the webhook's action is `{a}`: there is no work in a {a} issue"
+            )));
         }
         let body = issue.body.unwrap_or_default().replace("\r\n", "\n");
         let b = brief::parse(&body);
         let mut task = Task::new(Self::FORMAT, source, issue.title.trim());
-        task.intent = if b.intent.is_empty() { issue.title.trim().to_string() } else { b.intent };
+        task.intent = if b.intent.is_empty() {
+            issue.title.trim().to_string()
+        } else {
+            b.intent
+        };
         task.acceptance_criteria = b.acceptance_criteria;
         task.scope = b.scope;
         task.labels = issue.labels.iter().map(|l| l.name.clone()).collect();
@@ -89,7 +109,11 @@ impl Intake for GithubIssue {
             .iter()
             .find_map(|l| Priority::from_words(&l.name))
             .or(b.priority)
-            .unwrap_or(if task.labels.iter().any(|l| l == "bug") { Priority::High } else { Priority::Normal });
+            .unwrap_or(if task.labels.iter().any(|l| l == "bug") {
+                Priority::High
+            } else {
+                Priority::Normal
+            });
         task.source.url = issue.html_url;
         task.source.id = Some(match repo {
             Some(r) => format!("{r}#{}", issue.number),

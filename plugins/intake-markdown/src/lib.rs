@@ -31,7 +31,10 @@ fn list(v: &str) -> Vec<String> {
 /// Split off and read the front matter; line numbers in errors are 1-based
 /// lines of the file.
 fn front_matter(input: &str) -> Result<(Front, &str), String> {
-    let Some(rest) = input.strip_prefix("---\n").or_else(|| input.strip_prefix("---\r\n")) else {
+    let Some(rest) = input
+        .strip_prefix("---\n")
+        .or_else(|| input.strip_prefix("---\r\n"))
+    else {
         return Ok((Front::default(), input));
     };
     let end = rest
@@ -47,8 +50,13 @@ fn front_matter(input: &str) -> Result<(Front, &str), String> {
             continue;
         }
         if let Some(item) = line.trim_start().strip_prefix("- ") {
-            let key = current.as_deref().ok_or(format!("line {n}: a list item with no key above it"))?;
-            let item = item.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+            let key = current
+                .as_deref()
+                .ok_or(format!("line {n}: a list item with no key above it"))?;
+            let item = item
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_string();
             match key {
                 "scope" => f.scope.push(item),
                 "labels" => f.labels.push(item),
@@ -65,18 +73,20 @@ fn front_matter(input: &str) -> Result<(Front, &str), String> {
         current = Some(key.clone());
         match key.as_str() {
             "title" => f.title = Some(value.trim_matches(|c| c == '"' || c == '\'').to_string()),
-            "priority" => {
-                f.priority = Some(Priority::from_words(value).ok_or(format!(
-                    "line {n}: priority {value:?} is not one of low, normal, high, urgent (or P0-P3)"
-                ))?)
-            }
+            "priority" => f.priority = Some(Priority::from_words(value).ok_or(format!(
+                "line {n}: priority {value:?} is not one of low, normal, high, urgent (or P0-P3)"
+            ))?),
             "scope" => f.scope.extend(list(value)),
             "labels" => f.labels.extend(list(value)),
             "acceptance" | "acceptance_criteria" => {
                 current = Some("acceptance".into());
                 f.acceptance.extend(list(value))
             }
-            other => return Err(format!("line {n}: unknown front-matter key `{other}`; known keys: {KEYS}")),
+            other => {
+                return Err(format!(
+                    "line {n}: unknown front-matter key `{other}`; known keys: {KEYS}"
+                ));
+            }
         }
     }
     for s in &f.scope {
@@ -117,9 +127,21 @@ impl Intake for Markdown {
             ));
         }
         let mut task = Task::new(Self::FORMAT, source, title);
-        task.intent = if b.intent.is_empty() { task.title.clone() } else { b.intent };
-        task.acceptance_criteria = if front.acceptance.is_empty() { b.acceptance_criteria } else { front.acceptance };
-        task.scope = if front.scope.is_empty() { b.scope } else { front.scope };
+        task.intent = if b.intent.is_empty() {
+            task.title.clone()
+        } else {
+            b.intent
+        };
+        task.acceptance_criteria = if front.acceptance.is_empty() {
+            b.acceptance_criteria
+        } else {
+            front.acceptance
+        };
+        task.scope = if front.scope.is_empty() {
+            b.scope
+        } else {
+            front.scope
+        };
         task.priority = front.priority.or(b.priority).unwrap_or_default();
         task.labels = front.labels;
         Ok(task)

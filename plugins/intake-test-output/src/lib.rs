@@ -11,7 +11,11 @@ impl Intake for TestOutput {
     const DESCRIPTION: &'static str = include_str!("../description.txt");
 
     fn detect(input: &str) -> u8 {
-        if report::detect(input).is_some() { 90 } else { 0 }
+        if report::detect(input).is_some() {
+            90
+        } else {
+            0
+        }
     }
 
     fn parse(input: &str, source: &str) -> Result<Task, factory_sdk::intake::IntakeError> {
@@ -26,9 +30,18 @@ impl Intake for TestOutput {
         let title = if names.len() == 1 {
             format!("Fix failing test {}", names[0])
         } else {
-            format!("Fix {} failing tests ({}{})", names.len(), names[..names.len().min(2)].join(", "), if names.len() > 2 { ", …" } else { "" })
+            format!(
+                "Fix {} failing tests ({}{})",
+                names.len(),
+                names[..names.len().min(2)].join(", "),
+                if names.len() > 2 { ", …" } else { "" }
+            )
         };
-        let mut task = Task::new(Self::FORMAT, source, title.chars().take(200).collect::<String>());
+        let mut task = Task::new(
+            Self::FORMAT,
+            source,
+            title.chars().take(200).collect::<String>(),
+        );
         let mut intent = format!(
             "{} of {} tests fail ({}). Make them pass without weakening the tests.\n",
             r.failed, r.total, r.framework
@@ -39,14 +52,26 @@ impl Intake for TestOutput {
                 (Some(file), None) => format!(" in {file}"),
                 _ => String::new(),
             };
-            intent.push_str(&format!("\n- {}{at}: {}", f.name, f.message.lines().next().unwrap_or("")));
+            intent.push_str(&format!(
+                "\n- {}{at}: {}",
+                f.name,
+                f.message.lines().next().unwrap_or("")
+            ));
         }
         task.intent = intent;
         task.acceptance_criteria = r
             .failures
             .iter()
-            .map(|f| if f.name == "(build)" { "the project builds".to_string() } else { format!("{} passes", f.name) })
-            .chain(std::iter::once("no test that passed before fails".to_string()))
+            .map(|f| {
+                if f.name == "(build)" {
+                    "the project builds".to_string()
+                } else {
+                    format!("{} passes", f.name)
+                }
+            })
+            .chain(std::iter::once(
+                "no test that passed before fails".to_string(),
+            ))
             .collect();
         task.priority = Priority::High;
         task.labels = vec!["test-failure".into(), r.framework.clone()];

@@ -46,10 +46,21 @@ impl Role for Reviewer {
             "Task: {}\n{}\n\nAcceptance criteria:\n{}\n\nDiff:\n{}",
             input.task.title,
             input.task.intent,
-            input.task.acceptance_criteria.iter().map(|c| format!("- {c}")).collect::<Vec<_>>().join("\n"),
+            input
+                .task
+                .acceptance_criteria
+                .iter()
+                .map(|c| format!("- {c}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
             input.diff
         );
-        let msg = |role, content: &str| Message { role, content: content.into(), tool_calls: vec![], tool_call_id: None };
+        let msg = |role, content: &str| Message {
+            role,
+            content: content.into(),
+            tool_calls: vec![],
+            tool_call_id: None,
+        };
         let resp = factory_sdk::model::complete(&Request {
             model: None,
             messages: vec![msg(MsgRole::System, SYSTEM), msg(MsgRole::User, &user)],
@@ -57,8 +68,9 @@ impl Role for Reviewer {
             max_tokens: None,
             temperature: None,
         })?;
-        let review: ModelReview = extract_json(&resp.message.content)
-            .map_err(|e| factory_sdk::role::failed(format!("the model's review is unusable: {e}")))?;
+        let review: ModelReview = extract_json(&resp.message.content).map_err(|e| {
+            factory_sdk::role::failed(format!("the model's review is unusable: {e}"))
+        })?;
         comments.extend(review.comments.into_iter().map(|c| Comment {
             path: c.path,
             line: c.line,
@@ -71,13 +83,22 @@ impl Role for Reviewer {
         } else {
             Verdict::RequestChanges
         };
-        let failed: Vec<&str> = checks.iter().filter(|c| !c.passed).map(|c| c.name.as_str()).collect();
+        let failed: Vec<&str> = checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name.as_str())
+            .collect();
         let summary = if failed.is_empty() {
             review.summary
         } else {
             format!("checks failed: {}. {}", failed.join(", "), review.summary)
         };
-        Ok(ReviewerOutput { verdict, summary, comments, checks })
+        Ok(ReviewerOutput {
+            verdict,
+            summary,
+            comments,
+            checks,
+        })
     }
 }
 

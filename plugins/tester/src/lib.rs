@@ -24,7 +24,10 @@ impl Role for Tester {
             program: program.clone(),
             args: args.to_vec(),
             cwd: Some(input.workdir.clone()),
-            env: vec![("CARGO_TARGET_DIR".into(), "/tmp/target".into()), ("PYTHONDONTWRITEBYTECODE".into(), "1".into())],
+            env: vec![
+                ("CARGO_TARGET_DIR".into(), "/tmp/target".into()),
+                ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+            ],
             stdin: None,
             timeout_ms: input.timeout_ms,
         })?;
@@ -35,7 +38,11 @@ impl Role for Tester {
         );
         let parsed = match &input.junit_path {
             Some(p) => {
-                let path = if p.starts_with('/') { p.clone() } else { format!("{}/{p}", input.workdir) };
+                let path = if p.starts_with('/') {
+                    p.clone()
+                } else {
+                    format!("{}/{p}", input.workdir)
+                };
                 std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read the JUnit report {path}: {e}"))
                     .and_then(|xml| report::parse(&xml, Some("junit")))
@@ -47,7 +54,10 @@ impl Role for Tester {
             Ok(r) => r,
             Err(why) => {
                 factory_sdk::log::warn(&format!("test output not parsed: {why}"));
-                TestReport { framework: "unknown".into(), ..Default::default() }
+                TestReport {
+                    framework: "unknown".into(),
+                    ..Default::default()
+                }
             }
         };
         let mut report = report;

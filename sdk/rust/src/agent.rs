@@ -5,8 +5,8 @@
 //! Paths: the granted tools take absolute paths. Relative `path`, `root`
 //! and `dir` arguments the model writes are resolved against `workdir`.
 
-use crate::bindings::factory::plugin::{model, tools};
 use crate::ErrorCode;
+use crate::bindings::factory::plugin::{model, tools};
 use model::{Message, Request, Role, StopReason, ToolCall, ToolSpec};
 
 /// What the loop did.
@@ -44,7 +44,11 @@ impl Agent {
     pub fn run(&self, user: &str) -> Result<Outcome, ErrorCode> {
         let specs: Vec<ToolSpec> = tools::available()
             .into_iter()
-            .filter(|t| self.tools.as_ref().is_none_or(|allow| allow.contains(&t.name)))
+            .filter(|t| {
+                self.tools
+                    .as_ref()
+                    .is_none_or(|allow| allow.contains(&t.name))
+            })
             .map(|t| ToolSpec {
                 name: t.name,
                 description: t.description,
@@ -98,7 +102,10 @@ impl Agent {
             }
         }
         let written = match call.name.as_str() {
-            "write-file" => args.get("path").and_then(|p| p.as_str()).map(str::to_string),
+            "write-file" => args
+                .get("path")
+                .and_then(|p| p.as_str())
+                .map(str::to_string),
             _ => None,
         };
         let patched: Vec<String> = if call.name == "apply-patch" {
@@ -160,6 +167,9 @@ pub fn extract_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, Str
         None => text,
     };
     let start = body.find('{').ok_or("the answer contains no JSON object")?;
-    let end = body.rfind('}').ok_or("the answer contains no JSON object")?;
-    serde_json::from_str(&body[start..=end]).map_err(|e| format!("the answer's JSON is not valid: {e}"))
+    let end = body
+        .rfind('}')
+        .ok_or("the answer contains no JSON object")?;
+    serde_json::from_str(&body[start..=end])
+        .map_err(|e| format!("the answer's JSON is not valid: {e}"))
 }

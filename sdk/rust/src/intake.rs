@@ -23,7 +23,7 @@ pub fn __describe<I: Intake>() -> Info {
     Info {
         name: I::NAME.into(),
         format: I::FORMAT.into(),
-        description: I::DESCRIPTION.into(),
+        description: I::DESCRIPTION.trim().into(),
     }
 }
 

@@ -78,12 +78,12 @@ pub mod intake_bindings {
 pub mod agent;
 pub mod exec;
 pub mod fs;
-pub mod intake;
-pub mod role;
 pub mod http;
+pub mod intake;
 pub mod kv;
 pub mod log;
 pub mod model;
+pub mod role;
 pub mod tools;
 
 pub use bindings::exports::factory::plugin::tool::{Info, ToolError};
@@ -110,8 +110,26 @@ pub fn failed(msg: impl std::fmt::Display) -> ToolError {
     ToolError::Failed(msg.to_string())
 }
 
-/// Map an I/O error: a refusal by the sandbox becomes `denied`.
+/// Whether an absolute `path` lies under none of this instance's granted
+/// directories (its WASI preopens). Such a path never reaches the host:
+/// the guest's libc fails it as "not found".
+pub fn outside_grants(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    p.is_absolute()
+        && !wasip2::filesystem::preopens::get_directories()
+            .iter()
+            .any(|(_, dir)| p.starts_with(dir))
+}
+
+/// Map an I/O error: a refusal by the sandbox becomes `denied`, and so
+/// does a path outside every granted directory.
 pub fn io_error(context: impl std::fmt::Display, e: std::io::Error) -> ToolError {
+    let context = context.to_string();
+    if e.kind() == std::io::ErrorKind::NotFound && outside_grants(&context) {
+        return ToolError::Denied(format!(
+            "{context}: outside every directory granted to this tool"
+        ));
+    }
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => ToolError::Denied(format!("{context}: {e}")),
         std::io::ErrorKind::NotFound => ToolError::InvalidInput(format!("{context}: {e}")),

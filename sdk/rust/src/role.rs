@@ -49,7 +49,7 @@ pub fn __describe<R: Role>() -> Info {
     Info {
         name: R::NAME.into(),
         kind: R::KIND.into(),
-        description: R::DESCRIPTION.into(),
+        description: R::DESCRIPTION.trim().into(),
     }
 }
 

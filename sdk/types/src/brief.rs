@@ -24,7 +24,13 @@ enum Section {
 
 fn section_of(heading: &str) -> Section {
     let h = heading.trim().trim_end_matches(':').to_ascii_lowercase();
-    if h.contains("acceptance") || h == "done when" || h == "definition of done" || h == "expected behavior" || h == "expected behaviour" || h == "criteria" {
+    if h.contains("acceptance")
+        || h == "done when"
+        || h == "definition of done"
+        || h == "expected behavior"
+        || h == "expected behaviour"
+        || h == "criteria"
+    {
         Section::Acceptance
     } else if h == "scope" || h == "files" || h == "affected files" || h == "where" {
         Section::Scope
@@ -44,7 +50,11 @@ pub fn list_item(line: &str) -> Option<&str> {
         .or_else(|| t.strip_prefix("• "))
         .or_else(|| {
             let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-            (digits > 0).then(|| t[digits..].strip_prefix(". ").or_else(|| t[digits..].strip_prefix(") ")))?
+            (digits > 0).then(|| {
+                t[digits..]
+                    .strip_prefix(". ")
+                    .or_else(|| t[digits..].strip_prefix(") "))
+            })?
         })?;
     let rest = rest
         .strip_prefix("[ ] ")
@@ -62,9 +72,19 @@ pub fn backticked_paths(text: &str) -> Vec<String> {
             continue;
         }
         let p = part.trim_start_matches("./");
-        let looks_like_path = p.contains('/') || p.rsplit_once('.').is_some_and(|(stem, ext)| !stem.is_empty() && (1..=5).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric()));
-        let code_like = p.contains('(') || p.contains('=') || p.contains("::") || p.starts_with('-');
-        if looks_like_path && !code_like && check_scope_path(p).is_ok() && !out.iter().any(|o| o == p) {
+        let looks_like_path = p.contains('/')
+            || p.rsplit_once('.').is_some_and(|(stem, ext)| {
+                !stem.is_empty()
+                    && (1..=5).contains(&ext.len())
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        let code_like =
+            p.contains('(') || p.contains('=') || p.contains("::") || p.starts_with('-');
+        if looks_like_path
+            && !code_like
+            && check_scope_path(p).is_ok()
+            && !out.iter().any(|o| o == p)
+        {
             out.push(p.to_string());
         }
     }
@@ -80,9 +100,18 @@ pub fn parse(markdown: &str) -> Brief {
         if line.trim_start().starts_with("```") {
             in_fence = !in_fence;
         }
-        let heading = if in_fence { None } else { line.trim_start().strip_prefix('#').map(|h| h.trim_start_matches('#').trim()) };
+        let heading = if in_fence {
+            None
+        } else {
+            line.trim_start()
+                .strip_prefix('#')
+                .map(|h| h.trim_start_matches('#').trim())
+        };
         if let Some(h) = heading {
-            if b.title.is_none() && section == Section::Body && body.iter().all(|l| l.trim().is_empty()) {
+            if b.title.is_none()
+                && section == Section::Body
+                && body.iter().all(|l| l.trim().is_empty())
+            {
                 b.title = Some(h.to_string());
                 continue;
             }
@@ -94,7 +123,8 @@ pub fn parse(markdown: &str) -> Brief {
         }
         // `**Acceptance criteria:**` or `Acceptance criteria:` on its own line.
         let bare = line.trim().trim_matches('*').trim();
-        if !in_fence && bare.ends_with(':') && bare.len() < 40 && section_of(bare) != Section::Body {
+        if !in_fence && bare.ends_with(':') && bare.len() < 40 && section_of(bare) != Section::Body
+        {
             section = section_of(bare);
             continue;
         }
@@ -135,7 +165,11 @@ pub fn parse(markdown: &str) -> Brief {
 
 /// A one-line title from prose: its first sentence, at most 100 characters.
 pub fn title_from(text: &str) -> String {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let first = first.trim_start_matches('#').trim();
     let sentence = match first.find(". ").or_else(|| first.find("! ")) {
         Some(i) => &first[..i],
@@ -158,17 +192,28 @@ mod tests {
 
     #[test]
     fn sections_and_items() {
-        let b = parse("# Fix mean\n\nThe mean of an empty list crashes.\n\n## Acceptance criteria\n- [ ] `mean([])` returns 0\n- existing tests pass\n\n## Scope\n- `calc.py`\n- tests/\n\n## Priority\nhigh\n");
+        let b = parse(
+            "# Fix mean\n\nThe mean of an empty list crashes.\n\n## Acceptance criteria\n- [ ] `mean([])` returns 0\n- existing tests pass\n\n## Scope\n- `calc.py`\n- tests/\n\n## Priority\nhigh\n",
+        );
         assert_eq!(b.title.as_deref(), Some("Fix mean"));
         assert_eq!(b.intent, "The mean of an empty list crashes.");
-        assert_eq!(b.acceptance_criteria, ["`mean([])` returns 0", "existing tests pass"]);
+        assert_eq!(
+            b.acceptance_criteria,
+            ["`mean([])` returns 0", "existing tests pass"]
+        );
         assert_eq!(b.scope, ["calc.py", "tests/"]);
         assert_eq!(b.priority, Some(Priority::High));
     }
 
     #[test]
     fn paths_in_prose() {
-        assert_eq!(backticked_paths("edit `src/calc.py` and `README.md`, not `mean([])` or `x = 1`"), ["src/calc.py", "README.md"]);
-        assert_eq!(title_from("Please fix the crash. It is bad."), "Please fix the crash");
+        assert_eq!(
+            backticked_paths("edit `src/calc.py` and `README.md`, not `mean([])` or `x = 1`"),
+            ["src/calc.py", "README.md"]
+        );
+        assert_eq!(
+            title_from("Please fix the crash. It is bad."),
+            "Please fix the crash"
+        );
     }
 }

@@ -13,7 +13,9 @@ fn match_parts(pat: &[&str], path: &[&str]) -> bool {
         None => path.is_empty(),
         Some((&"**", rest)) => (0..=path.len()).any(|i| match_parts(rest, &path[i..])),
         Some((p, rest)) => {
-            !path.is_empty() && match_component(p.as_bytes(), path[0].as_bytes()) && match_parts(rest, &path[1..])
+            !path.is_empty()
+                && match_component(p.as_bytes(), path[0].as_bytes())
+                && match_parts(rest, &path[1..])
         }
     }
 }

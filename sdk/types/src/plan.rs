@@ -39,14 +39,22 @@ impl Plan {
             p.push("subtasks: empty; a plan needs at least one".into());
         }
         if self.subtasks.len() > MAX_SUBTASKS {
-            p.push(format!("subtasks: {} of them, at most {MAX_SUBTASKS}", self.subtasks.len()));
+            p.push(format!(
+                "subtasks: {} of them, at most {MAX_SUBTASKS}",
+                self.subtasks.len()
+            ));
         }
         for (i, s) in self.subtasks.iter().enumerate() {
             let valid_id = !s.id.is_empty()
                 && s.id.len() <= 32
-                && s.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+                && s.id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
             if !valid_id {
-                p.push(format!("subtasks[{i}].id: {:?} must be 1-32 of [a-z0-9-]", s.id));
+                p.push(format!(
+                    "subtasks[{i}].id: {:?} must be 1-32 of [a-z0-9-]",
+                    s.id
+                ));
             }
             if self.subtasks[..i].iter().any(|o| o.id == s.id) {
                 p.push(format!("subtasks[{i}].id: {:?} is used twice", s.id));
@@ -64,7 +72,11 @@ impl Plan {
             for (j, sc) in s.scope.iter().enumerate() {
                 if let Err(e) = check_scope_path(sc) {
                     p.push(format!("subtasks[{i}].scope[{j}]: {e}"));
-                } else if !task_scope.is_empty() && !task_scope.iter().any(|t| in_scope(sc.trim_end_matches('/'), t)) {
+                } else if !task_scope.is_empty()
+                    && !task_scope
+                        .iter()
+                        .any(|t| in_scope(sc.trim_end_matches('/'), t))
+                {
                     p.push(format!(
                         "subtasks[{i}].scope[{j}]: {sc:?} is outside the task's scope {task_scope:?}"
                     ));
@@ -82,9 +94,10 @@ impl Plan {
     pub fn order(&self) -> Option<Vec<String>> {
         let mut done: Vec<String> = Vec::new();
         while done.len() < self.subtasks.len() {
-            let next = self.subtasks.iter().find(|s| {
-                !done.contains(&s.id) && s.depends_on.iter().all(|d| done.contains(d))
-            })?;
+            let next = self
+                .subtasks
+                .iter()
+                .find(|s| !done.contains(&s.id) && s.depends_on.iter().all(|d| done.contains(d)))?;
             done.push(next.id.clone());
         }
         Some(done)
@@ -112,20 +125,42 @@ mod tests {
 
     #[test]
     fn dag_checks() {
-        let ok = Plan { summary: "s".into(), subtasks: vec![st("a", &["src/a.py"], &[]), st("b", &["src/b.py"], &["a"])] };
+        let ok = Plan {
+            summary: "s".into(),
+            subtasks: vec![st("a", &["src/a.py"], &[]), st("b", &["src/b.py"], &["a"])],
+        };
         assert!(ok.problems(&[]).is_empty());
         assert_eq!(ok.order().unwrap(), ["a", "b"]);
-        let cyc = Plan { summary: "s".into(), subtasks: vec![st("a", &[], &["b"]), st("b", &[], &["a"])] };
+        let cyc = Plan {
+            summary: "s".into(),
+            subtasks: vec![st("a", &[], &["b"]), st("b", &[], &["a"])],
+        };
         assert!(cyc.problems(&[]).iter().any(|p| p.contains("cycle")));
-        let bad = Plan { summary: "s".into(), subtasks: vec![st("A", &["../x"], &["zz"]), st("A", &[], &[])] };
+        let bad = Plan {
+            summary: "s".into(),
+            subtasks: vec![st("A", &["../x"], &["zz"]), st("A", &[], &[])],
+        };
         let p = bad.problems(&[]);
         assert!(p.iter().any(|p| p.contains("[a-z0-9-]")));
         assert!(p.iter().any(|p| p.contains("used twice")));
         assert!(p.iter().any(|p| p.contains("no subtask \"zz\"")));
         assert!(p.iter().any(|p| p.contains("scope[0]")));
-        let out = Plan { summary: "s".into(), subtasks: vec![st("a", &["lib/x.py"], &[])] };
-        assert!(out.problems(&["src".into()]).iter().any(|p| p.contains("outside the task's scope")));
-        assert!(Plan::independent(&st("a", &["src/a.py"], &[]), &st("b", &["src/b.py"], &[])));
-        assert!(!Plan::independent(&st("a", &["src"], &[]), &st("b", &["src/b.py"], &[])));
+        let out = Plan {
+            summary: "s".into(),
+            subtasks: vec![st("a", &["lib/x.py"], &[])],
+        };
+        assert!(
+            out.problems(&["src".into()])
+                .iter()
+                .any(|p| p.contains("outside the task's scope"))
+        );
+        assert!(Plan::independent(
+            &st("a", &["src/a.py"], &[]),
+            &st("b", &["src/b.py"], &[])
+        ));
+        assert!(!Plan::independent(
+            &st("a", &["src"], &[]),
+            &st("b", &["src/b.py"], &[])
+        ));
     }
 }

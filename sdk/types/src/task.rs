@@ -20,7 +20,9 @@ impl Priority {
     /// Read a priority from free text ("P1", "urgent", "prio: high", …).
     pub fn from_words(s: &str) -> Option<Priority> {
         let s = s.trim().to_ascii_lowercase();
-        let s = s.trim_start_matches("priority").trim_start_matches(['-', ':', '/', ' ']);
+        let s = s
+            .trim_start_matches("priority")
+            .trim_start_matches(['-', ':', '/', ' ']);
         Some(match s {
             "p0" | "critical" | "urgent" | "blocker" | "sev1" => Priority::Urgent,
             "p1" | "high" | "important" | "sev2" => Priority::High,

@@ -116,7 +116,10 @@ fn failure_from_block(name: &str, body: &[&str]) -> TestFailure {
 
 /// The first compiler error, when the tests did not build.
 fn build_failure(lines: &[&str]) -> Option<TestFailure> {
-    if !lines.iter().any(|l| l.starts_with("error: could not compile")) {
+    if !lines
+        .iter()
+        .any(|l| l.starts_with("error: could not compile"))
+    {
         return None;
     }
     let start = lines.iter().position(|l| l.starts_with("error"))?;

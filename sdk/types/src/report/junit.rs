@@ -48,7 +48,11 @@ pub fn parse(text: &str) -> Result<TestReport, String> {
         );
         if file.is_none() {
             // pytest puts `path:line: Error` as the body's last line.
-            if let Some((f, l)) = body.lines().rev().find_map(|l| super::file_line(l.split(": ").next().unwrap_or(""))) {
+            if let Some((f, l)) = body
+                .lines()
+                .rev()
+                .find_map(|l| super::file_line(l.split(": ").next().unwrap_or("")))
+            {
                 file = Some(f);
                 line = Some(l);
             }

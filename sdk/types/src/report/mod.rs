@@ -99,7 +99,11 @@ pub fn parse(text: &str, format: Option<&str>) -> Result<TestReport, String> {
         "pytest" => pytest::parse(text),
         "unittest" => unittest::parse(text),
         "junit" => junit::parse(text)?,
-        other => return Err(format!("unknown test output format `{other}`; known: {FORMATS:?}")),
+        other => {
+            return Err(format!(
+                "unknown test output format `{other}`; known: {FORMATS:?}"
+            ));
+        }
     };
     r.framework = format.to_string();
     r.failed = r.failed.max(r.failures.len() as u32);

@@ -11,7 +11,9 @@ pub fn looks_like(text: &str) -> bool {
             (l.contains(" passed") || l.contains(" failed") || l.contains(" error"))
                 && l.contains(" in ")
                 && l.ends_with('s')
-                && l.split_whitespace().next().is_some_and(|w| w.parse::<u32>().is_ok())
+                && l.split_whitespace()
+                    .next()
+                    .is_some_and(|w| w.parse::<u32>().is_ok())
         })
 }
 
@@ -32,7 +34,9 @@ pub fn parse(text: &str) -> TestReport {
     // Final counts: `==== 1 failed, 2 passed, 1 skipped in 0.02s ====`.
     for l in lines.iter().rev() {
         if let Some(inner) = is_rule(l, '=').or_else(|| Some(l.trim())) {
-            if inner.contains(" in ") && (inner.contains("passed") || inner.contains("failed") || inner.contains("error")) {
+            if inner.contains(" in ")
+                && (inner.contains("passed") || inner.contains("failed") || inner.contains("error"))
+            {
                 r.passed = count_before(inner, "passed");
                 r.failed = count_before(inner, "failed")
                     + count_before(inner, "error")
@@ -56,7 +60,10 @@ pub fn parse(text: &str) -> TestReport {
             if let Some(name) = is_rule(l, '_') {
                 let mut body = Vec::new();
                 i += 1;
-                while i < lines.len() && is_rule(lines[i], '_').is_none() && is_rule(lines[i], '=').is_none() {
+                while i < lines.len()
+                    && is_rule(lines[i], '_').is_none()
+                    && is_rule(lines[i], '=').is_none()
+                {
                     body.push(lines[i]);
                     i += 1;
                 }
@@ -68,12 +75,19 @@ pub fn parse(text: &str) -> TestReport {
     }
     // The short summary gives full node ids and one-line messages.
     for l in &lines {
-        let Some(rest) = l.strip_prefix("FAILED ").or_else(|| l.strip_prefix("ERROR ")) else {
+        let Some(rest) = l
+            .strip_prefix("FAILED ")
+            .or_else(|| l.strip_prefix("ERROR "))
+        else {
             continue;
         };
         let (id, msg) = rest.split_once(" - ").unwrap_or((rest, ""));
         let short = id.rsplit("::").next().unwrap_or(id);
-        match r.failures.iter_mut().find(|f| f.name == short || f.name == id || f.name.ends_with(&format!(".{short}"))) {
+        match r
+            .failures
+            .iter_mut()
+            .find(|f| f.name == short || f.name == id || f.name.ends_with(&format!(".{short}")))
+        {
             Some(f) => {
                 f.name = id.trim().to_string();
                 if f.message.is_empty() && !msg.is_empty() {
@@ -105,7 +119,11 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
     f.message = errors.join("\n");
     // The first location line is the test's: `test_calc.py:9: AssertionError`.
     for l in body {
-        if let Some((loc, kind)) = l.trim_end().split_once(": ").or_else(|| l.trim_end().strip_suffix(':').map(|x| (x, ""))) {
+        if let Some((loc, kind)) = l
+            .trim_end()
+            .split_once(": ")
+            .or_else(|| l.trim_end().strip_suffix(':').map(|x| (x, "")))
+        {
             if let Some((file, line)) = file_line(loc) {
                 f.file = Some(file);
                 f.line = Some(line);

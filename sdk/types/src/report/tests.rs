@@ -25,11 +25,19 @@ fn cargo_test() {
     let adds = find(&r, "tests::adds");
     assert_eq!(adds.file.as_deref(), Some("src/lib.rs"));
     assert_eq!(adds.line, Some(6));
-    assert!(adds.message.contains("assertion `left == right` failed"), "{}", adds.message);
+    assert!(
+        adds.message.contains("assertion `left == right` failed"),
+        "{}",
+        adds.message
+    );
     assert!(adds.message.contains("left: 0"));
     assert!(!adds.message.contains("stack backtrace"));
     let overflow = find(&r, "tests::overflow");
-    assert!(overflow.message.contains("index out of bounds"), "{}", overflow.message);
+    assert!(
+        overflow.message.contains("index out of bounds"),
+        "{}",
+        overflow.message
+    );
 }
 
 #[test]
@@ -71,7 +79,11 @@ fn unittest() {
     assert_eq!(m.line, Some(15));
     assert!(m.file.as_deref().unwrap().ends_with("test_calc.py"));
     assert_eq!(m.message, "AssertionError: 2.0 != 3");
-    assert!(find(&r, "test_divide_by_zero_returns_none").message.contains("ZeroDivisionError"));
+    assert!(
+        find(&r, "test_divide_by_zero_returns_none")
+            .message
+            .contains("ZeroDivisionError")
+    );
 }
 
 #[test]
@@ -89,8 +101,16 @@ fn junit() {
 
 #[test]
 fn junit_errors_are_clear() {
-    assert!(parse("<testsuite><testcase", Some("junit")).unwrap_err().contains("invalid JUnit XML"));
-    assert!(parse("<html/>", Some("junit")).unwrap_err().contains("root element is <html>"));
+    assert!(
+        parse("<testsuite><testcase", Some("junit"))
+            .unwrap_err()
+            .contains("invalid JUnit XML")
+    );
+    assert!(
+        parse("<html/>", Some("junit"))
+            .unwrap_err()
+            .contains("root element is <html>")
+    );
 }
 
 #[test]

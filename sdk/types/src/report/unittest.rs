@@ -5,7 +5,8 @@
 use super::{TestFailure, TestReport, cap};
 
 pub fn looks_like(text: &str) -> bool {
-    text.lines().any(|l| l.starts_with("Ran ") && l.contains(" test"))
+    text.lines()
+        .any(|l| l.starts_with("Ran ") && l.contains(" test"))
 }
 
 fn kv(s: &str, key: &str) -> u32 {
@@ -21,7 +22,11 @@ pub fn parse(text: &str) -> TestReport {
     let mut errors_and_failures = 0;
     for l in &lines {
         if let Some(rest) = l.strip_prefix("Ran ") {
-            r.total = rest.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            r.total = rest
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
         } else if l.starts_with("FAILED (") || l.starts_with("OK") {
             errors_and_failures = kv(l, "failures") + kv(l, "errors");
             r.skipped = kv(l, "skipped");
@@ -30,14 +35,19 @@ pub fn parse(text: &str) -> TestReport {
     let mut i = 0;
     while i < lines.len() {
         let l = lines[i];
-        let head = l.strip_prefix("FAIL: ").or_else(|| l.strip_prefix("ERROR: "));
+        let head = l
+            .strip_prefix("FAIL: ")
+            .or_else(|| l.strip_prefix("ERROR: "));
         if let (Some(name), true) = (head, i > 0 && lines[i - 1].starts_with("=====")) {
             let mut body = Vec::new();
             i += 1;
             if i < lines.len() && lines[i].starts_with("-----") {
                 i += 1;
             }
-            while i < lines.len() && !lines[i].starts_with("=====") && !lines[i].starts_with("-----") {
+            while i < lines.len()
+                && !lines[i].starts_with("=====")
+                && !lines[i].starts_with("-----")
+            {
                 body.push(lines[i]);
                 i += 1;
             }
@@ -56,7 +66,11 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
     let name = match name.split_once(" (") {
         Some((short, full)) => {
             let full = full.trim_end_matches(')');
-            if full.ends_with(short) { full.to_string() } else { format!("{full}.{short}") }
+            if full.ends_with(short) {
+                full.to_string()
+            } else {
+                format!("{full}.{short}")
+            }
         }
         None => name.to_string(),
     };
@@ -74,7 +88,10 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
         }
         if let Some(rest) = t.strip_prefix("File \"") {
             if let Some((file, after)) = rest.split_once("\", line ") {
-                let line = after.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok());
+                let line = after
+                    .split(|c: char| !c.is_ascii_digit())
+                    .next()
+                    .and_then(|n| n.parse().ok());
                 f.file = Some(file.to_string());
                 f.line = line;
             }
