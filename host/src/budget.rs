@@ -79,10 +79,10 @@ impl Budget {
         if let Some(why) = over(&self.run, &g.0, "the run's") {
             return Err(why);
         }
-        if let (Some(a), Some(s)) = (self.roles.get(role), g.1.get(role)) {
-            if let Some(why) = over(a, s, &format!("the {role} role's")) {
-                return Err(why);
-            }
+        if let (Some(a), Some(s)) = (self.roles.get(role), g.1.get(role))
+            && let Some(why) = over(a, s, &format!("the {role} role's"))
+        {
+            return Err(why);
         }
         Ok(())
     }

@@ -123,20 +123,29 @@ pub fn exchange(stream: &str, seq: u32, r: Value) -> Value {
 
 /// `factory run ISSUE --repo REPO --json ARGS…`: exit code and outcome.
 pub fn run(home: &Path, dir: &Path, args: &[&str]) -> (i32, Value) {
-    let issue = dir.join("calc-issue.json");
-    let repo = dir.join("calc");
-    let mut a = vec![
-        "run",
-        issue.to_str().unwrap(),
-        "--repo",
-        repo.to_str().unwrap(),
-        "--json",
-    ];
-    a.extend_from_slice(args);
-    let o = factory(home, &a);
+    let o = run_output(home, dir, &[args, &["--json"]].concat());
     let v = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|_| panic!("not JSON: {}\nstderr: {}", text(&o.stdout), text(&o.stderr)));
     (code(&o), v)
+}
+
+/// `factory run DIR/calc-issue.json --repo DIR/calc ARGS…`.
+pub fn run_output(home: &Path, dir: &Path, args: &[&str]) -> Output {
+    let issue = dir.join("calc-issue.json");
+    let repo = dir.join("calc");
+    factory(
+        home,
+        &[
+            &[
+                "run",
+                issue.to_str().unwrap(),
+                "--repo",
+                repo.to_str().unwrap(),
+            ],
+            args,
+        ]
+        .concat(),
+    )
 }
 
 /// `factory runs show ID --json`.

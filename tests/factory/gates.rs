@@ -84,15 +84,7 @@ fn a_repository_without_factory_toml_gets_defaults_and_bad_config_is_refused() {
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     set_config(&repo, "trust = \"draft\"\n[pipeline]\nreveiw = false\n");
-    let o = factory(
-        &home,
-        &[
-            "run",
-            d.path().join("calc-issue.json").to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-        ],
-    );
+    let o = run_output(&home, d.path(), &[]);
     assert_eq!(code(&o), 2);
     let err = text(&o.stderr);
     assert!(
@@ -100,9 +92,13 @@ fn a_repository_without_factory_toml_gets_defaults_and_bad_config_is_refused() {
         "{err}"
     );
     // A role served by the wrong kind of component, or by nothing.
-    for (roles, says) in [("coder = \"reviewer\"", "is a reviewer role, not a coder"), ("tester = \"read-file\"", "is a tool, not a role"), ("architect = \"nobody\"", "no plugin named `nobody`")] {
+    for (roles, says) in [
+        ("coder = \"reviewer\"", "is a reviewer role, not a coder"),
+        ("tester = \"read-file\"", "is a tool, not a role"),
+        ("architect = \"nobody\"", "no plugin named `nobody`"),
+    ] {
         set_config(&repo, &format!("[roles]\n{roles}\n"));
-        let o = factory(&home, &["run", d.path().join("calc-issue.json").to_str().unwrap(), "--repo", repo.to_str().unwrap()]);
+        let o = run_output(&home, d.path(), &[]);
         assert_eq!(code(&o), 2);
         assert!(text(&o.stderr).contains(says), "{}", text(&o.stderr));
     }

@@ -169,26 +169,13 @@ fn each_trust_level_stops_where_it_should() {
     // full without a [deploy] table is refused before anything runs.
     let d = tempfile::tempdir().unwrap();
     example(d.path());
-    let (c, _) = run_raw(&home, d.path(), &["--trust", "full"]);
-    assert_eq!(c, 2);
+    let o = run_output(&home, d.path(), &["--trust", "full"]);
+    assert_eq!(code(&o), 2);
+    assert!(text(&o.stderr).contains("[deploy]"), "{}", text(&o.stderr));
 }
 
 fn before_of(repo: &std::path::Path) -> String {
     git(repo, &["rev-parse", "main"])
-}
-
-fn run_raw(home: &std::path::Path, dir: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let issue = dir.join("calc-issue.json");
-    let repo = dir.join("calc");
-    let mut a = vec![
-        "run",
-        issue.to_str().unwrap(),
-        "--repo",
-        repo.to_str().unwrap(),
-    ];
-    a.extend_from_slice(args);
-    let o = factory(home, &a);
-    (code(&o), text(&o.stderr))
 }
 
 #[test]

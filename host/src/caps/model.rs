@@ -112,15 +112,15 @@ impl Host for ModelState {
             ..Default::default()
         };
         // The run's budget is the host's: checked before the call is sent.
-        if let Some(s) = &scope {
-            if let Err(why) = s.budget.check(&s.role) {
-                record.outcome = "budget".into();
-                record.detail = why.clone();
-                self.call.journal.model_call(record);
-                self.call
-                    .event("limit", "model", format!("model call refused: {why}"));
-                return Ok(Err(ErrorCode::LimitExceeded(why)));
-            }
+        if let Some(s) = &scope
+            && let Err(why) = s.budget.check(&s.role)
+        {
+            record.outcome = "budget".into();
+            record.detail = why.clone();
+            self.call.journal.model_call(record);
+            self.call
+                .event("limit", "model", format!("model call refused: {why}"));
+            return Ok(Err(ErrorCode::LimitExceeded(why)));
         }
         let ctx = ModelCtx {
             plugin: self.call.plugin.clone(),

@@ -3,7 +3,7 @@
 //! sent as `tool_result` blocks in a user turn.
 
 use super::http::{HttpOptions, post_json};
-use super::prices::{Price, price_of};
+use super::prices::Price;
 use super::wire::{self, JsonMessage, JsonResponse, JsonToolCall, JsonUsage};
 use crate::bindings::ErrorCode;
 use crate::bindings::imports::factory::plugin::model::{Request, Response};
@@ -30,13 +30,12 @@ pub fn body(req: &Request) -> Value {
     let mut messages: Vec<Value> = Vec::new();
     // Append content blocks to the last message if it has the same role.
     let mut push = |role: &str, blocks: Vec<Value>| {
-        if let Some(last) = messages.last_mut() {
-            if last["role"] == role {
-                if let Some(arr) = last["content"].as_array_mut() {
-                    arr.extend(blocks);
-                    return;
-                }
-            }
+        if let Some(last) = messages.last_mut()
+            && last["role"] == role
+            && let Some(arr) = last["content"].as_array_mut()
+        {
+            arr.extend(blocks);
+            return;
         }
         messages.push(json!({"role": role, "content": blocks}));
     };
@@ -176,11 +175,7 @@ impl ModelProvider for Anthropic {
                 &self.http,
             )
             .await?;
-            let r = parse(&v, &model)
-                .map_err(|e| ErrorCode::Failed(format!("unexpected Messages API response: {e}")))?;
-            let cost = price_of(&r.model, self.price)
-                .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
-            wire::response_from_json(&r, cost).map_err(ErrorCode::Failed)
+            wire::priced(parse(&v, &model), "Messages API", self.price)
         })
     }
 }

@@ -3,7 +3,7 @@
 //! LM Studio and others, with function tools.
 
 use super::http::{HttpOptions, post_json};
-use super::prices::{Price, price_of};
+use super::prices::Price;
 use super::wire::{self, JsonMessage, JsonResponse, JsonToolCall, JsonUsage};
 use crate::bindings::ErrorCode;
 use crate::bindings::imports::factory::plugin::model::{Request, Response};
@@ -156,12 +156,7 @@ impl ModelProvider for OpenAi {
                 &self.http,
             )
             .await?;
-            let r = parse(&v, &model).map_err(|e| {
-                ErrorCode::Failed(format!("unexpected chat-completions response: {e}"))
-            })?;
-            let cost = price_of(&r.model, self.price)
-                .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
-            wire::response_from_json(&r, cost).map_err(ErrorCode::Failed)
+            wire::priced(parse(&v, &model), "chat-completions", self.price)
         })
     }
 }

@@ -186,3 +186,18 @@ pub fn response_from_json(r: &JsonResponse, cost: u64) -> Result<Response, Strin
         },
     })
 }
+
+/// A parsed protocol response as the interface's response, priced from
+/// the table (or the configured override). `api` names the protocol for
+/// the error.
+pub fn priced(
+    parsed: Result<JsonResponse, String>,
+    api: &str,
+    price: Option<super::prices::Price>,
+) -> Result<Response, crate::bindings::ErrorCode> {
+    use crate::bindings::ErrorCode;
+    let r = parsed.map_err(|e| ErrorCode::Failed(format!("unexpected {api} response: {e}")))?;
+    let cost = super::prices::price_of(&r.model, price)
+        .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
+    response_from_json(&r, cost).map_err(ErrorCode::Failed)
+}

@@ -327,13 +327,13 @@ impl Config {
         if c.pipeline.parallel == 0 {
             return Err(invalid("[pipeline] parallel must be at least 1".into()));
         }
-        if let Some(f) = &c.test.format {
-            if !factory_types::report::FORMATS.contains(&f.as_str()) {
-                return Err(invalid(format!(
-                    "[test] format {f:?} is not one of {:?}",
-                    factory_types::report::FORMATS
-                )));
-            }
+        if let Some(f) = &c.test.format
+            && !factory_types::report::FORMATS.contains(&f.as_str())
+        {
+            return Err(invalid(format!(
+                "[test] format {f:?} is not one of {:?}",
+                factory_types::report::FORMATS
+            )));
         }
         if !c.test.command.is_empty() && shlex::split(&c.test.command).is_none_or(|v| v.is_empty())
         {

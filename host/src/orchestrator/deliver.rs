@@ -365,10 +365,10 @@ async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
     };
     let mut exec: Vec<String> = Vec::new();
     for c in [&input.deploy, &input.health, &input.rollback] {
-        if let Some(p) = c.first() {
-            if !exec.contains(p) {
-                exec.push(p.clone());
-            }
+        if let Some(p) = c.first()
+            && !exec.contains(p)
+        {
+            exec.push(p.clone());
         }
     }
     let access = Access {

@@ -147,17 +147,17 @@ pub async fn read_spec(
     } else {
         std::fs::read_to_string(path).map_err(|e| IntakeError::Read(shown.clone(), e))?
     };
-    if format.is_none_or(|f| f == "auto" || f == "task") {
-        if let Ok(task) = serde_json::from_str::<Task>(&text) {
-            let problems = task.problems();
-            if !problems.is_empty() {
-                return Err(IntakeError::Invalid {
-                    format: "factory.task/v1".into(),
-                    message: problems.join("; "),
-                });
-            }
-            return Ok(task);
+    if format.is_none_or(|f| f == "auto" || f == "task")
+        && let Ok(task) = serde_json::from_str::<Task>(&text)
+    {
+        let problems = task.problems();
+        if !problems.is_empty() {
+            return Err(IntakeError::Invalid {
+                format: "factory.task/v1".into(),
+                message: problems.join("; "),
+            });
         }
+        return Ok(task);
     }
     Ok(intake(host, &text, &shown, format).await?.task)
 }

@@ -215,19 +215,32 @@ fn setup_model(
 /// Each `[roles]` entry must name an installed role plugin of that kind.
 fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
     let r = &cfg.roles;
-    let mut roles = vec![("architect", &r.architect), ("coder", &r.coder), ("tester", &r.tester), ("reviewer", &r.reviewer), ("documenter", &r.documenter)];
+    let mut roles = vec![
+        ("architect", &r.architect),
+        ("coder", &r.coder),
+        ("tester", &r.tester),
+        ("reviewer", &r.reviewer),
+        ("documenter", &r.documenter),
+    ];
     if cfg.trust == RunTrust::Full {
         roles.push(("deployer", &r.deployer));
     }
     for (kind, name) in roles {
-        let found = host.registry().get(name).map_err(|e| RunError::Setup(e.to_string()))?;
+        let found = host
+            .registry()
+            .get(name)
+            .map_err(|e| RunError::Setup(e.to_string()))?;
         let why = match found {
             None => format!("no plugin named `{name}` is installed (see `factory plugin list`)"),
-            Some(p) if p.world != crate::registry::World::Role => format!("`{name}` is a {}, not a role", p.world.noun()),
+            Some(p) if p.world != crate::registry::World::Role => {
+                format!("`{name}` is a {}, not a role", p.world.noun())
+            }
             Some(p) if p.kind != kind => format!("`{name}` is a {} role, not a {kind}", p.kind),
             Some(_) => continue,
         };
-        return Err(RunError::Setup(format!("factory.toml [roles] {kind} = \"{name}\": {why}")));
+        return Err(RunError::Setup(format!(
+            "factory.toml [roles] {kind} = \"{name}\": {why}"
+        )));
     }
     Ok(())
 }

@@ -117,18 +117,16 @@ async fn phases(ctx: &Arc<Ctx>) -> Result<(), RunFailure> {
 
 async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
     let mut t = phase(ctx, "@plan", 0, "plan");
-    if t.status == "done" {
-        if let Some(plan) = ctx
+    if t.status == "done"
+        && let Some(plan) = ctx
             .store
             .run(&ctx.run_id)
             .ok()
             .flatten()
             .and_then(|r| r.plan)
-        {
-            if let Ok(p) = serde_json::from_value(plan) {
-                return Ok(p);
-            }
-        }
+        && let Ok(p) = serde_json::from_value(plan)
+    {
+        return Ok(p);
     }
     t.status = "in-flight".into();
     t.attempts += 1;
@@ -317,11 +315,7 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
                 summary: format!("your change conflicted with other subtasks' changes in {list}"),
                 details: "Your working tree now holds the merged work of the other subtasks. Make your change again on top of it.".into(),
             };
-            if let Some(stop) = ctx.next_round(&mut t, fb, format!("conflict: {list}")) {
-                t.status = "blocked".into();
-                ctx.save(&t);
-                return Err(stop);
-            }
+            ctx.next_round(&mut t, fb, format!("conflict: {list}"))?;
             t.status = "pending".into();
             ctx.save(&t);
             Ok(())
@@ -378,11 +372,7 @@ async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
             Some(r) if !r.passed => {
                 t.data["passed"] = json!(false);
                 let fb = test_feedback(&r);
-                if let Some(stop) = ctx.next_round(&mut t, fb, r.report.signature()) {
-                    t.status = "blocked".into();
-                    ctx.save(&t);
-                    return Err(stop);
-                }
+                ctx.next_round(&mut t, fb, r.report.signature())?;
             }
             r => {
                 t.data["passed"] = json!(r.is_some());
@@ -411,16 +401,12 @@ async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
         ctx.save(&t);
         if t.attempts > 1 {
             fix_on_work(ctx, &t, "address review comments").await?;
-            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await? {
-                if !r.passed {
-                    let fb = test_feedback(&r);
-                    if let Some(stop) = ctx.next_round(&mut t, fb, r.report.signature()) {
-                        t.status = "blocked".into();
-                        ctx.save(&t);
-                        return Err(stop);
-                    }
-                    continue;
-                }
+            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await?
+                && !r.passed
+            {
+                let fb = test_feedback(&r);
+                ctx.next_round(&mut t, fb, r.report.signature())?;
+                continue;
             }
         }
         let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
@@ -473,11 +459,7 @@ async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
             summary: out.summary.clone(),
             details,
         };
-        if let Some(stop) = ctx.next_round(&mut t, fb, sig.join("\n")) {
-            t.status = "blocked".into();
-            ctx.save(&t);
-            return Err(stop);
-        }
+        ctx.next_round(&mut t, fb, sig.join("\n"))?;
     }
 }
 

@@ -293,17 +293,17 @@ pub fn html(v: &RunView) -> String {
         }
         let _ = write!(o, "</table>");
     }
-    if let Some(t) = v.tasks.iter().find(|t| t.id == "@integrate") {
-        if let Some(rep) = t.data.pointer("/tests/report") {
-            let _ = write!(
-                o,
-                "<h2>Test results</h2><p>{} passed, {} failed, {} skipped ({})</p>",
-                rep["passed"],
-                rep["failed"],
-                rep["skipped"],
-                esc(rep["framework"].as_str().unwrap_or(""))
-            );
-        }
+    if let Some(t) = v.tasks.iter().find(|t| t.id == "@integrate")
+        && let Some(rep) = t.data.pointer("/tests/report")
+    {
+        let _ = write!(
+            o,
+            "<h2>Test results</h2><p>{} passed, {} failed, {} skipped ({})</p>",
+            rep["passed"],
+            rep["failed"],
+            rep["skipped"],
+            esc(rep["framework"].as_str().unwrap_or(""))
+        );
     }
     let _ = write!(
         o,

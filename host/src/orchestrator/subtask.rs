@@ -93,33 +93,39 @@ impl Ctx {
         ))
     }
 
-    /// Record a failure and decide: go round again, or stop.
+    /// Record a failure and decide: go round again (Ok, with the feedback
+    /// stored for the next attempt), or stop (the task is saved blocked,
+    /// with the reason).
     pub fn next_round(
         &self,
         t: &mut TaskRow,
         fb: Feedback,
         signature: String,
-    ) -> Option<RunFailure> {
+    ) -> Result<(), RunFailure> {
         let max = self.cfg.budget.max_attempts;
-        if t.data["signature"].as_str() == Some(signature.as_str()) {
-            let why = format!(
+        let why = if t.data["signature"].as_str() == Some(signature.as_str()) {
+            Some(format!(
                 "{}: the same failure came back after a retry ({}); stopping instead of looping",
                 t.id, fb.summary
-            );
-            self.note(&t.id, "loop", "blocked", why.clone(), signature);
-            return Some(RunFailure::Blocked(why));
-        }
-        if t.attempts >= max {
-            let why = format!(
+            ))
+        } else if t.attempts >= max {
+            Some(format!(
                 "{}: still failing after {max} attempts ({})",
                 t.id, fb.summary
-            );
-            self.note(&t.id, "loop", "blocked", why.clone(), String::new());
-            return Some(RunFailure::Blocked(why));
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.note(&t.id, "loop", "blocked", why.clone(), signature);
+            t.status = "blocked".into();
+            t.reason = why.clone();
+            self.save(t);
+            return Err(RunFailure::Blocked(why));
         }
         t.data["signature"] = json!(signature);
         t.data["feedback"] = json!([fb]);
-        None
+        Ok(())
     }
 
     pub fn save(&self, t: &TaskRow) {
@@ -271,14 +277,7 @@ impl Ctx {
                     return Ended::Passed;
                 }
                 Some((fb, sig)) => {
-                    if let Some(stop) = self.next_round(&mut t, fb, sig) {
-                        t.status = "blocked".into();
-                        t.reason = match &stop {
-                            RunFailure::Blocked(m)
-                            | RunFailure::Budget(m)
-                            | RunFailure::Failed(m) => m.clone(),
-                        };
-                        self.save(&t);
+                    if let Err(stop) = self.next_round(&mut t, fb, sig) {
                         return Ended::Stopped(stop);
                     }
                     self.save(&t);

@@ -99,10 +99,10 @@ pub fn report(host: &Host) -> rusqlite::Result<Vec<TrackRecord>> {
             && r.reverts == 0
             && r.failed_gates == 0
             && r.steps_failed * 5 <= steps;
-        if let (true, Some(t)) = (reliable, r.trust) {
-            if let Some(next) = TrustLevel::ALL.iter().find(|l| **l > t) {
-                r.promote = Some(format!("factory plugin trust {} {}", r.plugin, next.name()));
-            }
+        if let (true, Some(t)) = (reliable, r.trust)
+            && let Some(next) = TrustLevel::ALL.iter().find(|l| **l > t)
+        {
+            r.promote = Some(format!("factory plugin trust {} {}", r.plugin, next.name()));
         }
     }
     Ok(out)

@@ -7,7 +7,7 @@
 
 use crate::ErrorCode;
 use crate::bindings::factory::plugin::{model, tools};
-use model::{Message, Request, Role, StopReason, ToolCall, ToolSpec};
+use model::{Message, Request, Role, ToolCall, ToolSpec};
 
 /// What the loop did.
 #[derive(Debug, Default)]
@@ -69,7 +69,7 @@ impl Agent {
             let calls = resp.message.tool_calls.clone();
             out.answer = resp.message.content.clone();
             messages.push(resp.message);
-            if calls.is_empty() || resp.stop_reason == StopReason::EndTurn && calls.is_empty() {
+            if calls.is_empty() {
                 return Ok(out);
             }
             for call in calls {
@@ -95,10 +95,10 @@ impl Agent {
             }
         };
         for key in ["path", "root", "dir"] {
-            if let Some(serde_json::Value::String(p)) = args.get_mut(key) {
-                if !p.starts_with('/') {
-                    *p = join(&self.workdir, p);
-                }
+            if let Some(serde_json::Value::String(p)) = args.get_mut(key)
+                && !p.starts_with('/')
+            {
+                *p = join(&self.workdir, p);
             }
         }
         let written = match call.name.as_str() {

@@ -21,10 +21,10 @@ pub fn parse(text: &str) -> TestReport {
             r.passed += count_before(rest, "passed");
             r.failed += count_before(rest, "failed");
             r.skipped += count_before(rest, "ignored");
-        } else if let Some(rest) = l.strip_prefix("test ") {
-            if let Some(name) = rest.strip_suffix(" ... FAILED") {
-                failed_names.push(name.trim().to_string());
-            }
+        } else if let Some(rest) = l.strip_prefix("test ")
+            && let Some(name) = rest.strip_suffix(" ... FAILED")
+        {
+            failed_names.push(name.trim().to_string());
         }
     }
     // The `---- NAME stdout ----` blocks.

@@ -33,17 +33,16 @@ pub fn parse(text: &str) -> TestReport {
     let lines: Vec<&str> = text.lines().collect();
     // Final counts: `==== 1 failed, 2 passed, 1 skipped in 0.02s ====`.
     for l in lines.iter().rev() {
-        if let Some(inner) = is_rule(l, '=').or_else(|| Some(l.trim())) {
-            if inner.contains(" in ")
-                && (inner.contains("passed") || inner.contains("failed") || inner.contains("error"))
-            {
-                r.passed = count_before(inner, "passed");
-                r.failed = count_before(inner, "failed")
-                    + count_before(inner, "error")
-                    + count_before(inner, "errors");
-                r.skipped = count_before(inner, "skipped");
-                break;
-            }
+        if let Some(inner) = is_rule(l, '=').or_else(|| Some(l.trim()))
+            && inner.contains(" in ")
+            && (inner.contains("passed") || inner.contains("failed") || inner.contains("error"))
+        {
+            r.passed = count_before(inner, "passed");
+            r.failed = count_before(inner, "failed")
+                + count_before(inner, "error")
+                + count_before(inner, "errors");
+            r.skipped = count_before(inner, "skipped");
+            break;
         }
     }
     // Blocks in FAILURES / ERRORS.
@@ -56,20 +55,18 @@ pub fn parse(text: &str) -> TestReport {
             i += 1;
             continue;
         }
-        if section {
-            if let Some(name) = is_rule(l, '_') {
-                let mut body = Vec::new();
+        if section && let Some(name) = is_rule(l, '_') {
+            let mut body = Vec::new();
+            i += 1;
+            while i < lines.len()
+                && is_rule(lines[i], '_').is_none()
+                && is_rule(lines[i], '=').is_none()
+            {
+                body.push(lines[i]);
                 i += 1;
-                while i < lines.len()
-                    && is_rule(lines[i], '_').is_none()
-                    && is_rule(lines[i], '=').is_none()
-                {
-                    body.push(lines[i]);
-                    i += 1;
-                }
-                r.failures.push(block(name, &body));
-                continue;
             }
+            r.failures.push(block(name, &body));
+            continue;
         }
         i += 1;
     }
@@ -123,15 +120,14 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
             .trim_end()
             .split_once(": ")
             .or_else(|| l.trim_end().strip_suffix(':').map(|x| (x, "")))
+            && let Some((file, line)) = file_line(loc)
         {
-            if let Some((file, line)) = file_line(loc) {
-                f.file = Some(file);
-                f.line = Some(line);
-                if f.message.is_empty() {
-                    f.message = kind.to_string();
-                }
-                break;
+            f.file = Some(file);
+            f.line = Some(line);
+            if f.message.is_empty() {
+                f.message = kind.to_string();
             }
+            break;
         }
     }
     f

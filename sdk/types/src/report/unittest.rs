@@ -10,7 +10,7 @@ pub fn looks_like(text: &str) -> bool {
 }
 
 fn kv(s: &str, key: &str) -> u32 {
-    s.split(|c| c == '(' || c == ')' || c == ',')
+    s.split(['(', ')', ','])
         .filter_map(|p| p.trim().strip_prefix(&format!("{key}=")))
         .find_map(|n| n.parse().ok())
         .unwrap_or(0)
@@ -86,15 +86,15 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
         if f.file.is_some() {
             break;
         }
-        if let Some(rest) = t.strip_prefix("File \"") {
-            if let Some((file, after)) = rest.split_once("\", line ") {
-                let line = after
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|n| n.parse().ok());
-                f.file = Some(file.to_string());
-                f.line = line;
-            }
+        if let Some(rest) = t.strip_prefix("File \"")
+            && let Some((file, after)) = rest.split_once("\", line ")
+        {
+            let line = after
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok());
+            f.file = Some(file.to_string());
+            f.line = line;
         }
     }
     f.message = body
