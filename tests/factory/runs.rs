@@ -266,6 +266,32 @@ fn a_failure_that_repeats_blocks_the_run_instead_of_looping() {
         .unwrap();
     assert_eq!(t["status"], "blocked");
 
+    // Resumed, the blocked task gets one more try (here, a good one).
+    let mut sess = session(d.path());
+    let good = sess
+        .iter()
+        .find(|x| x["stream"] == "fix-mean/coder/1" && x["seq"] == 1)
+        .unwrap()["response"]
+        .to_string()
+        .replace("sum(xs) // len(xs)", "sum(xs) / len(xs)");
+    sess.push(exchange(
+        "fix-mean/coder/3",
+        0,
+        serde_json::from_str(&good).unwrap(),
+    ));
+    sess.push(exchange(
+        "fix-mean/coder/3",
+        1,
+        reply("True division this time.", &[]),
+    ));
+    save_session(d.path(), &sess);
+    let o = factory(&home, &["resume", out["id"].as_str().unwrap(), "--json"]);
+    assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
+    let v = show(&home, out["id"].as_str().unwrap());
+    let s = steps(&v);
+    assert!(s.contains(&"fix-mean coder#3 ok".to_string()), "{s:#?}");
+    assert_eq!(v["run"]["status"], "done");
+
     // With one attempt allowed, the first failure is the end.
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
@@ -544,5 +570,93 @@ fn parallel_subtasks_merge_and_a_conflict_goes_back_to_the_coder() {
         std::fs::read_to_string(repo.join("stats.py"))
             .unwrap()
             .contains("def count")
+    );
+}
+
+#[test]
+fn requested_changes_go_back_to_the_coder_then_to_review_again() {
+    let home = shared_home();
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    let mut s = session(d.path());
+    s.retain(|x| x["stream"] != "@review/reviewer/1");
+    let changes = json!({"verdict": "request-changes", "summary": "the docstring does not say what [] gives",
+        "comments": [{"path": "calc.py", "line": 10, "message": "say that mean([]) is 0"}]});
+    s.push(exchange(
+        "@review/reviewer/1",
+        0,
+        reply(&changes.to_string(), &[]),
+    ));
+    let fixed = std::fs::read_to_string(examples().join("calc/calc.py")).unwrap().replace(
+        "\"\"\"The arithmetic mean of xs.\"\"\"\n    return sum(xs) / len(xs)",
+        "\"\"\"The arithmetic mean of xs; mean([]) is 0.\"\"\"\n    return sum(xs) / len(xs) if xs else 0",
+    );
+    assert!(fixed.contains("mean([]) is 0"));
+    s.push(exchange(
+        "@review/coder/2",
+        0,
+        reply(
+            "",
+            &[("write-file", json!({"path": "calc.py", "content": fixed}))],
+        ),
+    ));
+    s.push(exchange(
+        "@review/coder/2",
+        1,
+        reply("The docstring says what an empty list gives.", &[]),
+    ));
+    s.push(exchange(
+        "@review/reviewer/2",
+        0,
+        reply("{\"verdict\": \"approve\", \"summary\": \"good now\"}", &[]),
+    ));
+    save_session(d.path(), &s);
+    let (c, out) = run(&home, d.path(), &[]);
+    assert_eq!(c, 0, "{out}");
+    assert_eq!(out["result"]["delivery"], "merged");
+    let v = show(&home, out["id"].as_str().unwrap());
+    let st = steps(&v);
+    let at = |w: &str| {
+        st.iter()
+            .position(|x| x == w)
+            .unwrap_or_else(|| panic!("{w} missing: {st:#?}"))
+    };
+    assert!(at("@review reviewer#1 ok") < at("@review coder#2 ok"));
+    assert!(at("@review coder#2 ok") < at("@review tester#2 ok"));
+    assert!(at("@review tester#2 ok") < at("@review reviewer#2 ok"));
+    let review = v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "@review")
+        .unwrap();
+    assert!(
+        review["data"]["feedback"][0]["details"]
+            .as_str()
+            .unwrap()
+            .contains("calc.py:10: say that mean([]) is 0"),
+        "{review}"
+    );
+    assert!(
+        std::fs::read_to_string(repo.join("calc.py"))
+            .unwrap()
+            .contains("mean([]) is 0")
+    );
+    // The agents' stated reasons are in the journal, turn by turn.
+    let said: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "log" && e["plugin"] == "coder")
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|m| m.contains("The docstring says what an empty list gives.")),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter().any(|m| m.contains("[calls write-file]")),
+        "{said:#?}"
     );
 }

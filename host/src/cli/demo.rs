@@ -55,13 +55,17 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
     let host = super::open_host()?;
     let dir = match a.dir {
         Some(d) => d,
-        None => host.home().root().join("demo").join(format!(
-            "{}",
-            std::time::SystemTime::now()
+        None => {
+            let base = host.home().root().join("demo");
+            let secs = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
-                .unwrap_or(0)
-        )),
+                .unwrap_or(0);
+            (0..)
+                .map(|n| base.join(format!("{secs}-{n}")))
+                .find(|d| !d.exists())
+                .unwrap_or(base)
+        }
     };
     if dir.join("calc").exists() {
         return Err(anyhow!(

@@ -56,7 +56,9 @@ enum Command {
     /// Run a task to completion on a git repository: plan, code, test,
     /// review, document, gate, deliver (as far as the trust level allows).
     Run(run::RunArgs),
-    /// Continue a run that was interrupted, blocked or failed.
+    /// Continue a run that was interrupted, blocked or failed. Finished
+    /// steps are not redone; the step that was in flight is; a blocked or
+    /// failed task gets one more try.
     Resume(run::ResumeArgs),
     /// List runs, or show one (`factory runs show ID`).
     Runs(run::RunsArgs),

@@ -387,6 +387,17 @@ pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunS
     } else {
         git::reset_hard(&work)?;
     }
+    // A blocked or failed task gets one more try: its loop detector is
+    // reset and it has one attempt left.
+    for mut t in store.tasks(id)? {
+        if t.status == "blocked" || t.status == "failed" {
+            t.status = "pending".into();
+            t.reason.clear();
+            t.data["signature"] = serde_json::Value::Null;
+            t.attempts = t.attempts.min(cfg.budget.max_attempts.saturating_sub(1));
+            store.upsert_task(id, &t)?;
+        }
+    }
     store.set_run_status(id, "running", "")?;
     let ctx = Arc::new(Ctx {
         budget: Arc::new(budget_from(&cfg, total, by_role)),

@@ -54,6 +54,17 @@ pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
     if let Err(e) = ctx.store.set_run_status(&ctx.run_id, &status, &reason) {
         tracing::error!("cannot record the run's end: {e}");
     }
+    // The tasks the failure stopped mid-step failed with it (a killed
+    // process leaves them in flight instead, for resume to redo).
+    if outcome.is_err() {
+        for mut t in ctx.store.tasks(&ctx.run_id).unwrap_or_default() {
+            if t.status == "in-flight" {
+                t.status = "failed".into();
+                t.reason = reason.clone();
+                ctx.save(&t);
+            }
+        }
+    }
     ctx.note(
         "@run",
         "note",

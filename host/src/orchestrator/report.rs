@@ -14,7 +14,8 @@ pub struct RunView {
     pub tasks: Vec<TaskRow>,
     pub steps: Vec<StepRow>,
     pub model_calls: Vec<ModelCallRecord>,
-    /// Events recorded during the run: denials, limits, cuts, gates.
+    /// Events recorded during the run: denials, limits, cuts, gates, and
+    /// the roles' log lines (the agents' stated reasons, turn by turn).
     pub events: Vec<Entry>,
     /// Every component call of the run: role steps and the tool calls
     /// they made, with outcome, time, CPU and memory.
@@ -35,7 +36,6 @@ pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
     let (events, invocations): (Vec<Entry>, Vec<Entry>) =
         journal::query(&conn, None, Some(id), 100_000)?
             .into_iter()
-            .filter(|e| !matches!(e, Entry::Event { record, .. } if record.kind == "log"))
             .partition(|e| matches!(e, Entry::Event { .. }));
     let diff = std::fs::read_to_string(
         host.home()
@@ -138,9 +138,14 @@ pub fn text(v: &RunView) -> String {
         } else {
             s.kind.clone()
         };
+        let took = if s.kind == "role" {
+            format!(" ({} ms)", s.duration_ms)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "  {} {:<12} {:<14} {:<8} {}{cost}",
+            "  {} {:<12} {:<14} {:<8} {}{took}{cost}",
             hms(s.ts),
             s.task_id,
             who,
@@ -328,7 +333,7 @@ pub fn html(v: &RunView) -> String {
     }
     let _ = write!(
         o,
-        "</table><h2>Capability events</h2><table><tr><th>time</th><th>plugin</th><th>kind</th><th>message</th></tr>"
+        "</table><h2>Events: denials, limits, gates, the agents' stated reasons</h2><table><tr><th>time</th><th>plugin</th><th>kind</th><th>message</th></tr>"
     );
     for e in &v.events {
         if let Entry::Event { record, .. } = e {

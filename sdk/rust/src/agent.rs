@@ -68,6 +68,21 @@ impl Agent {
             })?;
             let calls = resp.message.tool_calls.clone();
             out.answer = resp.message.content.clone();
+            // The model's stated reason for this turn, for the journal.
+            let said = resp.message.content.trim();
+            if !said.is_empty() || !calls.is_empty() {
+                let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+                crate::log::info(&format!(
+                    "turn {}: {}{}",
+                    out.turns,
+                    said.chars().take(500).collect::<String>(),
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [calls {}]", names.join(", "))
+                    }
+                ));
+            }
             messages.push(resp.message);
             if calls.is_empty() {
                 return Ok(out);
