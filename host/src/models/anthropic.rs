@@ -4,7 +4,7 @@
 
 use super::http::{HttpOptions, post_json};
 use super::prices::Price;
-use super::wire::{self, JsonMessage, JsonResponse, JsonToolCall, JsonUsage};
+use super::wire::{self, JsonResponse, JsonToolCall};
 use crate::bindings::ErrorCode;
 use crate::bindings::imports::factory::plugin::model::{Request, Response};
 use crate::caps::model::{ModelCtx, ModelProvider};
@@ -123,30 +123,14 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
         Some("max_tokens") => "max-tokens",
         _ => "other",
     };
-    Ok(JsonResponse {
-        model: v
-            .get("model")
-            .and_then(Value::as_str)
-            .unwrap_or(requested)
-            .to_string(),
-        message: JsonMessage {
-            role: "assistant".into(),
-            content: text.join(""),
-            tool_calls,
-            tool_call_id: None,
-        },
-        stop_reason: stop.into(),
-        usage: JsonUsage {
-            input_tokens: v
-                .pointer("/usage/input_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32,
-            output_tokens: v
-                .pointer("/usage/output_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32,
-        },
-    })
+    Ok(wire::assistant(
+        v,
+        requested,
+        text.join(""),
+        tool_calls,
+        stop,
+        ("/usage/input_tokens", "/usage/output_tokens"),
+    ))
 }
 
 impl ModelProvider for Anthropic {

@@ -4,7 +4,7 @@
 
 use super::http::{HttpOptions, post_json};
 use super::prices::Price;
-use super::wire::{self, JsonMessage, JsonResponse, JsonToolCall, JsonUsage};
+use super::wire::{self, JsonResponse, JsonToolCall};
 use crate::bindings::ErrorCode;
 use crate::bindings::imports::factory::plugin::model::{Request, Response};
 use crate::caps::model::{ModelCtx, ModelProvider};
@@ -100,34 +100,17 @@ pub fn parse(v: &Value, requested: &str) -> Result<JsonResponse, String> {
         Some("length") => "max-tokens",
         _ => "other",
     };
-    Ok(JsonResponse {
-        model: v
-            .get("model")
+    Ok(wire::assistant(
+        v,
+        requested,
+        msg.get("content")
             .and_then(Value::as_str)
-            .unwrap_or(requested)
+            .unwrap_or_default()
             .to_string(),
-        message: JsonMessage {
-            role: "assistant".into(),
-            content: msg
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            tool_calls,
-            tool_call_id: None,
-        },
-        stop_reason: stop.into(),
-        usage: JsonUsage {
-            input_tokens: v
-                .pointer("/usage/prompt_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32,
-            output_tokens: v
-                .pointer("/usage/completion_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32,
-        },
-    })
+        tool_calls,
+        stop,
+        ("/usage/prompt_tokens", "/usage/completion_tokens"),
+    ))
 }
 
 impl ModelProvider for OpenAi {

@@ -201,3 +201,38 @@ pub fn priced(
         .cost_micro_usd(r.usage.input_tokens.into(), r.usage.output_tokens.into());
     response_from_json(&r, cost).map_err(ErrorCode::Failed)
 }
+
+/// An assistant reply read from a protocol response `v`: the model it
+/// names (or `requested`), and its usage at the JSON pointers given.
+pub fn assistant(
+    v: &serde_json::Value,
+    requested: &str,
+    content: String,
+    tool_calls: Vec<JsonToolCall>,
+    stop_reason: &str,
+    usage_pointers: (&str, &str),
+) -> JsonResponse {
+    let count = |p: &str| {
+        v.pointer(p)
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0) as u32
+    };
+    JsonResponse {
+        model: v
+            .get("model")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or(requested)
+            .to_string(),
+        message: JsonMessage {
+            role: "assistant".into(),
+            content,
+            tool_calls,
+            tool_call_id: None,
+        },
+        stop_reason: stop_reason.into(),
+        usage: JsonUsage {
+            input_tokens: count(usage_pointers.0),
+            output_tokens: count(usage_pointers.1),
+        },
+    }
+}

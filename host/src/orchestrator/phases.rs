@@ -1,20 +1,18 @@
 //! The run's phases, each recorded as a task row so a resumed run skips
 //! what is done: `@plan`, the subtasks (in parallel waves, merged into the
-//! run branch), `@integrate`, `@review`, `@docs`, then gates and delivery.
+//! run branch), then `finish` (`@integrate`, `@review`, `@docs`), gates and
+//! delivery.
 
 use super::steps::{Access, Kind};
 use super::store::TaskRow;
-use super::subtask::{Ended, test_feedback};
+use super::subtask::Ended;
 use super::{Ctx, RunFailure, RunSummary, git};
-use factory_types::roles::{
-    ArchitectInput, CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback,
-    ReviewChecks, ReviewerInput, ReviewerOutput, Verdict,
-};
+use factory_types::roles::{ArchitectInput, Feedback};
 use factory_types::{Plan, Subtask};
 use serde_json::json;
 use std::sync::Arc;
 
-fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
+pub fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
     let mut t = ctx
         .store
         .task(&ctx.run_id, id)
@@ -118,11 +116,11 @@ async fn phases(ctx: &Arc<Ctx>) -> Result<(), RunFailure> {
     check_wall(ctx)?;
     subtasks(ctx, &plan).await?;
     check_wall(ctx)?;
-    integrate(ctx).await?;
+    super::finish::integrate(ctx).await?;
     check_wall(ctx)?;
-    let review = review(ctx).await?;
+    let review = super::finish::review(ctx).await?;
     check_wall(ctx)?;
-    docs(ctx).await?;
+    super::finish::docs(ctx).await?;
     super::deliver::gates_and_deliver(ctx, review).await
 }
 
@@ -332,178 +330,4 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
             Ok(())
         }
     }
-}
-
-/// Coder work on the integration worktree (test fixes, review changes).
-async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailure> {
-    let feedback: Vec<Feedback> =
-        serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
-    let sub = Subtask {
-        id: t.id.trim_start_matches('@').into(),
-        title: title.into(),
-        instructions: "Address the feedback below on the run's combined change.".into(),
-        scope: ctx.task.scope.clone(),
-        depends_on: vec![],
-    };
-    let input = CoderInput {
-        task: ctx.task.clone(),
-        subtask: sub,
-        workdir: ctx.work.display().to_string(),
-        attempt: t.attempts,
-        feedback,
-        max_turns: ctx.cfg.pipeline.max_turns,
-    };
-    let access = Access {
-        workdir: ctx.work.clone(),
-        scratch: None,
-        exec: vec![],
-    };
-    let out: CoderOutput = ctx
-        .step(&t.id, Kind::Coder, t.attempts, &input, &access)
-        .await?;
-    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary))
-        .map_err(|e| RunFailure::Failed(e.to_string()))?;
-    Ok(())
-}
-
-/// Test the merged run branch; failures go back to a coder on it.
-async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
-    let mut t = phase(ctx, "@integrate", 90, "integration tests");
-    if t.status == "done" {
-        return Ok(());
-    }
-    loop {
-        t.attempts += 1;
-        t.status = "in-flight".into();
-        ctx.save(&t);
-        if t.attempts > 1 {
-            fix_on_work(ctx, &t, "fix integration test failures").await?;
-        }
-        match ctx.test("@integrate", t.attempts, &ctx.work).await? {
-            Some(r) if !r.passed => {
-                t.data["passed"] = json!(false);
-                let fb = test_feedback(&r);
-                ctx.next_round(&mut t, fb, r.report.signature())?;
-            }
-            r => {
-                t.data["passed"] = json!(r.is_some());
-                t.data["tests"] = serde_json::to_value(&r).unwrap_or_default();
-                t.status = "done".into();
-                ctx.save(&t);
-                return Ok(());
-            }
-        }
-    }
-}
-
-/// Review the run's change; requested changes go back to a coder, then
-/// the tests and the review run again.
-async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
-    let mut t = phase(ctx, "@review", 91, "review");
-    if !ctx.cfg.pipeline.review {
-        return Ok(None);
-    }
-    if t.status == "done" {
-        return Ok(serde_json::from_value(t.data["review"].clone()).ok());
-    }
-    loop {
-        t.attempts += 1;
-        t.status = "in-flight".into();
-        ctx.save(&t);
-        if t.attempts > 1 {
-            fix_on_work(ctx, &t, "address review comments").await?;
-            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await?
-                && !r.passed
-            {
-                let fb = test_feedback(&r);
-                ctx.next_round(&mut t, fb, r.report.signature())?;
-                continue;
-            }
-        }
-        let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
-        let input = ReviewerInput {
-            task: ctx.task.clone(),
-            workdir: ctx.work.display().to_string(),
-            diff: super::cap_text(
-                &git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
-                200_000,
-            ),
-            changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
-            checks: ReviewChecks {
-                max_diff_lines: ctx.cfg.gates.max_diff_lines,
-                forbidden_paths: ctx.cfg.gates.forbidden_paths.clone(),
-            },
-        };
-        let access = Access {
-            workdir: ctx.work.clone(),
-            scratch: None,
-            exec: vec![],
-        };
-        let out: ReviewerOutput = ctx
-            .step("@review", Kind::Reviewer, t.attempts, &input, &access)
-            .await?;
-        if out.verdict == Verdict::Approve {
-            t.data["review"] = serde_json::to_value(&out).unwrap_or_default();
-            t.status = "done".into();
-            ctx.save(&t);
-            return Ok(Some(out));
-        }
-        if ctx.cfg.pipeline.on_changes_requested == super::config::FeedbackEdge::Stop {
-            return Err(RunFailure::Blocked(format!(
-                "the reviewer requested changes: {}",
-                out.summary
-            )));
-        }
-        let mut details = String::new();
-        for c in &out.comments {
-            let at = match (&c.path, c.line) {
-                (Some(p), Some(l)) => format!("{p}:{l}: "),
-                (Some(p), None) => format!("{p}: "),
-                _ => String::new(),
-            };
-            details.push_str(&format!("- {at}{} [{}]\n", c.message, c.source));
-        }
-        let mut sig: Vec<String> = out.comments.iter().map(|c| c.message.clone()).collect();
-        sig.sort();
-        let fb = Feedback {
-            from: "reviewer".into(),
-            summary: out.summary.clone(),
-            details,
-        };
-        ctx.next_round(&mut t, fb, sig.join("\n"))?;
-    }
-}
-
-async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
-    let mut t = phase(ctx, "@docs", 92, "documentation");
-    if !ctx.cfg.pipeline.docs || t.status == "done" {
-        return Ok(());
-    }
-    t.attempts += 1;
-    t.status = "in-flight".into();
-    ctx.save(&t);
-    let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
-    let input = DocumenterInput {
-        task: ctx.task.clone(),
-        workdir: ctx.work.display().to_string(),
-        diff: super::cap_text(
-            &git::diff(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
-            100_000,
-        ),
-        changed: git::changed_files(&ctx.work, &ctx.base, &tip).unwrap_or_default(),
-        max_turns: ctx.cfg.pipeline.max_turns,
-    };
-    let access = Access {
-        workdir: ctx.work.clone(),
-        scratch: None,
-        exec: vec![],
-    };
-    let out: DocumenterOutput = ctx
-        .step("@docs", Kind::Documenter, t.attempts, &input, &access)
-        .await?;
-    git::commit_all(&ctx.work, &format!("docs: {}", out.summary))
-        .map_err(|e| RunFailure::Failed(e.to_string()))?;
-    t.status = "done".into();
-    ctx.save(&t);
-    Ok(())
 }

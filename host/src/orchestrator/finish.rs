@@ -1,0 +1,193 @@
+//! After the subtasks, on the run's integration worktree: the integration
+//! tests (failures go back to a coder), the review (requested changes go
+//! back to a coder, then the tests and the review run again), the docs.
+
+use super::phases::phase;
+use super::steps::{Access, Kind};
+use super::store::TaskRow;
+use super::subtask::test_feedback;
+use super::{Ctx, RunFailure, git};
+use factory_types::Subtask;
+use factory_types::roles::{
+    CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback, ReviewChecks,
+    ReviewerInput, ReviewerOutput, Verdict,
+};
+use serde_json::json;
+
+/// Coder work on the integration worktree (test fixes, review changes).
+async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailure> {
+    let feedback: Vec<Feedback> =
+        serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
+    let sub = Subtask {
+        id: t.id.trim_start_matches('@').into(),
+        title: title.into(),
+        instructions: "Address the feedback below on the run's combined change.".into(),
+        scope: ctx.task.scope.clone(),
+        depends_on: vec![],
+    };
+    let input = CoderInput {
+        task: ctx.task.clone(),
+        subtask: sub,
+        workdir: ctx.work.display().to_string(),
+        attempt: t.attempts,
+        feedback,
+        max_turns: ctx.cfg.pipeline.max_turns,
+    };
+    let access = Access {
+        workdir: ctx.work.clone(),
+        scratch: None,
+        exec: vec![],
+    };
+    let out: CoderOutput = ctx
+        .step(&t.id, Kind::Coder, t.attempts, &input, &access)
+        .await?;
+    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary))
+        .map_err(|e| RunFailure::Failed(e.to_string()))?;
+    Ok(())
+}
+
+/// Test the merged run branch; failures go back to a coder on it.
+pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
+    let mut t = phase(ctx, "@integrate", 90, "integration tests");
+    if t.status == "done" {
+        return Ok(());
+    }
+    loop {
+        t.attempts += 1;
+        t.status = "in-flight".into();
+        ctx.save(&t);
+        if t.attempts > 1 {
+            fix_on_work(ctx, &t, "fix integration test failures").await?;
+        }
+        match ctx.test("@integrate", t.attempts, &ctx.work).await? {
+            Some(r) if !r.passed => {
+                t.data["passed"] = json!(false);
+                let fb = test_feedback(&r);
+                ctx.next_round(&mut t, fb, r.report.signature())?;
+            }
+            r => {
+                t.data["passed"] = json!(r.is_some());
+                t.data["tests"] = serde_json::to_value(&r).unwrap_or_default();
+                t.status = "done".into();
+                ctx.save(&t);
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Review the run's change; requested changes go back to a coder, then
+/// the tests and the review run again.
+pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
+    let mut t = phase(ctx, "@review", 91, "review");
+    if !ctx.cfg.pipeline.review {
+        return Ok(None);
+    }
+    if t.status == "done" {
+        return Ok(serde_json::from_value(t.data["review"].clone()).ok());
+    }
+    loop {
+        t.attempts += 1;
+        t.status = "in-flight".into();
+        ctx.save(&t);
+        if t.attempts > 1 {
+            fix_on_work(ctx, &t, "address review comments").await?;
+            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await?
+                && !r.passed
+            {
+                let fb = test_feedback(&r);
+                ctx.next_round(&mut t, fb, r.report.signature())?;
+                continue;
+            }
+        }
+        let (diff, changed) = change(ctx, 200_000)?;
+        let input = ReviewerInput {
+            task: ctx.task.clone(),
+            workdir: ctx.work.display().to_string(),
+            diff,
+            changed,
+            checks: ReviewChecks {
+                max_diff_lines: ctx.cfg.gates.max_diff_lines,
+                forbidden_paths: ctx.cfg.gates.forbidden_paths.clone(),
+            },
+        };
+        let access = Access {
+            workdir: ctx.work.clone(),
+            scratch: None,
+            exec: vec![],
+        };
+        let out: ReviewerOutput = ctx
+            .step("@review", Kind::Reviewer, t.attempts, &input, &access)
+            .await?;
+        if out.verdict == Verdict::Approve {
+            t.data["review"] = serde_json::to_value(&out).unwrap_or_default();
+            t.status = "done".into();
+            ctx.save(&t);
+            return Ok(Some(out));
+        }
+        if ctx.cfg.pipeline.on_changes_requested == super::config::FeedbackEdge::Stop {
+            return Err(RunFailure::Blocked(format!(
+                "the reviewer requested changes: {}",
+                out.summary
+            )));
+        }
+        let mut details = String::new();
+        for c in &out.comments {
+            let at = match (&c.path, c.line) {
+                (Some(p), Some(l)) => format!("{p}:{l}: "),
+                (Some(p), None) => format!("{p}: "),
+                _ => String::new(),
+            };
+            details.push_str(&format!("- {at}{} [{}]\n", c.message, c.source));
+        }
+        let mut sig: Vec<String> = out.comments.iter().map(|c| c.message.clone()).collect();
+        sig.sort();
+        let fb = Feedback {
+            from: "reviewer".into(),
+            summary: out.summary.clone(),
+            details,
+        };
+        ctx.next_round(&mut t, fb, sig.join("\n"))?;
+    }
+}
+
+pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
+    let mut t = phase(ctx, "@docs", 92, "documentation");
+    if !ctx.cfg.pipeline.docs || t.status == "done" {
+        return Ok(());
+    }
+    t.attempts += 1;
+    t.status = "in-flight".into();
+    ctx.save(&t);
+    let (diff, changed) = change(ctx, 100_000)?;
+    let input = DocumenterInput {
+        task: ctx.task.clone(),
+        workdir: ctx.work.display().to_string(),
+        diff,
+        changed,
+        max_turns: ctx.cfg.pipeline.max_turns,
+    };
+    let access = Access {
+        workdir: ctx.work.clone(),
+        scratch: None,
+        exec: vec![],
+    };
+    let out: DocumenterOutput = ctx
+        .step("@docs", Kind::Documenter, t.attempts, &input, &access)
+        .await?;
+    git::commit_all(&ctx.work, &format!("docs: {}", out.summary))
+        .map_err(|e| RunFailure::Failed(e.to_string()))?;
+    t.status = "done".into();
+    ctx.save(&t);
+    Ok(())
+}
+
+/// The run's change so far: its diff (capped at `cap` bytes) and the
+/// changed files.
+fn change(ctx: &Ctx, cap: usize) -> Result<(String, Vec<String>), RunFailure> {
+    let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
+    let tip = git::head(&ctx.work).map_err(fail)?;
+    let diff = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    Ok((super::cap_text(&diff, cap), changed))
+}

@@ -1,0 +1,268 @@
+//! Starting a run (repository, config, roles, intake, model, branch and
+//! worktree, budget) and resuming one from its stored state.
+
+use super::config::{Config, RunTrust};
+use super::store::{RunRow, Store};
+use super::{Ctx, RunError, RunOptions, RunSummary, git, intake, phases};
+use crate::budget::{Allowance, Budget, Spent};
+use crate::runtime::Host;
+use factory_types::Task;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn budget_from(cfg: &Config, spent: Spent, by_role: HashMap<String, Spent>) -> Budget {
+    let micro = |usd: Option<f64>| usd.map(|u| (u * 1e6).round() as u64);
+    let roles = cfg
+        .budget
+        .roles
+        .iter()
+        .map(|(k, r)| {
+            (
+                k.clone(),
+                Allowance {
+                    max_tokens: r.max_tokens,
+                    max_cost_micro_usd: micro(r.max_cost_usd),
+                },
+            )
+        })
+        .collect();
+    Budget::new(
+        Allowance {
+            max_tokens: cfg.budget.max_tokens,
+            max_cost_micro_usd: micro(cfg.budget.max_cost_usd),
+        },
+        roles,
+        (spent, by_role),
+    )
+}
+
+/// A new run id: sortable by time, unique.
+fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("r{:x}{:04x}", now.as_secs(), now.subsec_nanos() >> 16)
+}
+
+/// Register the configured model provider; the model name roles are granted.
+fn setup_model(
+    host: &Host,
+    cfg: &Config,
+    repo: &Path,
+    record: Option<&Path>,
+) -> Result<Option<String>, RunError> {
+    let Some(m) = &cfg.model else { return Ok(None) };
+    let provider = m.provider(repo, record)?;
+    host.models().register(&m.name, provider);
+    Ok(Some(m.name.clone()))
+}
+
+/// Each `[roles]` entry must name an installed role plugin of that kind.
+fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
+    let r = &cfg.roles;
+    let mut roles = vec![
+        ("architect", &r.architect),
+        ("coder", &r.coder),
+        ("tester", &r.tester),
+        ("reviewer", &r.reviewer),
+        ("documenter", &r.documenter),
+    ];
+    if cfg.trust == RunTrust::Full {
+        roles.push(("deployer", &r.deployer));
+    }
+    for (kind, name) in roles {
+        let found = host
+            .registry()
+            .get(name)
+            .map_err(|e| RunError::Setup(e.to_string()))?;
+        let why = match found {
+            None => format!("no plugin named `{name}` is installed (see `factory plugin list`)"),
+            Some(p) if p.world != crate::registry::World::Role => {
+                format!("`{name}` is a {}, not a role", p.world.noun())
+            }
+            Some(p) if p.kind != kind => format!("`{name}` is a {} role, not a {kind}", p.kind),
+            Some(_) => continue,
+        };
+        return Err(RunError::Setup(format!(
+            "factory.toml [roles] {kind} = \"{name}\": {why}"
+        )));
+    }
+    Ok(())
+}
+
+/// Start a run of `opts.spec` on `opts.repo` and drive it to its end.
+pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError> {
+    let repo = git::toplevel(&opts.repo)
+        .map_err(|e| RunError::NotARepo(opts.repo.display().to_string(), e.message))?;
+    let mut cfg = Config::load(&repo)?;
+    if let Some(t) = opts.trust {
+        cfg.trust = t;
+        if t == RunTrust::Full && cfg.deploy.is_none() {
+            return Err(RunError::Setup(
+                "--trust full deploys, so factory.toml needs a [deploy] table".into(),
+            ));
+        }
+    }
+    if let Some(r) = &opts.replay {
+        let m = cfg.model.get_or_insert_with(|| crate::models::ModelConfig {
+            provider: crate::models::ProviderKind::Replay,
+            name: "replay".into(),
+            base_url: None,
+            api_key_env: None,
+            replay: None,
+            timeout: None,
+            max_retries: None,
+            input_per_mtok: None,
+            output_per_mtok: None,
+        });
+        m.provider = crate::models::ProviderKind::Replay;
+        m.replay = Some(std::path::absolute(r).unwrap_or(r.clone()));
+    }
+    check_roles(host, &cfg)?;
+    // Intake first: a bad spec creates no run.
+    let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    let model = setup_model(host, &cfg, &base_dir.join(&repo), opts.record.as_deref())?;
+
+    let target = match &cfg.target_branch {
+        Some(t) => t.clone(),
+        None => git::current_branch(&repo).ok_or_else(|| {
+            RunError::Setup(
+                "the repository has no branch checked out; set target_branch in factory.toml"
+                    .into(),
+            )
+        })?,
+    };
+    let base = git::rev(&repo, &target)?;
+    let id = new_run_id();
+    let branch = format!("factory/{id}");
+    let dir = host.home().root().join("runs").join(&id);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| RunError::Setup(format!("cannot create {}: {e}", dir.display())))?;
+    let now = crate::db::now_ms();
+    let store = Arc::new(Store::open(&host.home().db_path())?);
+    store.insert_run(&RunRow {
+        id: id.clone(),
+        created: now,
+        updated: now,
+        repo: repo.display().to_string(),
+        spec: std::path::absolute(&opts.spec)
+            .unwrap_or(opts.spec.clone())
+            .display()
+            .to_string(),
+        task: serde_json::to_value(&task).unwrap_or_default(),
+        config: serde_json::to_value(&cfg).unwrap_or_default(),
+        trust: cfg.trust.name().into(),
+        target: target.clone(),
+        base: base.clone(),
+        branch: branch.clone(),
+        status: "running".into(),
+        reason: String::new(),
+        plan: None,
+        result: None,
+    })?;
+    let work = dir.join("work");
+    git::worktree_add(&repo, &work, &branch, &base)?;
+    let ctx = Arc::new(Ctx {
+        budget: Arc::new(budget_from(&cfg, Spent::default(), HashMap::new())),
+        host: host.clone(),
+        store,
+        run_id: id,
+        trust: cfg.trust,
+        cfg,
+        task,
+        repo,
+        dir,
+        work,
+        branch,
+        base,
+        target,
+        model,
+        started: Instant::now(),
+    });
+    ctx.note(
+        "@run",
+        "note",
+        "ok",
+        format!("run started at trust {}", ctx.trust.name()),
+        String::new(),
+    );
+    Ok(phases::drive(ctx).await)
+}
+
+/// Resume a run that was interrupted (killed, crashed) or stopped blocked
+/// or failed, with the configuration it started with. Steps already done
+/// are not done again; a step that was in flight is redone from its start.
+pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunSummary, RunError> {
+    let store = Arc::new(Store::open(&host.home().db_path())?);
+    let run = store
+        .run(id)?
+        .ok_or_else(|| RunError::UnknownRun(id.to_string()))?;
+    if run.status == "done" {
+        return Err(RunError::Finished(id.to_string(), run.status));
+    }
+    let repo = PathBuf::from(&run.repo);
+    let cfg: Config = serde_json::from_value(run.config.clone()).map_err(|e| {
+        RunError::Setup(format!(
+            "the stored configuration of {id} is unreadable: {e}"
+        ))
+    })?;
+    let task: Task = serde_json::from_value(run.task.clone())
+        .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
+    let model = setup_model(host, &cfg, &repo, record)?;
+    let mut by_role: HashMap<String, Spent> = HashMap::new();
+    let mut total = Spent::default();
+    for (role, tokens, cost, calls) in store.usage(id)? {
+        let s = Spent {
+            tokens,
+            cost_micro_usd: cost,
+            calls,
+        };
+        total.tokens += tokens;
+        total.cost_micro_usd += cost;
+        total.calls += calls;
+        by_role.insert(role, s);
+    }
+    let dir = host.home().root().join("runs").join(id);
+    let work = dir.join("work");
+    // The integration worktree: recreate it at the run branch if it is gone.
+    if !work.join(".git").exists() {
+        let tip = git::rev(&repo, &run.branch)?;
+        git::worktree_add(&repo, &work, &run.branch, &tip)?;
+    } else {
+        git::reset_hard(&work)?;
+    }
+    // A blocked or failed task gets one more try: its loop detector is
+    // reset and it has one attempt left.
+    for mut t in store.tasks(id)? {
+        if t.status == "blocked" || t.status == "failed" {
+            t.status = "pending".into();
+            t.reason.clear();
+            t.data["signature"] = serde_json::Value::Null;
+            t.attempts = t.attempts.min(cfg.budget.max_attempts.saturating_sub(1));
+            store.upsert_task(id, &t)?;
+        }
+    }
+    store.set_run_status(id, "running", "")?;
+    let ctx = Arc::new(Ctx {
+        budget: Arc::new(budget_from(&cfg, total, by_role)),
+        host: host.clone(),
+        store,
+        run_id: id.to_string(),
+        trust: RunTrust::parse(&run.trust).unwrap_or(cfg.trust),
+        cfg,
+        task,
+        repo,
+        dir,
+        work,
+        branch: run.branch,
+        base: run.base,
+        target: run.target,
+        model,
+        started: Instant::now(),
+    });
+    ctx.note("@run", "note", "ok", "run resumed".into(), String::new());
+    Ok(phases::drive(ctx).await)
+}
