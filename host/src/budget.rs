@@ -96,11 +96,6 @@ impl Budget {
     pub fn spent(&self) -> Spent {
         self.lock().0
     }
-
-    /// Whether the run as a whole is exhausted.
-    pub fn exhausted(&self) -> Option<String> {
-        over(&self.run, &self.lock().0, "the run's")
-    }
 }
 
 /// What a call does for a run: which run, task and role, under which

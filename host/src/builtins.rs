@@ -32,8 +32,14 @@ pub fn bytes(name: &str) -> Option<&'static [u8]> {
 /// Make sure every built-in has a registry entry for this binary's version.
 /// Trust, grants and limits the operator set are kept across upgrades.
 pub fn register(registry: &Registry) -> Result<(), RegistryError> {
+    let mut registered: std::collections::HashMap<String, PluginRecord> = registry
+        .list()?
+        .into_iter()
+        .filter(|p| BUILTINS.iter().any(|b| b.name == p.name))
+        .map(|p| (p.name.clone(), p))
+        .collect();
     for b in BUILTINS {
-        let existing = registry.get(b.name)?;
+        let existing = registered.remove(b.name);
         if existing.as_ref().is_some_and(|e| {
             e.digest == b.digest && e.builtin && e.kind == b.kind && e.description == b.description
         }) {

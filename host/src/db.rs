@@ -87,6 +87,20 @@ CREATE TABLE IF NOT EXISTS kv(
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The journal mode and the schema are the file's, not the connection's:
+    // set them up once per database per process (a host opens several
+    // connections to the same file).
+    static READY: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    if READY
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|p| p == path)
+    {
+        return Ok(conn);
+    }
     // Switching to WAL, or creating the schema, can meet SQLITE_BUSY
     // without the busy handler being consulted (another process opening or
     // closing the database at the same moment): retry for a while.
@@ -101,15 +115,20 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_millis(500));
             }
-            other => return other.map(|()| conn),
+            Ok(()) => {
+                READY
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(path.to_path_buf());
+                return Ok(conn);
+            }
+            Err(e) => return Err(e),
         }
     }
 }
 
 fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.execute_batch(SCHEMA)?;
     add_column(conn, "plugins", "kind", "TEXT NOT NULL DEFAULT ''")?;
     crate::orchestrator::store::migrate(conn)

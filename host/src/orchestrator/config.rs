@@ -3,7 +3,6 @@
 //! and bad values are errors naming the key. Documented in docs/factory-toml.md.
 
 use crate::models::ModelConfig;
-use crate::trust::TrustLevel;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,16 +34,6 @@ impl RunTrust {
             RunTrust::AutoMerge => "auto-merge",
             RunTrust::Scoped => "scoped",
             RunTrust::Full => "full",
-        }
-    }
-    /// The plugin trust level of the same name (a role's ceiling).
-    pub fn level(self) -> TrustLevel {
-        match self {
-            RunTrust::ReadOnly => TrustLevel::ReadOnly,
-            RunTrust::Draft => TrustLevel::Draft,
-            RunTrust::AutoMerge => TrustLevel::AutoMerge,
-            RunTrust::Scoped => TrustLevel::Scoped,
-            RunTrust::Full => TrustLevel::Full,
         }
     }
     pub fn parse(s: &str) -> Option<RunTrust> {

@@ -102,7 +102,7 @@ pub async fn gates_and_deliver(
     }
     let forbidden: Vec<&String> = changed
         .iter()
-        .filter(|f| g.forbidden_paths.iter().any(|p| glob::matches(p, f)))
+        .filter(|f| glob::any(&g.forbidden_paths, f))
         .collect();
     gates.push(gate(
         ctx,
@@ -151,18 +151,12 @@ pub async fn gates_and_deliver(
         RunTrust::AutoMerge => {
             let risky: Vec<&String> = changed
                 .iter()
-                .filter(|f| !g.low_risk_paths.iter().any(|p| glob::matches(p, f)))
+                .filter(|f| !glob::any(&g.low_risk_paths, f))
                 .collect();
-            merge_ok((!risky.is_empty()).then(|| {
-                format!(
-                    "not low-risk: {}",
-                    risky
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            }))
+            merge_ok(
+                (!risky.is_empty())
+                    .then(|| format!("not low-risk: {}", super::subtask::join(&risky))),
+            )
         }
         RunTrust::Scoped | RunTrust::Full => {
             // Inside the task's scope, or low-risk (what auto-merge, the
@@ -171,8 +165,7 @@ pub async fn gates_and_deliver(
             let outside: Vec<&String> = changed
                 .iter()
                 .filter(|f| {
-                    !scope.iter().any(|s| in_scope(f, s))
-                        && !g.low_risk_paths.iter().any(|p| glob::matches(p, f))
+                    !scope.iter().any(|s| in_scope(f, s)) && !glob::any(&g.low_risk_paths, f)
                 })
                 .collect();
             merge_ok(if scope.is_empty() {
@@ -181,11 +174,7 @@ pub async fn gates_and_deliver(
                 (!outside.is_empty()).then(|| {
                     format!(
                         "outside the task's scope: {}",
-                        outside
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        super::subtask::join(&outside)
                     )
                 })
             })

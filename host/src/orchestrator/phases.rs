@@ -187,35 +187,24 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
 /// passed into the run branch. A merge conflict sends the subtask back to
 /// the coder, redone on top of the merged work.
 async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
-    loop {
-        let rows = ctx
-            .store
+    let rows = |ctx: &Ctx| {
+        ctx.store
             .tasks(&ctx.run_id)
-            .map_err(|e| RunFailure::Failed(e.to_string()))?;
+            .map_err(|e| RunFailure::Failed(e.to_string()))
+    };
+    loop {
+        // Merge what passed before (also after a resume).
+        for r in rows(ctx)?.iter().filter(|r| r.status == "passed") {
+            if let Some(s) = plan.subtasks.iter().find(|s| s.id == r.id) {
+                merge(ctx, s)?;
+            }
+        }
+        let rows = rows(ctx)?;
         let status = |id: &str| {
             rows.iter()
                 .find(|r| r.id == id)
                 .map(|r| r.status.as_str())
                 .unwrap_or("pending")
-        };
-        // Merge what passed before (also after a resume).
-        let passed: Vec<&Subtask> = plan
-            .subtasks
-            .iter()
-            .filter(|s| status(&s.id) == "passed")
-            .collect();
-        for s in passed {
-            merge(ctx, s)?;
-        }
-        let rows = ctx
-            .store
-            .tasks(&ctx.run_id)
-            .map_err(|e| RunFailure::Failed(e.to_string()))?;
-        let status = |id: &str| {
-            rows.iter()
-                .find(|r| r.id == id)
-                .map(|r| r.status.clone())
-                .unwrap_or_default()
         };
         if let Some(b) = plan
             .subtasks

@@ -123,8 +123,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
-    let base_dir = std::env::current_dir().unwrap_or_default();
-    let model = setup_model(host, &cfg, &base_dir.join(&repo), opts.record.as_deref())?;
+    let model = setup_model(host, &cfg, &repo, opts.record.as_deref())?;
 
     let target = match &cfg.target_branch {
         Some(t) => t.clone(),

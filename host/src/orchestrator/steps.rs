@@ -164,7 +164,6 @@ impl Ctx {
                 }
             }
         };
-        let budget = self.budget.check(kind.name()).err();
         match out {
             Ok(o) => {
                 row.status = "ok".into();
@@ -175,6 +174,7 @@ impl Ctx {
                 Ok(o)
             }
             Err(message) => {
+                let budget = self.budget.check(kind.name()).err();
                 row.status = "failed".into();
                 row.summary = message.clone();
                 self.record(&row);

@@ -361,17 +361,4 @@ impl Store {
         })?;
         rows.collect()
     }
-
-    /// Step outcomes by role plugin across all runs, for `trust report`:
-    /// (role, status, count).
-    pub fn role_record(&self) -> rusqlite::Result<Vec<(String, String, u64)>> {
-        let conn = self.conn();
-        let mut st = conn.prepare(
-            "SELECT role, kind || ':' || status, COUNT(*) FROM steps GROUP BY 1, 2 ORDER BY 1, 2",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
-        })?;
-        rows.collect()
-    }
 }

@@ -204,11 +204,7 @@ impl Ctx {
                         .any(|o| o.id != sub.id && o.scope.iter().any(|s| in_scope(f, s)))
                 });
             if !unowned.is_empty() {
-                let list = unowned
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = join(&unowned);
                 self.note(
                     &sub.id,
                     "scope",
@@ -227,11 +223,7 @@ impl Ctx {
                     "no-change".to_string(),
                 ))
             } else if !outside.is_empty() {
-                let list = outside
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let list = join(&outside);
                 self.note(
                     &sub.id,
                     "scope",
@@ -285,4 +277,13 @@ impl Ctx {
             }
         }
     }
+}
+
+/// Paths as one comma-separated list.
+pub fn join(paths: &[&String]) -> String {
+    paths
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

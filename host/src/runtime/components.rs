@@ -48,7 +48,11 @@ impl Host {
         let loaded = self.load_as(name, World::Role)?;
         let merged = LimitOverrides {
             memory: loaded.record.limits.memory.or(limits.memory),
-            deadline_ms: limits.deadline_ms.or(loaded.record.limits.deadline_ms),
+            // The step's time limit, never beyond the operator's limit.
+            deadline_ms: match (limits.deadline_ms, loaded.record.limits.deadline_ms) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             max_result: loaded.record.limits.max_result.or(limits.max_result),
             max_output: loaded.record.limits.max_output.or(limits.max_output),
         };

@@ -8,6 +8,11 @@ pub fn matches(pattern: &str, path: &str) -> bool {
     match_parts(&pat, &comps)
 }
 
+/// Whether `path` matches any of `patterns`.
+pub fn any(patterns: &[String], path: &str) -> bool {
+    patterns.iter().any(|p| matches(p, path))
+}
+
 fn match_parts(pat: &[&str], path: &[&str]) -> bool {
     match pat.split_first() {
         None => path.is_empty(),

@@ -175,9 +175,5 @@ pub fn tail(s: &str, n: usize, max: usize) -> String {
     if t.len() <= max {
         return t;
     }
-    let mut start = t.len() - max;
-    while !t.is_char_boundary(start) {
-        start += 1;
-    }
-    t[start..].to_string()
+    t[t.ceil_char_boundary(t.len() - max)..].to_string()
 }

@@ -56,10 +56,7 @@ pub(crate) fn cap(s: &str) -> String {
     if s.len() <= MAX_FAILURE_OUTPUT {
         return s.to_string();
     }
-    let mut end = MAX_FAILURE_OUTPUT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = s.floor_char_boundary(MAX_FAILURE_OUTPUT);
     format!("{}\n[… {} more bytes]", &s[..end], s.len() - end)
 }
 
