@@ -91,6 +91,7 @@ fn main() {
     }
     table.push_str("];\n");
     std::fs::write(out.join("builtins.rs"), table).unwrap();
+    embed_guest_files(&root, &out);
 }
 
 /// Build `packages` for wasm32-wasip2 (release); returns the artifact dir.
@@ -142,4 +143,88 @@ fn package_name(world: &str, name: &str) -> String {
         "intake" => format!("factory-{name}"),
         w => format!("factory-{w}-{name}"),
     }
+}
+
+/// `sdk_files.rs`: the files `factory new` and `factory sdk` write out: the
+/// WIT package, each language's SDK and templates, and the Go runtime
+/// package that ships inside the `wit-bindgen-go` crate.
+fn embed_guest_files(root: &Path, out: &Path) {
+    let mut code = String::new();
+    let trees: [(&str, PathBuf); 7] = [
+        ("WIT", root.join("wit/plugin")),
+        ("SDK_PYTHON", root.join("sdk/python/factory_sdk")),
+        ("SDK_JS", root.join("sdk/js/lib")),
+        ("SDK_GO", root.join("sdk/go/factory")),
+        ("SDK_C", root.join("sdk/c/lib")),
+        ("TEMPLATES", root.join("host/src/scaffold/templates")),
+        ("GO_RUNTIME", go_runtime_dir()),
+    ];
+    for (name, dir) in trees {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let mut files = Vec::new();
+        collect(&dir, &dir, &mut files);
+        if name == "GO_RUNTIME" {
+            // The Go packages and their go.mod; not the repository's docs.
+            files.retain(|(rel, _)| rel == "go.mod" || rel == "LICENSE" || rel.starts_with("wit/"));
+        }
+        files.sort();
+        code.push_str(&format!("pub static {name}: &[(&str, &[u8])] = &[\n"));
+        for (rel, abs) in files {
+            code.push_str(&format!(
+                "    ({rel:?}, include_bytes!({:?})),\n",
+                abs.display().to_string()
+            ));
+        }
+        code.push_str("];\n");
+    }
+    std::fs::write(out.join("sdk_files.rs"), code).unwrap();
+}
+
+fn collect(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "__pycache__" || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            collect(base, &path, files);
+        } else {
+            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            files.push((rel, path));
+        }
+    }
+}
+
+/// `src/pkg` of the `wit-bindgen-go` crate this host depends on (found with
+/// `cargo metadata`, so vendored and relocated registries work too).
+fn go_runtime_dir() -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("Cargo.toml");
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .expect("cargo metadata");
+    assert!(
+        out.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pkg = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "wit-bindgen-go")
+        .expect("wit-bindgen-go is a dependency of factory-host");
+    let dir = Path::new(pkg["manifest_path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .join("src/pkg");
+    assert!(dir.is_dir(), "{} is missing", dir.display());
+    dir
 }

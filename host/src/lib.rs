@@ -9,6 +9,7 @@ pub mod caps;
 pub mod db;
 pub mod engine;
 pub mod grants;
+pub mod guest;
 pub mod home;
 pub mod journal;
 pub mod models;
@@ -16,6 +17,7 @@ pub mod orchestrator;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
+pub mod scaffold;
 pub mod trust;
 
 pub use home::Home;

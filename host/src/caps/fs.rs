@@ -4,6 +4,13 @@
 //! directory fail with `not-permitted`. The guard below wraps the
 //! path-taking methods of `wasi:filesystem/types` so that each refusal is
 //! also journaled with the path that was tried.
+//!
+//! A path outside every granted directory would fail inside the guest's libc
+//! (no preopen matches it) and never reach the host, so nobody would see the
+//! attempt. The guest therefore also sees a preopen `/`: an empty directory
+//! of the host's on which every path operation is refused and journaled
+//! (`open-at /etc`, "outside the granted directories"). Granted directories
+//! are longer prefixes, so libc resolves paths inside them as before.
 
 use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
@@ -13,7 +20,10 @@ use wasmtime_wasi::p2::FsError;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     Descriptor, DescriptorFlags, ErrorCode, HostDescriptor, NewTimestamp, OpenFlags, PathFlags,
 };
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime_wasi::filesystem::Dir;
+use wasmtime_wasi::{FsPerms, OpenMode, WasiCtxBuilder};
 
 /// Preopen the granted directories of this call.
 pub fn configure(builder: &mut WasiCtxBuilder, call: &CallInfo) {
@@ -34,6 +44,57 @@ pub fn configure(builder: &mut WasiCtxBuilder, call: &CallInfo) {
             );
         }
     }
+}
+
+/// Per-instance filesystem state: the descriptors handed out as the `/`
+/// sentinel (see the module docs).
+pub struct FsState {
+    empty_root: Arc<std::fs::File>,
+    sentinels: Vec<u32>,
+}
+
+impl FsState {
+    pub fn new(empty_root: Arc<std::fs::File>) -> FsState {
+        FsState {
+            empty_root,
+            sentinels: Vec::new(),
+        }
+    }
+
+    fn is_sentinel(&self, fd: &Resource<Descriptor>) -> bool {
+        self.sentinels.contains(&fd.rep())
+    }
+}
+
+/// The host's empty directory behind the `/` sentinel: `dir` is created if
+/// missing and must stay empty.
+pub fn open_empty_root(dir: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(dir)?;
+    if std::fs::read_dir(dir)?.next().is_some() {
+        return Err(std::io::Error::other(format!(
+            "{} must be empty (it is what plugins see at `/`)",
+            dir.display()
+        )));
+    }
+    std::fs::File::open(dir)
+}
+
+/// `get-directories` with the sentinel `/` added (unless `/` itself is granted).
+fn get_directories(
+    state: &mut InstanceState,
+) -> wasmtime::Result<Vec<(Resource<Descriptor>, String)>> {
+    let mut dirs = {
+        let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
+        wasmtime_wasi::p2::bindings::filesystem::preopens::Host::get_directories(&mut v)?
+    };
+    if dirs.iter().all(|(_, name)| name != "/") {
+        let file = state.fs.empty_root.try_clone()?;
+        let dir = Dir::new(file, FsPerms::ReadOnly, OpenMode::READ, false);
+        let fd = state.table.push(Descriptor::Dir(dir))?;
+        state.fs.sentinels.push(fd.rep());
+        dirs.push((fd, "/".to_string()));
+    }
+    Ok(dirs)
 }
 
 /// Whether an error from a path operation is a refusal worth journaling.
@@ -70,7 +131,7 @@ fn code(e: FsError) -> wasmtime::Result<ErrorCode> {
 }
 
 macro_rules! guarded {
-    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident, |$v:ident| $call:expr) => {{
+    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {{
         $linker.func_wrap_async(
             $name,
             |mut store: wasmtime::StoreContextMut<'_, InstanceState>, ($($arg,)*): ($($ty,)*)| {
@@ -79,6 +140,12 @@ macro_rules! guarded {
                     let call = state.call.clone();
                     let shown = $path.clone();
                     let write: bool = $write;
+                    let op = $name.trim_start_matches("[method]descriptor.");
+                    if [$(&$fd),+].into_iter().any(|fd| state.fs.is_sentinel(fd)) {
+                        let shown = format!("/{}", shown.trim_start_matches('/'));
+                        record(&call, write, op, &shown);
+                        return Ok((Err(ErrorCode::NotPermitted),));
+                    }
                     let mut $v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
                     let result: FsResult<$ret> = $call.await;
                     match result {
@@ -86,7 +153,7 @@ macro_rules! guarded {
                         Err(e) => {
                             let c = code(e)?;
                             if is_refusal(&c) {
-                                record(&call, write || matches!(c, ErrorCode::ReadOnly), $name.trim_start_matches("[method]descriptor."), &shown);
+                                record(&call, write || matches!(c, ErrorCode::ReadOnly), op, &shown);
                             }
                             Ok((Err(c),))
                         }
@@ -107,30 +174,37 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         (fd: Resource<Descriptor>, pf: PathFlags, path: String, of: OpenFlags, flags: DescriptorFlags),
         Resource<Descriptor>,
         flags.contains(DescriptorFlags::WRITE) || flags.contains(DescriptorFlags::MUTATE_DIRECTORY) || of.contains(OpenFlags::CREATE) || of.contains(OpenFlags::TRUNCATE),
-        path, |v| HostDescriptor::open_at(&mut v, fd, pf, path, of, flags));
-    guarded!(l, "[method]descriptor.create-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path,
+        path, [fd], |v| HostDescriptor::open_at(&mut v, fd, pf, path, of, flags));
+    guarded!(l, "[method]descriptor.create-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::create_directory_at(&mut v, fd, path));
-    guarded!(l, "[method]descriptor.remove-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path,
+    guarded!(l, "[method]descriptor.remove-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::remove_directory_at(&mut v, fd, path));
-    guarded!(l, "[method]descriptor.unlink-file-at", (fd: Resource<Descriptor>, path: String), (), true, path,
+    guarded!(l, "[method]descriptor.unlink-file-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::unlink_file_at(&mut v, fd, path));
-    guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path,
+    guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path, [fd],
         |v| HostDescriptor::symlink_at(&mut v, fd, old, path));
-    guarded!(l, "[method]descriptor.readlink-at", (fd: Resource<Descriptor>, path: String), String, false, path,
+    guarded!(l, "[method]descriptor.readlink-at", (fd: Resource<Descriptor>, path: String), String, false, path, [fd],
         |v| HostDescriptor::readlink_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.stat-at",
         (fd: Resource<Descriptor>, pf: PathFlags, path: String),
-        wasmtime_wasi::p2::bindings::filesystem::types::DescriptorStat, false, path,
+        wasmtime_wasi::p2::bindings::filesystem::types::DescriptorStat, false, path, [fd],
         |v| HostDescriptor::stat_at(&mut v, fd, pf, path));
     guarded!(l, "[method]descriptor.set-times-at",
-        (fd: Resource<Descriptor>, pf: PathFlags, path: String, a: NewTimestamp, m: NewTimestamp), (), true, path,
+        (fd: Resource<Descriptor>, pf: PathFlags, path: String, a: NewTimestamp, m: NewTimestamp), (), true, path, [fd],
         |v| HostDescriptor::set_times_at(&mut v, fd, pf, path, a, m));
     guarded!(l, "[method]descriptor.rename-at",
-        (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path,
+        (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
         |v| HostDescriptor::rename_at(&mut v, fd, old, nfd, path));
     guarded!(l, "[method]descriptor.link-at",
-        (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path,
+        (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
         |v| HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path));
+    let mut pre = linker.instance("wasi:filesystem/preopens@0.2.12")?;
+    pre.func_wrap(
+        "get-directories",
+        |mut store: wasmtime::StoreContextMut<'_, InstanceState>, (): ()| {
+            Ok((get_directories(store.data_mut())?,))
+        },
+    )?;
     linker.allow_shadowing(false);
     Ok(())
 }

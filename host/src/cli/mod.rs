@@ -6,7 +6,10 @@
 mod demo;
 mod intake;
 mod log;
+mod new;
 mod plugin;
+mod role;
+mod sdk;
 mod run;
 mod tool;
 mod trust;
@@ -71,6 +74,15 @@ enum Command {
     /// Trust: track records of roles and plugins.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// Call a role plugin outside a run (for role authors).
+    #[command(subcommand)]
+    Role(role::RoleCommand),
+    /// Start a plugin project: `factory new tool NAME --lang python`.
+    New(new::NewArgs),
+    /// Guest tooling for plugin builds: the WIT, C and Go bindings,
+    /// componentizing a WASI preview-1 module.
+    #[command(subcommand)]
+    Sdk(sdk::SdkCommand),
 }
 
 /// An error with the exit code it maps to.
@@ -137,6 +149,9 @@ pub fn main() -> ExitCode {
             Command::Report(a) => run::report(a),
             Command::Trust(c) => trust::run(c),
             Command::Demo(a) => demo::run(a).await,
+            Command::Role(c) => role::run(c).await,
+            Command::New(a) => new::run(a),
+            Command::Sdk(c) => sdk::run(c),
         }
     });
     match result {

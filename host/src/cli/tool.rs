@@ -31,30 +31,48 @@ pub struct CallArgs {
     show_stderr: bool,
 }
 
-pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
-    let ToolCommand::Call(a) = cmd;
-    let input = if a.input == "-" {
+/// The `--input` document (`-`: stdin), checked to be JSON.
+pub(super) fn read_input(input: String) -> Result<String, Failure> {
+    let input = if input == "-" {
         std::io::read_to_string(std::io::stdin())
             .map_err(|e| anyhow!("cannot read the input from stdin: {e}"))?
     } else {
-        a.input
+        input
     };
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&input) {
         return Err(fail(EXIT_USAGE, anyhow!("--input is not valid JSON: {e}")));
     }
-    let timeout = match a.timeout {
-        Some(t) if !(t > 0.0 && t.is_finite()) => {
-            return Err(fail(
-                EXIT_USAGE,
-                anyhow!("--timeout must be a positive number of seconds"),
-            ));
-        }
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
+    Ok(input)
+}
+
+pub(super) fn read_timeout(timeout: Option<f64>) -> Result<Option<Duration>, Failure> {
+    match timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => Err(fail(
+            EXIT_USAGE,
+            anyhow!("--timeout must be a positive number of seconds"),
+        )),
+        Some(t) => Ok(Some(Duration::from_secs_f64(t))),
+        None => Ok(None),
+    }
+}
+
+pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
+    let ToolCommand::Call(a) = cmd;
+    let input = read_input(a.input)?;
+    let timeout = read_timeout(a.timeout)?;
     let host = open_host()?;
     let result = host.invoke(&a.name, &input, CallOptions { timeout }).await;
     host.journal().flush();
+    print_outcome(&a.name, result, a.show_stderr)
+}
+
+/// Print an invocation's result as `tool call` documents it; the exit code
+/// follows the outcome.
+pub(super) fn print_outcome(
+    name: &str,
+    result: Result<factory_host::Invocation, InvokeError>,
+    show_stderr: bool,
+) -> Result<(), Failure> {
     let inv = match result {
         Ok(inv) => inv,
         Err(
@@ -66,7 +84,7 @@ pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
         }
         Err(e) => return Err(fail(super::EXIT_INTERNAL, e.into())),
     };
-    if a.show_stderr && !inv.stderr.is_empty() {
+    if show_stderr && !inv.stderr.is_empty() {
         let _ = std::io::stderr().write_all(&inv.stderr);
     }
     match inv.outcome {
@@ -83,7 +101,7 @@ pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
             };
             Err(fail(
                 EXIT_TOOL_ERROR,
-                anyhow!("{} returned an error: {msg}", a.name),
+                anyhow!("{name} returned an error: {msg}"),
             ))
         }
         Outcome::Limit(kind, message) => {
@@ -91,7 +109,7 @@ pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
                 "{}",
                 serde_json::json!({ "limit": { "kind": kind, "message": message } })
             );
-            if !inv.stderr.is_empty() && !a.show_stderr {
+            if !inv.stderr.is_empty() && !show_stderr {
                 let tail =
                     String::from_utf8_lossy(&inv.stderr[inv.stderr.len().saturating_sub(2048)..])
                         .into_owned();
@@ -99,7 +117,7 @@ pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
             }
             Err(fail(
                 EXIT_LIMIT,
-                anyhow!("{} stopped by the sandbox: {kind}: {message}", a.name),
+                anyhow!("{name} stopped by the sandbox: {kind}: {message}"),
             ))
         }
     }

@@ -220,6 +220,7 @@ impl HostInner {
                 router: self.models.clone(),
                 seq: Default::default(),
             },
+            fs: caps::fs::FsState::new(self.empty_root.clone()),
             call: call.clone(),
         };
         let mut store = Store::new(&self.engine, state);

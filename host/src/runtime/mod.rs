@@ -92,6 +92,8 @@ pub struct HostInner {
     /// Compiled components by digest.
     pub(crate) components: Mutex<HashMap<String, loader::Compiled>>,
     pub(crate) pooling: bool,
+    /// What plugins see at `/` outside their grants (`caps::fs`).
+    pub(crate) empty_root: Arc<std::fs::File>,
     _ticker: EpochTicker,
 }
 
@@ -118,6 +120,11 @@ impl Host {
         let journal = Journal::open(&home.db_path())?;
         let registry = Registry::open(&home.db_path(), journal.clone())?;
         let kv = Arc::new(caps::kv::KvStore::open(&home.db_path())?);
+        let empty_root = caps::fs::open_empty_root(&home.root().join("empty-root"))
+            .map_err(|e| HostError::Home(crate::home::HomeError::Create {
+                path: home.root().join("empty-root"),
+                source: e,
+            }))?;
         let host = Host {
             inner: Arc::new(HostInner {
                 engine_key: engine::key(&engine),
@@ -132,6 +139,7 @@ impl Host {
                 loaded: Mutex::new(((-1, 0), HashMap::new())),
                 components: Mutex::new(HashMap::new()),
                 pooling,
+                empty_root: Arc::new(empty_root),
             }),
         };
         crate::builtins::register(&host.inner.registry).map_err(|e| {

@@ -26,6 +26,7 @@ pub struct InstanceState {
     pub tools: caps::tools::ToolsState,
     pub exec: caps::exec::ExecState,
     pub model: caps::model::ModelState,
+    pub fs: caps::fs::FsState,
 }
 
 impl WasiView for InstanceState {

@@ -1,0 +1,57 @@
+//! `factory new tool|role NAME --lang LANG`.
+
+use super::{EXIT_USAGE, Failure, fail};
+use anyhow::anyhow;
+use clap::Args;
+use factory_host::scaffold::{self, Kind, Lang};
+use std::path::PathBuf;
+
+/// Create a plugin project: the plugin's source, the vendored WIT and SDK,
+/// a Makefile with the exact build commands, a README and a test
+/// (`make test` builds it, installs it into a throwaway FACTORY_HOME, calls
+/// it and checks the answer). Toolchains per language: docs/writing-plugins.md.
+#[derive(Args)]
+pub struct NewArgs {
+    /// `tool` (world tool-with-host) or `role` (world role-plugin).
+    #[arg(value_enum)]
+    kind: Kind,
+    /// The plugin's name: lowercase letters, digits and dashes.
+    name: String,
+    #[arg(long, value_enum)]
+    lang: Lang,
+    /// Where to create the project (default: ./NAME). Must not exist or be empty.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print the files written as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: NewArgs) -> Result<(), Failure> {
+    let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
+    let files = scaffold::create(a.kind, &a.name, a.lang, &dir)
+        .map_err(|e| fail(EXIT_USAGE, anyhow!("{e}")))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "dir": dir,
+                "name": a.name,
+                "lang": a.lang.dir(),
+                "world": a.kind.world(),
+                "files": files,
+            })
+        );
+    } else {
+        println!(
+            "created {} {} `{}` in {} ({} files)\n\n  cd {}\n  make          # build\n  make test     # build, install into a throwaway FACTORY_HOME, call, check\n  make install  # install into your FACTORY_HOME\n\nSee README.md in the project.",
+            a.lang.dir(),
+            format!("{:?}", a.kind).to_lowercase(),
+            a.name,
+            dir.display(),
+            files.len(),
+            dir.display()
+        );
+    }
+    Ok(())
+}

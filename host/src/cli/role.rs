@@ -1,0 +1,60 @@
+//! `factory role call`: one step of a role plugin, outside a run, with the
+//! grants installed for it (for role authors testing their plugin).
+
+use super::tool::{print_outcome, read_input, read_timeout};
+use super::{EXIT_USAGE, Failure, fail, open_host};
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use factory_host::budget::{Budget, RunScope};
+use factory_host::policy::LimitOverrides;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub enum RoleCommand {
+    /// Run one step of a role plugin in a fresh sandboxed instance, with the
+    /// grants given to it by `factory plugin grant`, and print its JSON
+    /// output (errors and limits print as for `factory tool call`). No model
+    /// is configured outside a run: a model call fails with `not-found`.
+    /// The step's input schema per role kind is in docs/roles.md.
+    Call(CallArgs),
+}
+
+#[derive(Args)]
+pub struct CallArgs {
+    /// The role plugin (see `factory plugin list`).
+    name: String,
+    /// The step's input, a JSON document (`-` reads it from stdin).
+    #[arg(long)]
+    input: String,
+    /// A deadline shorter than the plugin's, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Also print the role's captured stderr.
+    #[arg(long)]
+    show_stderr: bool,
+}
+
+pub async fn run(cmd: RoleCommand) -> Result<(), Failure> {
+    let RoleCommand::Call(a) = cmd;
+    let input = read_input(a.input)?;
+    let timeout = read_timeout(a.timeout)?;
+    let host = open_host()?;
+    let grants = host
+        .registry()
+        .grants(&a.name)
+        .map_err(|e| fail(EXIT_USAGE, anyhow!("{e}")))?;
+    let scope = Arc::new(RunScope::new(
+        "role-call",
+        "-",
+        &a.name,
+        1,
+        Arc::new(Budget::default()),
+    ));
+    let limits = LimitOverrides {
+        deadline_ms: timeout.map(|t| t.as_millis().min(u64::MAX as u128) as u64),
+        ..Default::default()
+    };
+    let result = host.run_role(&a.name, &input, &grants, limits, scope).await;
+    host.journal().flush();
+    print_outcome(&a.name, result, a.show_stderr)
+}
