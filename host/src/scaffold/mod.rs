@@ -85,6 +85,7 @@ pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<Path
         ("{{name}}", name.to_string()),
         ("{{snake}}", name.replace('-', "_")),
         ("{{world}}", kind.world().to_string()),
+        ("{{world_c}}", kind.world().replace('-', "_")),
         ("{{kind}}", format!("{kind:?}").to_lowercase()),
     ];
     let render = |bytes: &[u8]| -> Vec<u8> {
@@ -101,6 +102,7 @@ pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<Path
         Ok(())
     };
     let prefixes = [
+        "common/all/".to_string(),
         format!("common/{}/", format!("{kind:?}").to_lowercase()),
         format!("{}/common/", lang.dir()),
         format!("{}/{}/", lang.dir(), format!("{kind:?}").to_lowercase()),
@@ -108,7 +110,9 @@ pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<Path
     for prefix in &prefixes {
         for (path, bytes) in files::TEMPLATES {
             if let Some(rel) = path.strip_prefix(prefix.as_str()) {
-                put(&rel.replace("{{snake}}", &name.replace('-', "_")), &render(bytes))?;
+                // Dot-files are not embedded; `gitignore` becomes `.gitignore`.
+                let rel = if rel == "gitignore" { ".gitignore" } else { rel };
+                put(rel, &render(bytes))?;
             }
         }
     }

@@ -72,9 +72,21 @@ func Classify(err error) (string, string) {
 // Handle decodes input into In (unknown fields are invalid input), runs fn
 // and encodes its result. On failure it returns ("", kind, message).
 func Handle[In any, Out any](input string, fn func(In) (Out, error)) (string, string, string) {
+	return handle(input, fn, true)
+}
+
+// HandleStep is Handle for a role's step: fields In does not declare are
+// ignored (the orchestrator may send more than a role reads).
+func HandleStep[In any, Out any](input string, fn func(In) (Out, error)) (string, string, string) {
+	return handle(input, fn, false)
+}
+
+func handle[In any, Out any](input string, fn func(In) (Out, error), strict bool) (string, string, string) {
 	var args In
 	dec := json.NewDecoder(strings.NewReader(input))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&args); err != nil {
 		return "", KindInvalidInput, "input: " + err.Error()
 	}

@@ -13,7 +13,8 @@ def _parse(text: str):
 
 
 def _dump(value) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _error(e: BaseException, module, prefix: str):
