@@ -48,7 +48,7 @@ async fn path_traversal_out_of_a_grant_is_refused_and_journaled() {
 }
 
 #[tokio::test]
-async fn absolute_path_outside_grants_is_invisible() {
+async fn absolute_path_outside_grants_is_refused_and_journaled() {
     let (env, _, _, secret) = fs_env().await;
     for target in [
         secret.join("key").display().to_string(),
@@ -60,7 +60,41 @@ async fn absolute_path_outside_grants_is_invisible() {
         );
         assert_eq!(r["ok"], false, "{target}: {r}");
         assert!(r.get("content").is_none());
+        let d = env.denials("attacker");
+        assert!(
+            d.iter().any(|m| m.contains(&format!("open-at {target}")) && m.contains("--read")),
+            "{target}: {d:#?}"
+        );
     }
+    still_serves(&env).await;
+}
+
+#[tokio::test]
+async fn the_root_outside_grants_is_empty_and_every_use_of_it_is_refused() {
+    let (env, _, rw, _) = fs_env().await;
+    std::fs::write(rw.join("mine.txt"), "mine").unwrap();
+    let attempts = [
+        json!({"attack": "list", "target": "/"}),
+        json!({"attack": "list", "target": "/etc"}),
+        json!({"attack": "read", "target": "relative.txt"}),
+        json!({"attack": "write", "target": "/planted"}),
+        json!({"attack": "mkdir", "target": "/tmp/planted-dir"}),
+        json!({"attack": "rename", "target": rw.join("mine.txt"), "link": "/moved"}),
+        json!({"attack": "symlink", "target": rw.join("mine.txt"), "link": "/link"}),
+    ];
+    for a in attempts {
+        let before = env.denials("attacker").len();
+        let r = ok_json(&env.call("attacker", a.clone()).await);
+        assert_eq!(r["ok"], false, "{a}: {r}");
+        assert!(r.get("entries").is_none(), "{r}");
+        assert!(env.denials("attacker").len() > before, "{a}: not journaled");
+    }
+    assert!(!std::path::Path::new("/planted").exists());
+    assert!(!std::path::Path::new("/tmp/planted-dir").exists());
+    assert_eq!(std::fs::read_to_string(rw.join("mine.txt")).unwrap(), "mine");
+    // The empty directory behind `/` stays empty.
+    let empty = env.host.home().root().join("empty-root");
+    assert_eq!(std::fs::read_dir(empty).unwrap().count(), 0);
     still_serves(&env).await;
 }
 

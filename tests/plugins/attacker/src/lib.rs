@@ -186,6 +186,13 @@ impl Tool for Attacker {
                 Ok(s) => json!({"ok": true, "content": s}),
                 Err(e) => json!({"ok": false, "error": e.to_string()}),
             },
+            "list" => match std::fs::read_dir(t) {
+                Ok(rd) => json!({"ok": true, "entries": rd
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()}),
+                Err(e) => json!({"ok": false, "error": e.to_string()}),
+            },
             "write" => io(std::fs::write(t, b"pwned")),
             "mkdir" => io(std::fs::create_dir(t)),
             "remove" => io(std::fs::remove_file(t)),

@@ -1,0 +1,201 @@
+//! What a plugin costs per language, cold: each example is built from
+//! source with its toolchain (`.ci/guest-tools` installs them), installed
+//! (install precompiles it), and then called as a whole `factory tool call`
+//! process, the way a CLI user or an MCP client calls it once. Measured in
+//! the same run against `factory --version` (the CLI's floor) and the
+//! alternative agents use today: starting an interpreter per tool call.
+//!
+//! Run: `cargo bench -p factory-host --bench langs` (`-- --quick` for fewer
+//! rounds). Figures are medians of whole-process wall time; rounds
+//! interleave the cases.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_factory");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+}
+
+fn path() -> String {
+    let tools = root().join("target/guest-tools");
+    let mut dirs = vec![tools.join("venv/bin"), tools.join("npm/node_modules/.bin")];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(dirs).unwrap().into_string().unwrap()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap().flatten() {
+            if e.file_name() != "build" {
+                copy_tree(&e.path(), &to.join(e.file_name()));
+            }
+        }
+    } else {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    let o = cmd.env("PATH", path()).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn time(cmd: &mut Command) -> Duration {
+    let t = Instant::now();
+    let o = cmd.output().unwrap();
+    let took = t.elapsed();
+    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+    took
+}
+
+fn cwasm_files(home: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(home.join("cache"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+struct Case {
+    lang: &'static str,
+    name: &'static str,
+    example: &'static str,
+    make_args: Vec<String>,
+    input: String,
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let rounds = if quick { 10 } else { 30 };
+    let work = tempfile::tempdir().unwrap();
+    for rel in ["wit/plugin", "sdk/python", "sdk/js", "sdk/go", "sdk/c"] {
+        copy_tree(&root().join(rel), &work.path().join(rel));
+    }
+    let data = work.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a.txt"), "alpha beta\ngamma TODO\n").unwrap();
+    let file = data.join("a.txt");
+    let cases = vec![
+        Case {
+            lang: "Python",
+            name: "search-files",
+            example: "sdk/python/examples/search-files",
+            make_args: vec![],
+            input: format!(r#"{{"dir":"{}","pattern":"TODO"}}"#, data.display()),
+        },
+        Case {
+            lang: "JavaScript",
+            name: "json-validate",
+            example: "sdk/js/examples/json-validate",
+            make_args: vec!["COMPONENTIZE_QJS=componentize-qjs".into()],
+            input: r#"{"schema":{"type":"string"},"document":"x"}"#.into(),
+        },
+        Case {
+            lang: "Go",
+            name: "dir-stats",
+            example: "sdk/go/examples/dir-stats",
+            make_args: vec![],
+            input: format!(r#"{{"dir":"{}"}}"#, data.display()),
+        },
+        Case {
+            lang: "C",
+            name: "file-wc",
+            example: "sdk/c/examples/file-wc",
+            make_args: vec![],
+            input: format!(r#"{{"path":"{}"}}"#, file.display()),
+        },
+    ];
+    let home = work.path().join("home");
+    let factory = |args: &[&str]| {
+        let mut c = Command::new(BIN);
+        c.args(args).env("FACTORY_HOME", &home);
+        c
+    };
+    println!("factory plugins by language: build, install (precompile), cold call\n");
+    println!(
+        "{:<11} {:>9} {:>10} {:>10} {:>11}",
+        "language", "build s", "wasm MB", "install s", "cwasm MB"
+    );
+    for c in &cases {
+        let dir = work.path().join(c.example);
+        let t = Instant::now();
+        run(Command::new("make").arg("-C").arg(&dir).arg(format!("FACTORY={BIN}")).args(&c.make_args));
+        let built = t.elapsed();
+        let wasm = dir.join(format!("build/{}.wasm", c.name));
+        let before = cwasm_files(&home);
+        let t = Instant::now();
+        run(&mut factory(&["plugin", "install", wasm.to_str().unwrap(), "--name", c.name]));
+        let installed = t.elapsed();
+        run(&mut factory(&["plugin", "trust", c.name, "read-only"]));
+        run(&mut factory(&["plugin", "grant", c.name, "--read", data.to_str().unwrap()]));
+        let cwasm: u64 = cwasm_files(&home)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .map(|f| std::fs::metadata(f).unwrap().len())
+            .sum();
+        println!(
+            "{:<11} {:>9.1} {:>10.1} {:>10.1} {:>11.1}",
+            c.lang,
+            built.as_secs_f64(),
+            std::fs::metadata(&wasm).unwrap().len() as f64 / 1e6,
+            installed.as_secs_f64(),
+            cwasm as f64 / 1e6
+        );
+    }
+
+    // Warm the page cache and the registry once per case.
+    for c in &cases {
+        time(&mut factory(&["tool", "call", c.name, "--input", &c.input]));
+    }
+    let mut calls: Vec<Vec<Duration>> = vec![Vec::new(); cases.len()];
+    let (mut version, mut python, mut node) = (Vec::new(), Vec::new(), Vec::new());
+    let py = "/usr/bin/python3";
+    let has_node = Command::new("node").arg("--version").output().is_ok();
+    for _ in 0..rounds {
+        for (i, c) in cases.iter().enumerate() {
+            calls[i].push(time(&mut factory(&["tool", "call", c.name, "--input", &c.input])));
+        }
+        version.push(time(&mut factory(&["--version"])));
+        python.push(time(Command::new(py).args(["-S", "-c", "import json,sys; print(json.dumps({}))"])));
+        if has_node {
+            node.push(time(Command::new("node").args(["-e", "console.log(JSON.stringify({}))"])));
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let floor = median(version.clone());
+    println!("\ncold `factory tool call`, whole process, median of {rounds}:");
+    for (i, c) in cases.iter().enumerate() {
+        let m = median(calls[i].clone());
+        println!(
+            "  {:<11} {:>7.2} ms   ({:.1}x `factory --version`)",
+            c.lang,
+            ms(m),
+            m.as_secs_f64() / floor.as_secs_f64()
+        );
+    }
+    println!("  {:<11} {:>7.2} ms", "--version", ms(floor));
+    println!("\nthe alternative, an interpreter per call:");
+    println!("  {:<11} {:>7.2} ms   python3 -S -c (no sandbox)", "python3", ms(median(python)));
+    if !node.is_empty() {
+        println!("  {:<11} {:>7.2} ms   node -e (no sandbox)", "node", ms(median(node)));
+    }
+    let py_call = median(calls[0].clone());
+    println!(
+        "\nPython cold call: {:.2} ms (target < 30 ms): {}",
+        ms(py_call),
+        if py_call < Duration::from_millis(30) { "met" } else { "NOT met" }
+    );
+}

