@@ -70,16 +70,31 @@ fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
 }
 
 #[test]
-fn javascript_json_validate() {
+fn javascript_json_validate_on_quickjs() {
     require("componentize-qjs", "npm install @bytecodealliance/jco");
     let d = tempfile::tempdir().unwrap();
     copy_from_repo("wit/plugin", d.path());
     copy_from_repo("sdk/js", d.path());
     let src = d.path().join("sdk/js/examples/json-validate");
     make(&src, &["COMPONENTIZE_QJS=componentize-qjs"]);
+    json_validate(&src.join("build/json-validate.wasm"));
+}
 
+#[test]
+fn javascript_json_validate_on_starlingmonkey() {
+    require("componentize-js", "npm install @bytecodealliance/componentize-js");
+    let d = tempfile::tempdir().unwrap();
+    copy_from_repo("wit/plugin", d.path());
+    copy_from_repo("sdk/js", d.path());
+    let src = d.path().join("sdk/js/examples/json-validate");
+    make(&src, &["starlingmonkey", "COMPONENTIZE_JS=componentize-js"]);
+    json_validate(&src.join("build/json-validate-sm.wasm"));
+}
+
+/// The same checks for either JavaScript engine's build.
+fn json_validate(wasm: &Path) {
     let f = Factory::new();
-    f.install(&src.join("build/json-validate.wasm"), "json-validate");
+    f.install(wasm, "json-validate");
     let schema = json!({
         "type": "object",
         "required": ["name", "tags"],

@@ -4,10 +4,9 @@
  *  - writing JSON (the output) into a growable buffer, strings escaped;
  *  - naming the tool-error kind for an errno (a sandbox refusal is `denied`).
  *
- * Host calls (log, kv, tools, exec, model) go through the generated
- * bindings (`factory sdk bindgen --lang c`), e.g.
- *   tool_with_host_string_t m; tool_with_host_string_set(&m, "hello");
- *   factory_plugin_log_log(FACTORY_PLUGIN_LOG_LEVEL_INFO, &m);
+ * Host calls with C strings (log, kv, tools, model) are in factory_host.h;
+ * everything else goes through the generated bindings
+ * (`factory sdk bindgen --lang c`).
  */
 #ifndef FACTORY_SDK_H
 #define FACTORY_SDK_H

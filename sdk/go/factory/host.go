@@ -6,6 +6,7 @@ import (
 	"wit_component/factory_plugin_exec"
 	"wit_component/factory_plugin_kv"
 	"wit_component/factory_plugin_log"
+	"wit_component/factory_plugin_model"
 	"wit_component/factory_plugin_tools"
 	"wit_component/factory_plugin_types"
 
@@ -104,4 +105,26 @@ func Exec(program string, args []string, cwd string) (ExecResult, error) {
 		r.ExitCode = &code
 	}
 	return r, nil
+}
+
+// Ask sends one question (with an optional system prompt) to the plugin's
+// default model (granted with `--model NAME`) and returns the reply's text.
+// For tools, several turns or another model, call
+// factory_plugin_model.Complete with a full Request.
+func Ask(system, prompt string) (string, error) {
+	var msgs []factory_plugin_model.Message
+	if system != "" {
+		msgs = append(msgs, factory_plugin_model.Message{Role: factory_plugin_model.RoleSystem, Content: system, ToolCallId: witTypes.None[string]()})
+	}
+	msgs = append(msgs, factory_plugin_model.Message{Role: factory_plugin_model.RoleUser, Content: prompt, ToolCallId: witTypes.None[string]()})
+	resp, err := check(factory_plugin_model.Complete(factory_plugin_model.Request{
+		Model:       witTypes.None[string](),
+		Messages:    msgs,
+		MaxTokens:   witTypes.None[uint32](),
+		Temperature: witTypes.None[float32](),
+	}))
+	if err != nil {
+		return "", err
+	}
+	return resp.Message.Content, nil
 }

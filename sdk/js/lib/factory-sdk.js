@@ -6,13 +6,14 @@
 // `handle` gets the parsed JSON input and returns anything JSON-serializable.
 // Throw `InvalidInput` for bad arguments; a refused host call throws `Denied`
 // (the host has journaled it); anything else thrown becomes `failed`.
-// Build against the `tool-with-host` world (or `role-plugin` for roles).
+// Build against the `tool-with-host` world (or `role-plugin` for roles), with
+// componentize-qjs (QuickJS, --sync) or componentize-js (StarlingMonkey).
 
-import witLog from "factory:plugin/log@0.1.0";
-import witKv from "factory:plugin/kv@0.1.0";
-import witTools from "factory:plugin/tools@0.1.0";
-import witExec from "factory:plugin/exec@0.1.0";
-import witModel from "factory:plugin/model@0.1.0";
+import * as witLog from "factory:plugin/log@0.1.0";
+import * as witKv from "factory:plugin/kv@0.1.0";
+import * as witTools from "factory:plugin/tools@0.1.0";
+import * as witExec from "factory:plugin/exec@0.1.0";
+import * as witModel from "factory:plugin/model@0.1.0";
 
 /** A host call failed; `kind` is the WIT error-code case. */
 export class HostError extends Error {

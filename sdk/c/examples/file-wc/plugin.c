@@ -2,6 +2,8 @@
  * granted directory, like `wc` (C, wasi-libc, componentized by factory). */
 #include "tool_with_host.h"
 #include "factory.h"
+#define FACTORY_WORLD tool_with_host
+#include "factory_host.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -80,9 +82,7 @@ bool exports_factory_plugin_tool_invoke(tool_with_host_string_t *input, tool_wit
         return r;
     }
 
-    tool_with_host_string_t msg;
-    tool_with_host_string_set(&msg, "counted");
-    factory_plugin_log_log(FACTORY_PLUGIN_LOG_LEVEL_DEBUG, &msg);
+    factory_log(FACTORY_PLUGIN_LOG_LEVEL_DEBUG, path);
 
     fbuf_t out = {0};
     fbuf_printf(&out, "{\"bytes\":%llu,\"chars\":%llu,\"lines\":%llu,\"path\":", bytes, chars, lines);

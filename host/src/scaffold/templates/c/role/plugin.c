@@ -3,6 +3,8 @@
  * per role kind are in docs/roles.md of factory. */
 #include "role_plugin.h"
 #include "factory.h"
+#define FACTORY_WORLD role_plugin
+#include "factory_host.h" /* factory_log, factory_call_tool, factory_ask, factory_kv_* */
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,7 @@ bool exports_factory_plugin_role_run(role_plugin_string_t *input, role_plugin_st
 
     fbuf_t detail = {0};
     fbuf_printf(&detail, "added lines with a TODO: %lu", todos);
-    role_plugin_string_t msg;
-    role_plugin_string_set(&msg, detail.data ? detail.data : "");
-    factory_plugin_log_log(FACTORY_PLUGIN_LOG_LEVEL_INFO, &msg);
+    factory_log(FACTORY_PLUGIN_LOG_LEVEL_INFO, detail.data ? detail.data : "");
 
     fbuf_t out = {0};
     fbuf_puts(&out, "{\"checks\":[{\"detail\":");

@@ -2,6 +2,8 @@
  * a text; replace the body of invoke with what your tool does. */
 #include "tool_with_host.h"
 #include "factory.h"
+#define FACTORY_WORLD tool_with_host
+#include "factory_host.h" /* factory_log, factory_call_tool, factory_ask, factory_kv_* */
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +41,7 @@ bool exports_factory_plugin_tool_invoke(tool_with_host_string_t *input, tool_wit
     }
     free(text);
 
-    tool_with_host_string_t msg;
-    tool_with_host_string_set(&msg, "counted");
-    factory_plugin_log_log(FACTORY_PLUGIN_LOG_LEVEL_DEBUG, &msg);
+    factory_log(FACTORY_PLUGIN_LOG_LEVEL_DEBUG, "counted");
 
     fbuf_t out = {0};
     fbuf_printf(&out, "{\"chars\":%lu,\"lines\":%lu,\"words\":%lu}", chars, lines, words);
