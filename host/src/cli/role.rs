@@ -1,10 +1,10 @@
 //! `factory role call`: one step of a role plugin, outside a run, with the
 //! grants installed for it (for role authors testing their plugin).
 
-use super::tool::{print_outcome, read_input, read_timeout};
+use super::tool::{CallArgs, print_outcome, read_input, read_timeout};
 use super::{EXIT_USAGE, Failure, fail, open_host};
 use anyhow::anyhow;
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 use factory_host::budget::{Budget, RunScope};
 use factory_host::policy::LimitOverrides;
 use std::sync::Arc;
@@ -17,21 +17,6 @@ pub enum RoleCommand {
     /// is configured outside a run: a model call fails with `not-found`.
     /// The step's input schema per role kind is in docs/roles.md.
     Call(CallArgs),
-}
-
-#[derive(Args)]
-pub struct CallArgs {
-    /// The role plugin (see `factory plugin list`).
-    name: String,
-    /// The step's input, a JSON document (`-` reads it from stdin).
-    #[arg(long)]
-    input: String,
-    /// A deadline shorter than the plugin's, in seconds.
-    #[arg(long, value_name = "SECONDS")]
-    timeout: Option<f64>,
-    /// Also print the role's captured stderr.
-    #[arg(long)]
-    show_stderr: bool,
 }
 
 pub async fn run(cmd: RoleCommand) -> Result<(), Failure> {

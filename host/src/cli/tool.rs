@@ -16,19 +16,20 @@ pub enum ToolCommand {
     Call(CallArgs),
 }
 
+/// The arguments of `tool call` and `role call`.
 #[derive(Args)]
 pub struct CallArgs {
     /// The plugin (see `factory plugin list`).
-    name: String,
+    pub(super) name: String,
     /// The input, a JSON document (`-` reads it from stdin).
     #[arg(long)]
-    input: String,
+    pub(super) input: String,
     /// A deadline shorter than the plugin's, in seconds.
     #[arg(long, value_name = "SECONDS")]
-    timeout: Option<f64>,
-    /// Also print the tool's captured stderr.
+    pub(super) timeout: Option<f64>,
+    /// Also print the plugin's captured stderr.
     #[arg(long)]
-    show_stderr: bool,
+    pub(super) show_stderr: bool,
 }
 
 /// The `--input` document (`-`: stdin), checked to be JSON.

@@ -3,10 +3,12 @@
 // `factory sdk bindgen --lang go` generates (module `wit_component`) and needs
 // a world that imports the host interfaces: tool-with-host or role-plugin.
 //
-// A tool's export package calls Handle:
+// A tool's export package decodes, runs and encodes with Handle, and turns
+// the outcome into its WIT result with Result:
 //
-//	func Invoke(input string) witTypes.Result[string, factory_plugin_tool.ToolError] {
-//		return factory.ToolResult(factory.Handle(input, run))
+//	func Invoke(input string) witTypes.Result[string, ToolError] {
+//		return factory.Result(factory.Handle(input, run),
+//			MakeToolErrorDenied, MakeToolErrorInvalidInput, MakeToolErrorFailed)
 //	}
 package factory
 
@@ -17,6 +19,8 @@ import (
 	"io/fs"
 	"strings"
 	"syscall"
+
+	witTypes "go.bytecodealliance.org/pkg/wit/types"
 )
 
 // Error kinds: the cases of the WIT `tool-error` / `role-error` (denied,
@@ -69,37 +73,60 @@ func Classify(err error) (string, string) {
 	return KindFailed, err.Error()
 }
 
+// Outcome is what a handler produced: the JSON output, or an error kind
+// (KindDenied, KindInvalidInput, KindFailed) and its message.
+type Outcome struct {
+	Output  string
+	Kind    string
+	Message string
+}
+
 // Handle decodes input into In (unknown fields are invalid input), runs fn
-// and encodes its result. On failure it returns ("", kind, message).
-func Handle[In any, Out any](input string, fn func(In) (Out, error)) (string, string, string) {
+// and encodes its result.
+func Handle[In any, Out any](input string, fn func(In) (Out, error)) Outcome {
 	return handle(input, fn, true)
 }
 
 // HandleStep is Handle for a role's step: fields In does not declare are
 // ignored (the orchestrator may send more than a role reads).
-func HandleStep[In any, Out any](input string, fn func(In) (Out, error)) (string, string, string) {
+func HandleStep[In any, Out any](input string, fn func(In) (Out, error)) Outcome {
 	return handle(input, fn, false)
 }
 
-func handle[In any, Out any](input string, fn func(In) (Out, error), strict bool) (string, string, string) {
+func handle[In any, Out any](input string, fn func(In) (Out, error), strict bool) Outcome {
 	var args In
 	dec := json.NewDecoder(strings.NewReader(input))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(&args); err != nil {
-		return "", KindInvalidInput, "input: " + err.Error()
+		return Outcome{Kind: KindInvalidInput, Message: "input: " + err.Error()}
 	}
 	out, err := fn(args)
 	if err != nil {
 		kind, msg := Classify(err)
-		return "", kind, msg
+		return Outcome{Kind: kind, Message: msg}
 	}
 	text, err := json.Marshal(out)
 	if err != nil {
-		return "", KindFailed, "cannot encode the output: " + err.Error()
+		return Outcome{Kind: KindFailed, Message: "cannot encode the output: " + err.Error()}
 	}
-	return string(text), "", ""
+	return Outcome{Output: string(text)}
+}
+
+// Result is the export's WIT result for an outcome, given the world's
+// error constructors (MakeToolErrorDenied, … or MakeRoleErrorDenied, …).
+func Result[E any](o Outcome, denied, invalidInput, failed func(string) E) witTypes.Result[string, E] {
+	switch o.Kind {
+	case "":
+		return witTypes.Ok[string, E](o.Output)
+	case KindDenied:
+		return witTypes.Err[string](denied(o.Message))
+	case KindInvalidInput:
+		return witTypes.Err[string](invalidInput(o.Message))
+	default:
+		return witTypes.Err[string](failed(o.Message))
+	}
 }
 
 // Schema renders a JSON Schema given as a Go value (for `describe`).

@@ -1,7 +1,7 @@
 // json-validate: check a JSON document against a JSON Schema (the common
 // keywords of draft 2020-12). Schemas can be saved under a name in the
 // plugin's key-value store (needs trust read-only) and used again by name.
-import { defineTool, InvalidInput, kv, log } from "../../lib/factory-sdk.js";
+import { defineTool, InvalidInput, kv, log } from "./factory-sdk.js";
 
 const TYPES = {
   null: (v) => v === null,

@@ -107,15 +107,6 @@ func Describe() Info {
 }
 
 func Invoke(input string) witTypes.Result[string, ToolError] {
-	out, kind, msg := factory.Handle(input, run)
-	switch kind {
-	case "":
-		return witTypes.Ok[string, ToolError](out)
-	case factory.KindDenied:
-		return witTypes.Err[string](MakeToolErrorDenied(msg))
-	case factory.KindInvalidInput:
-		return witTypes.Err[string](MakeToolErrorInvalidInput(msg))
-	default:
-		return witTypes.Err[string](MakeToolErrorFailed(msg))
-	}
+	return factory.Result(factory.Handle(input, run),
+		MakeToolErrorDenied, MakeToolErrorInvalidInput, MakeToolErrorFailed)
 }

@@ -56,15 +56,6 @@ func Describe() Info {
 }
 
 func Run(input string) witTypes.Result[string, RoleError] {
-	out, kind, msg := factory.HandleStep(input, reviewStep)
-	switch kind {
-	case "":
-		return witTypes.Ok[string, RoleError](out)
-	case factory.KindDenied:
-		return witTypes.Err[string](MakeRoleErrorDenied(msg))
-	case factory.KindInvalidInput:
-		return witTypes.Err[string](MakeRoleErrorInvalidInput(msg))
-	default:
-		return witTypes.Err[string](MakeRoleErrorFailed(msg))
-	}
+	return factory.Result(factory.HandleStep(input, reviewStep),
+		MakeRoleErrorDenied, MakeRoleErrorInvalidInput, MakeRoleErrorFailed)
 }

@@ -1,0 +1,1 @@
+../../lib/factory-sdk.js
