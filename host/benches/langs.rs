@@ -16,13 +16,18 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_factory");
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn path() -> String {
     let tools = root().join("target/guest-tools");
     let mut dirs = vec![tools.join("venv/bin"), tools.join("npm/node_modules/.bin")];
-    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(dirs).unwrap().into_string().unwrap()
 }
 
@@ -54,7 +59,11 @@ fn time(cmd: &mut Command) -> Duration {
     let t = Instant::now();
     let o = cmd.output().unwrap();
     let took = t.elapsed();
-    assert!(o.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     took
 }
 
@@ -132,15 +141,31 @@ fn main() {
     for c in &cases {
         let dir = work.path().join(c.example);
         let t = Instant::now();
-        run(Command::new("make").arg("-C").arg(&dir).arg(format!("FACTORY={BIN}")).args(&c.make_args));
+        run(Command::new("make")
+            .arg("-C")
+            .arg(&dir)
+            .arg(format!("FACTORY={BIN}"))
+            .args(&c.make_args));
         let built = t.elapsed();
         let wasm = dir.join(format!("build/{}.wasm", c.name));
         let before = cwasm_files(&home);
         let t = Instant::now();
-        run(&mut factory(&["plugin", "install", wasm.to_str().unwrap(), "--name", c.name]));
+        run(&mut factory(&[
+            "plugin",
+            "install",
+            wasm.to_str().unwrap(),
+            "--name",
+            c.name,
+        ]));
         let installed = t.elapsed();
         run(&mut factory(&["plugin", "trust", c.name, "read-only"]));
-        run(&mut factory(&["plugin", "grant", c.name, "--read", data.to_str().unwrap()]));
+        run(&mut factory(&[
+            "plugin",
+            "grant",
+            c.name,
+            "--read",
+            data.to_str().unwrap(),
+        ]));
         let cwasm: u64 = cwasm_files(&home)
             .into_iter()
             .filter(|f| !before.contains(f))
@@ -166,12 +191,20 @@ fn main() {
     let has_node = Command::new("node").arg("--version").output().is_ok();
     for _ in 0..rounds {
         for (i, c) in cases.iter().enumerate() {
-            calls[i].push(time(&mut factory(&["tool", "call", c.name, "--input", &c.input])));
+            calls[i].push(time(&mut factory(&[
+                "tool", "call", c.name, "--input", &c.input,
+            ])));
         }
         version.push(time(&mut factory(&["--version"])));
-        python.push(time(Command::new(py).args(["-S", "-c", "import json,sys; print(json.dumps({}))"])));
+        python.push(time(Command::new(py).args([
+            "-S",
+            "-c",
+            "import json,sys; print(json.dumps({}))",
+        ])));
         if has_node {
-            node.push(time(Command::new("node").args(["-e", "console.log(JSON.stringify({}))"])));
+            node.push(time(
+                Command::new("node").args(["-e", "console.log(JSON.stringify({}))"]),
+            ));
         }
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -188,14 +221,26 @@ fn main() {
     }
     println!("  {:<11} {:>7.2} ms", "--version", ms(floor));
     println!("\nthe alternative, an interpreter per call:");
-    println!("  {:<11} {:>7.2} ms   python3 -S -c (no sandbox)", "python3", ms(median(python)));
+    println!(
+        "  {:<11} {:>7.2} ms   python3 -S -c (no sandbox)",
+        "python3",
+        ms(median(python))
+    );
     if !node.is_empty() {
-        println!("  {:<11} {:>7.2} ms   node -e (no sandbox)", "node", ms(median(node)));
+        println!(
+            "  {:<11} {:>7.2} ms   node -e (no sandbox)",
+            "node",
+            ms(median(node))
+        );
     }
     let py_call = median(calls[0].clone());
     println!(
         "\nPython cold call: {:.2} ms (target < 30 ms): {}",
         ms(py_call),
-        if py_call < Duration::from_millis(30) { "met" } else { "NOT met" }
+        if py_call < Duration::from_millis(30) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }

@@ -62,7 +62,8 @@ async fn absolute_path_outside_grants_is_refused_and_journaled() {
         assert!(r.get("content").is_none());
         let d = env.denials("attacker");
         assert!(
-            d.iter().any(|m| m.contains(&format!("open-at {target}")) && m.contains("--read")),
+            d.iter()
+                .any(|m| m.contains(&format!("open-at {target}")) && m.contains("--read")),
             "{target}: {d:#?}"
         );
     }
@@ -91,7 +92,10 @@ async fn the_root_outside_grants_is_empty_and_every_use_of_it_is_refused() {
     }
     assert!(!std::path::Path::new("/planted").exists());
     assert!(!std::path::Path::new("/tmp/planted-dir").exists());
-    assert_eq!(std::fs::read_to_string(rw.join("mine.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(rw.join("mine.txt")).unwrap(),
+        "mine"
+    );
     // The empty directory behind `/` stays empty.
     let empty = env.host.home().root().join("empty-root");
     assert_eq!(std::fs::read_dir(empty).unwrap().count(), 0);

@@ -33,7 +33,13 @@ fn python_search_files() {
     let compiled = cache(&f.home);
     assert_eq!(compiled.len(), 1, "{compiled:?}");
     f.ok(&["plugin", "trust", "search-files", "read-only"]);
-    f.ok(&["plugin", "grant", "search-files", "--read", data.to_str().unwrap()]);
+    f.ok(&[
+        "plugin",
+        "grant",
+        "search-files",
+        "--read",
+        data.to_str().unwrap(),
+    ]);
 
     let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "TODO"}));
     assert_eq!(code, 0, "{out}");
@@ -46,11 +52,21 @@ fn python_search_files() {
         ])
     );
     let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "("}));
-    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &json!("invalid-input")),
+        "{out}"
+    );
 
     let refused = f.call("search-files", &json!({"dir": secret, "pattern": "hunter"}));
     assert!(!refused.1.to_string().contains("hunter2"));
-    assert_denied(&f, "search-files", &refused, "read", secret.to_str().unwrap());
+    assert_denied(
+        &f,
+        "search-files",
+        &refused,
+        "read",
+        secret.to_str().unwrap(),
+    );
     assert_eq!(cache(&f.home), compiled, "a call recompiled the component");
 }
 
@@ -61,7 +77,11 @@ fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
         .flatten()
         .map(|e| {
             let m = e.metadata().unwrap();
-            (e.file_name().to_string_lossy().into_owned(), m.len(), m.modified().unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
         })
         .filter(|(n, ..)| n.ends_with(".cwasm"))
         .collect();
@@ -82,7 +102,10 @@ fn javascript_json_validate_on_quickjs() {
 
 #[test]
 fn javascript_json_validate_on_starlingmonkey() {
-    require("componentize-js", "npm install @bytecodealliance/componentize-js");
+    require(
+        "componentize-js",
+        "npm install @bytecodealliance/componentize-js",
+    );
     let d = tempfile::tempdir().unwrap();
     copy_from_repo("wit/plugin", d.path());
     copy_from_repo("sdk/js", d.path());
@@ -112,19 +135,36 @@ fn json_validate(wasm: &Path) {
     );
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["valid"], false);
-    let paths: Vec<&str> = out["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = out["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["/name", "/size", "/tags/1", "/x"], "{out}");
-    let (_, out) = f.call("json-validate", &json!({"schema": schema, "document": {"name": "n", "tags": []}}));
+    let (_, out) = f.call(
+        "json-validate",
+        &json!({"schema": schema, "document": {"name": "n", "tags": []}}),
+    );
     assert_eq!(out, json!({"valid": true, "errors": []}));
 
     // Saving a schema needs the key-value store, which an untrusted plugin
     // does not have.
-    let refused = f.call("json-validate", &json!({"schema": schema, "document": {}, "save_as": "item"}));
+    let refused = f.call(
+        "json-validate",
+        &json!({"schema": schema, "document": {}, "save_as": "item"}),
+    );
     assert_denied(&f, "json-validate", &refused, "kv", "set schema/item");
     f.ok(&["plugin", "trust", "json-validate", "read-only"]);
-    let (code, _) = f.call("json-validate", &json!({"schema": schema, "document": {}, "save_as": "item"}));
+    let (code, _) = f.call(
+        "json-validate",
+        &json!({"schema": schema, "document": {}, "save_as": "item"}),
+    );
     assert_eq!(code, 0);
-    let (_, out) = f.call("json-validate", &json!({"schema_name": "item", "document": {"name": "n", "tags": ["b"]}}));
+    let (_, out) = f.call(
+        "json-validate",
+        &json!({"schema_name": "item", "document": {"name": "n", "tags": ["b"]}}),
+    );
     assert_eq!(out["valid"], true, "{out}");
 }
 
@@ -140,7 +180,13 @@ fn go_dir_stats() {
     let f = Factory::new();
     f.install(&src.join("build/dir-stats.wasm"), "dir-stats");
     f.ok(&["plugin", "trust", "dir-stats", "read-only"]);
-    f.ok(&["plugin", "grant", "dir-stats", "--read", data.to_str().unwrap()]);
+    f.ok(&[
+        "plugin",
+        "grant",
+        "dir-stats",
+        "--read",
+        data.to_str().unwrap(),
+    ]);
     let (code, out) = f.call("dir-stats", &json!({"dir": data, "largest": 1}));
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["files"], 2);
@@ -149,7 +195,11 @@ fn go_dir_stats() {
     assert_eq!(out["by_extension"][".py"], json!({"files": 1, "bytes": 23}));
     assert_eq!(out["largest"], json!([{"path": "a.txt", "bytes": 27}]));
     let (code, out) = f.call("dir-stats", &json!({"dir": data, "depth": 1}));
-    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &json!("invalid-input")),
+        "{out}"
+    );
 
     let refused = f.call("dir-stats", &json!({"dir": secret}));
     assert_denied(&f, "dir-stats", &refused, "read", secret.to_str().unwrap());
@@ -157,7 +207,10 @@ fn go_dir_stats() {
 
 #[test]
 fn c_file_wc() {
-    require("clang", "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32");
+    require(
+        "clang",
+        "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32",
+    );
     let d = tempfile::tempdir().unwrap();
     copy_from_repo("sdk/c", d.path());
     let src = d.path().join("sdk/c/examples/file-wc");
@@ -167,13 +220,26 @@ fn c_file_wc() {
     let f = Factory::new();
     f.install(&src.join("build/file-wc.wasm"), "file-wc");
     f.ok(&["plugin", "trust", "file-wc", "read-only"]);
-    f.ok(&["plugin", "grant", "file-wc", "--read", data.to_str().unwrap()]);
+    f.ok(&[
+        "plugin",
+        "grant",
+        "file-wc",
+        "--read",
+        data.to_str().unwrap(),
+    ]);
     let b = data.join("sub/b.py");
     let (code, out) = f.call("file-wc", &json!({"path": b}));
     assert_eq!(code, 0, "{out}");
-    assert_eq!(out, json!({"bytes": 23, "chars": 22, "lines": 2, "words": 4, "path": b}));
+    assert_eq!(
+        out,
+        json!({"bytes": 23, "chars": 22, "lines": 2, "words": 4, "path": b})
+    );
     let (code, out) = f.call("file-wc", &json!({"file": b}));
-    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &json!("invalid-input")),
+        "{out}"
+    );
 
     let key = secret.join("key.txt");
     let refused = f.call("file-wc", &json!({"path": key}));

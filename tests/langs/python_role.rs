@@ -47,12 +47,18 @@ fn a_python_reviewer_reviews_alone_and_in_a_run() {
         .collect();
     assert_eq!(failed, ["forbidden-paths", "leftovers"], "{out}");
     assert!(
-        f.denials("py-reviewer").iter().any(|d| d["capability"] == "model"),
+        f.denials("py-reviewer")
+            .iter()
+            .any(|d| d["capability"] == "model"),
         "{:#?}",
         f.denials("py-reviewer")
     );
     let (code, out) = f.call_as("role", "py-reviewer", &json!({"changed": []}));
-    assert_eq!((code, &out["error"]["kind"]), (1, &json!("invalid-input")), "{out}");
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &json!("invalid-input")),
+        "{out}"
+    );
 
     // In a run: the example task, reviewed by the Python role with the
     // run's (replayed) model.
@@ -79,7 +85,8 @@ fn a_python_reviewer_reviews_alone_and_in_a_run() {
         .find(|i| i["call_id"] == review["call_id"])
         .unwrap_or_else(|| panic!("no invocation for {review:#}"));
     assert_eq!(call["plugin"], "py-reviewer", "{call:#}");
-    let detail: serde_json::Value = serde_json::from_str(review["detail"].as_str().unwrap()).unwrap();
+    let detail: serde_json::Value =
+        serde_json::from_str(review["detail"].as_str().unwrap()).unwrap();
     assert_eq!(detail["verdict"], "approve", "{detail:#}");
     assert_eq!(detail["comments"][0]["source"], "model", "{detail:#}");
     let log = f.ok(&["log", "--plugin", "py-reviewer", "--run", id]);

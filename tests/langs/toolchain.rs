@@ -7,17 +7,19 @@ use std::process::{Command, Output};
 pub const BIN: &str = env!("CARGO_BIN_EXE_factory");
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// PATH with the toolchains `.ci/guest-tools` installs in front.
 pub fn path() -> String {
     let tools = repo_root().join("target/guest-tools");
-    let mut dirs = vec![
-        tools.join("venv/bin"),
-        tools.join("npm/node_modules/.bin"),
-    ];
-    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    let mut dirs = vec![tools.join("venv/bin"), tools.join("npm/node_modules/.bin")];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(dirs).unwrap().into_string().unwrap()
 }
 
@@ -142,7 +144,13 @@ impl Factory {
 
 /// Assert that `plugin`'s last call was refused as `denied` and that the
 /// journal holds a denial of `capability` whose target mentions `target`.
-pub fn assert_denied(f: &Factory, plugin: &str, result: &(i32, Value), capability: &str, target: &str) {
+pub fn assert_denied(
+    f: &Factory,
+    plugin: &str,
+    result: &(i32, Value),
+    capability: &str,
+    target: &str,
+) {
     assert_eq!(result.0, 1, "{}", result.1);
     assert_eq!(result.1["error"]["kind"], "denied", "{}", result.1);
     let denials = f.denials(plugin);

@@ -15,14 +15,14 @@
 use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
 use crate::trust::CapabilityKind;
+use std::path::Path;
+use std::sync::Arc;
 use wasmtime::component::{Linker, Resource};
+use wasmtime_wasi::filesystem::Dir;
 use wasmtime_wasi::p2::FsError;
 use wasmtime_wasi::p2::bindings::filesystem::types::{
     Descriptor, DescriptorFlags, ErrorCode, HostDescriptor, NewTimestamp, OpenFlags, PathFlags,
 };
-use std::path::Path;
-use std::sync::Arc;
-use wasmtime_wasi::filesystem::Dir;
 use wasmtime_wasi::{FsPerms, OpenMode, WasiCtxBuilder};
 
 /// Preopen the granted directories of this call.

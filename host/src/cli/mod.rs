@@ -9,8 +9,8 @@ mod log;
 mod new;
 mod plugin;
 mod role;
-mod sdk;
 mod run;
+mod sdk;
 mod tool;
 mod trust;
 

@@ -28,7 +28,9 @@ pub const WORLDS: &[(&str, &str)] = &[
 
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
-    #[error("unknown world `{0}`; the worlds of factory:plugin are: tool-plugin, tool-with-host, role-plugin, intake-plugin")]
+    #[error(
+        "unknown world `{0}`; the worlds of factory:plugin are: tool-plugin, tool-with-host, role-plugin, intake-plugin"
+    )]
     UnknownWorld(String),
     #[error("cannot read the WIT in {path}: {message}")]
     Wit { path: PathBuf, message: String },
@@ -42,10 +44,7 @@ pub enum GuestError {
 }
 
 /// Write an embedded tree under `dir`; returns the paths written.
-pub fn write_tree(
-    tree: &[(&str, &[u8])],
-    dir: &Path,
-) -> Result<Vec<PathBuf>, GuestError> {
+pub fn write_tree(tree: &[(&str, &[u8])], dir: &Path) -> Result<Vec<PathBuf>, GuestError> {
     let mut written = Vec::new();
     for (rel, bytes) in tree {
         let path = dir.join(rel);
@@ -76,7 +75,9 @@ pub fn resolve(
         return Err(GuestError::UnknownWorld(world.to_string()));
     }
     let mut resolve = wit_parser::Resolve::default();
-    let shown = dir.map(Path::to_path_buf).unwrap_or_else(|| "(embedded)".into());
+    let shown = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| "(embedded)".into());
     let wit_err = |e: anyhow::Error| GuestError::Wit {
         path: shown.clone(),
         message: format!("{e:#}"),

@@ -70,7 +70,12 @@ pub fn valid_name(name: &str) -> bool {
 
 /// Write the project for `kind` `name` in `lang` into `dir`; returns the
 /// files written, relative to `dir`.
-pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<PathBuf>, ScaffoldError> {
+pub fn create(
+    kind: Kind,
+    name: &str,
+    lang: Lang,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ScaffoldError> {
     if !valid_name(name) {
         return Err(ScaffoldError::BadName(name.to_string()));
     }
@@ -111,7 +116,11 @@ pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<Path
         for (path, bytes) in files::TEMPLATES {
             if let Some(rel) = path.strip_prefix(prefix.as_str()) {
                 // Dot-files are not embedded; `gitignore` becomes `.gitignore`.
-                let rel = if rel == "gitignore" { ".gitignore" } else { rel };
+                let rel = if rel == "gitignore" {
+                    ".gitignore"
+                } else {
+                    rel
+                };
                 put(rel, &render(bytes))?;
             }
         }
@@ -127,7 +136,11 @@ pub fn create(kind: Kind, name: &str, lang: Lang, dir: &Path) -> Result<Vec<Path
         Lang::C => (files::SDK_C, ""),
     };
     for (rel, bytes) in sdk {
-        let rel = if at.is_empty() { rel.to_string() } else { format!("{at}/{rel}") };
+        let rel = if at.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{at}/{rel}")
+        };
         put(&rel, bytes)?;
     }
     Ok(written)
