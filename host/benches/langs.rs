@@ -106,10 +106,20 @@ fn main() {
             input: format!(r#"{{"dir":"{}","pattern":"TODO"}}"#, data.display()),
         },
         Case {
-            lang: "JavaScript",
+            lang: "JS (QuickJS)",
             name: "json-validate",
             example: "sdk/js/examples/json-validate",
             make_args: vec!["COMPONENTIZE_QJS=componentize-qjs".into()],
+            input: r#"{"schema":{"type":"string"},"document":"x"}"#.into(),
+        },
+        Case {
+            lang: "JS (SM)",
+            name: "json-validate-sm",
+            example: "sdk/js/examples/json-validate",
+            make_args: vec![
+                "starlingmonkey".into(),
+                "COMPONENTIZE_JS=componentize-js".into(),
+            ],
             input: r#"{"schema":{"type":"string"},"document":"x"}"#.into(),
         },
         Case {
@@ -135,7 +145,7 @@ fn main() {
     };
     println!("factory plugins by language: build, install (precompile), cold call\n");
     println!(
-        "{:<11} {:>9} {:>10} {:>10} {:>11}",
+        "{:<13} {:>9} {:>10} {:>10} {:>11}",
         "language", "build s", "wasm MB", "install s", "cwasm MB"
     );
     for c in &cases {
@@ -172,7 +182,7 @@ fn main() {
             .map(|f| std::fs::metadata(f).unwrap().len())
             .sum();
         println!(
-            "{:<11} {:>9.1} {:>10.1} {:>10.1} {:>11.1}",
+            "{:<13} {:>9.1} {:>10.1} {:>10.1} {:>11.1}",
             c.lang,
             built.as_secs_f64(),
             std::fs::metadata(&wasm).unwrap().len() as f64 / 1e6,
@@ -213,22 +223,22 @@ fn main() {
     for (i, c) in cases.iter().enumerate() {
         let m = median(calls[i].clone());
         println!(
-            "  {:<11} {:>7.2} ms   ({:.1}x `factory --version`)",
+            "  {:<13} {:>7.2} ms   ({:.1}x `factory --version`)",
             c.lang,
             ms(m),
             m.as_secs_f64() / floor.as_secs_f64()
         );
     }
-    println!("  {:<11} {:>7.2} ms", "--version", ms(floor));
+    println!("  {:<13} {:>7.2} ms", "--version", ms(floor));
     println!("\nthe alternative, an interpreter per call:");
     println!(
-        "  {:<11} {:>7.2} ms   python3 -S -c (no sandbox)",
+        "  {:<13} {:>7.2} ms   python3 -S -c (no sandbox)",
         "python3",
         ms(median(python))
     );
     if !node.is_empty() {
         println!(
-            "  {:<11} {:>7.2} ms   node -e (no sandbox)",
+            "  {:<13} {:>7.2} ms   node -e (no sandbox)",
             "node",
             ms(median(node))
         );
