@@ -17,6 +17,20 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
     (data, secret)
 }
 
+/// `name` installed from `wasm`, trusted read-only and granted `data`.
+fn reader(wasm: &Path, name: &str, data: &Path) -> Factory {
+    let f = Factory::new();
+    f.install(wasm, name);
+    f.ok(&["plugin", "trust", name, "read-only"]);
+    f.ok(&["plugin", "grant", name, "--read", data.to_str().unwrap()]);
+    f
+}
+
+/// The error kind of a refused call, with its exit code.
+fn error_kind(result: &(i32, serde_json::Value)) -> (i32, &serde_json::Value) {
+    (result.0, &result.1["error"]["kind"])
+}
+
 #[test]
 fn python_search_files() {
     require("componentize-py", "pip install componentize-py");
@@ -27,19 +41,10 @@ fn python_search_files() {
     make(&src, &[]);
     let (data, secret) = fixture(d.path());
 
-    let f = Factory::new();
-    f.install(&src.join("build/search-files.wasm"), "search-files");
+    let f = reader(&src.join("build/search-files.wasm"), "search-files", &data);
     // Install compiled it (CPython inside: seconds); calls load that.
     let compiled = cache(&f.home);
     assert_eq!(compiled.len(), 1, "{compiled:?}");
-    f.ok(&["plugin", "trust", "search-files", "read-only"]);
-    f.ok(&[
-        "plugin",
-        "grant",
-        "search-files",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
 
     let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "TODO"}));
     assert_eq!(code, 0, "{out}");
@@ -51,12 +56,8 @@ fn python_search_files() {
             {"path": "sub/b.py", "line": 1, "text": "# TODO two"}
         ])
     );
-    let (code, out) = f.call("search-files", &json!({"dir": data, "pattern": "("}));
-    assert_eq!(
-        (code, &out["error"]["kind"]),
-        (1, &json!("invalid-input")),
-        "{out}"
-    );
+    let r = f.call("search-files", &json!({"dir": data, "pattern": "("}));
+    assert_eq!(error_kind(&r), (1, &json!("invalid-input")), "{}", r.1);
 
     let refused = f.call("search-files", &json!({"dir": secret, "pattern": "hunter"}));
     assert!(!refused.1.to_string().contains("hunter2"));
@@ -177,16 +178,7 @@ fn go_dir_stats() {
     make(&src, &[]);
     let (data, secret) = fixture(d.path());
 
-    let f = Factory::new();
-    f.install(&src.join("build/dir-stats.wasm"), "dir-stats");
-    f.ok(&["plugin", "trust", "dir-stats", "read-only"]);
-    f.ok(&[
-        "plugin",
-        "grant",
-        "dir-stats",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
+    let f = reader(&src.join("build/dir-stats.wasm"), "dir-stats", &data);
     let (code, out) = f.call("dir-stats", &json!({"dir": data, "largest": 1}));
     assert_eq!(code, 0, "{out}");
     assert_eq!(out["files"], 2);
@@ -194,12 +186,8 @@ fn go_dir_stats() {
     assert_eq!(out["bytes"], 27 + 23);
     assert_eq!(out["by_extension"][".py"], json!({"files": 1, "bytes": 23}));
     assert_eq!(out["largest"], json!([{"path": "a.txt", "bytes": 27}]));
-    let (code, out) = f.call("dir-stats", &json!({"dir": data, "depth": 1}));
-    assert_eq!(
-        (code, &out["error"]["kind"]),
-        (1, &json!("invalid-input")),
-        "{out}"
-    );
+    let r = f.call("dir-stats", &json!({"dir": data, "depth": 1}));
+    assert_eq!(error_kind(&r), (1, &json!("invalid-input")), "{}", r.1);
 
     let refused = f.call("dir-stats", &json!({"dir": secret}));
     assert_denied(&f, "dir-stats", &refused, "read", secret.to_str().unwrap());
@@ -217,16 +205,7 @@ fn c_file_wc() {
     make(&src, &[]);
     let (data, secret) = fixture(d.path());
 
-    let f = Factory::new();
-    f.install(&src.join("build/file-wc.wasm"), "file-wc");
-    f.ok(&["plugin", "trust", "file-wc", "read-only"]);
-    f.ok(&[
-        "plugin",
-        "grant",
-        "file-wc",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
+    let f = reader(&src.join("build/file-wc.wasm"), "file-wc", &data);
     let b = data.join("sub/b.py");
     let (code, out) = f.call("file-wc", &json!({"path": b}));
     assert_eq!(code, 0, "{out}");
@@ -234,12 +213,8 @@ fn c_file_wc() {
         out,
         json!({"bytes": 23, "chars": 22, "lines": 2, "words": 4, "path": b})
     );
-    let (code, out) = f.call("file-wc", &json!({"file": b}));
-    assert_eq!(
-        (code, &out["error"]["kind"]),
-        (1, &json!("invalid-input")),
-        "{out}"
-    );
+    let r = f.call("file-wc", &json!({"file": b}));
+    assert_eq!(error_kind(&r), (1, &json!("invalid-input")), "{}", r.1);
 
     let key = secret.join("key.txt");
     let refused = f.call("file-wc", &json!({"path": key}));
