@@ -78,6 +78,11 @@ enum Command {
     #[command(subcommand)]
     Role(role::RoleCommand),
     /// Start a plugin project: `factory new tool NAME --lang python`.
+    ///
+    /// Writes the plugin's source, the vendored WIT and SDK, a Makefile with
+    /// the exact build commands, a README and a test: `make test` builds the
+    /// plugin, installs it into a throwaway FACTORY_HOME, calls it and checks
+    /// the answer. Each language's toolchain: docs/writing-plugins.md.
     New(new::NewArgs),
     /// Guest tooling for plugin builds: the WIT, C and Go bindings,
     /// componentizing a WASI preview-1 module.

@@ -6,10 +6,6 @@ use clap::Args;
 use factory_host::scaffold::{self, Kind, Lang};
 use std::path::PathBuf;
 
-/// Create a plugin project: the plugin's source, the vendored WIT and SDK,
-/// a Makefile with the exact build commands, a README and a test
-/// (`make test` builds it, installs it into a throwaway FACTORY_HOME, calls
-/// it and checks the answer). Toolchains per language: docs/writing-plugins.md.
 #[derive(Args)]
 pub struct NewArgs {
     /// `tool` (world tool-with-host) or `role` (world role-plugin).
@@ -17,6 +13,8 @@ pub struct NewArgs {
     kind: Kind,
     /// The plugin's name: lowercase letters, digits and dashes.
     name: String,
+    /// The plugin's language (rust: cargo; python: componentize-py; js:
+    /// componentize-qjs; go: Go 1.25+; c: clang with wasi-libc).
     #[arg(long, value_enum)]
     lang: Lang,
     /// Where to create the project (default: ./NAME). Must not exist or be empty.

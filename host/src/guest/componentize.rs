@@ -16,7 +16,12 @@ pub fn reactor_adapter() -> &'static [u8] {
 
 /// Componentize `module` for `world` (from `wit`, or the embedded package).
 pub fn componentize(module: &[u8], wit: Option<&Path>, world: &str) -> Result<Vec<u8>, GuestError> {
-    if module.starts_with(b"\0asm") && module.get(4..8) != Some(&[1, 0, 0, 0]) {
+    if !module.starts_with(b"\0asm") {
+        return Err(GuestError::Generate(
+            "not a WebAssembly module (it does not start with \\0asm)".into(),
+        ));
+    }
+    if module.get(4..8) != Some(&[1, 0, 0, 0]) {
         return Err(GuestError::Generate(
             "the input is already a component, not a core module".into(),
         ));
