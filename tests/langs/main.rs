@@ -12,6 +12,7 @@ mod examples;
 #[path = "../factory/fx.rs"]
 #[allow(dead_code)]
 mod fx;
+mod hostile;
 mod python_role;
 mod scaffold;
 mod toolchain;

@@ -92,10 +92,15 @@ impl Factory {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_env(args, &[])
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(BIN)
             .args(args)
             .env("FACTORY_HOME", &self.home)
             .env_remove("FACTORY_LOG")
+            .envs(env.iter().copied())
             .output()
             .unwrap()
     }

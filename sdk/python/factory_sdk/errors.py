@@ -2,6 +2,8 @@
 
 import errno
 
+from componentize_py_types import Err
+
 
 class HostError(Exception):
     """A host call failed; `kind` is the WIT `error-code` case."""
@@ -58,8 +60,6 @@ def from_host(err) -> HostError:
 
 def host_call(fn, *args):
     """Call a generated import, raising `HostError` instead of `Err`."""
-    from componentize_py_types import Err
-
     try:
         return fn(*args)
     except Err as e:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from . import _wit
 from .errors import host_call
 
 
@@ -20,7 +21,7 @@ class Output:
 
 def run(program: str, args=(), *, cwd: str | None = None, env=None,
         stdin: bytes | str | None = None, timeout_ms: int | None = None) -> Output:
-    from wit_world.imports import exec as wit
+    wit = _wit.need(_wit.exec_, "exec")
 
     if isinstance(stdin, str):
         stdin = stdin.encode()

@@ -1,12 +1,11 @@
 """The plugin's private key-value store (trust read-only or higher)."""
 
+from . import _wit as _bindings
 from .errors import host_call
 
 
 def _wit():
-    from wit_world.imports import kv
-
-    return kv
+    return _bindings.need(_bindings.kv, "kv")
 
 
 def get(key: str) -> bytes | None:

@@ -1,9 +1,11 @@
 """Logging into the factory journal (always allowed; capped per call)."""
 
 
-def _log(level: str, message: str) -> None:
-    from wit_world.imports import log as wit
+from . import _wit
 
+
+def _log(level: str, message: str) -> None:
+    wit = _wit.need(_wit.log, "log")
     wit.log(getattr(wit.Level, level.upper()), str(message))
 
 

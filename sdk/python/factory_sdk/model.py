@@ -7,6 +7,7 @@ holds the credentials and charges tokens and cost to the plugin's budget.
 
 import json
 
+from . import _wit
 from .errors import host_call
 
 
@@ -14,7 +15,7 @@ def complete(messages, *, tools=(), model: str | None = None,
              max_tokens: int | None = None, temperature: float | None = None) -> dict:
     """One model call. `tools` are dicts {name, description, input_schema}.
     Returns {"model", "content", "tool_calls", "stop_reason", "usage"}."""
-    from wit_world.imports import model as wit
+    wit = _wit.need(_wit.model, "model")
 
     def message(m):
         return wit.Message(

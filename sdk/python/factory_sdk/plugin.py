@@ -2,6 +2,9 @@
 
 import json
 
+from componentize_py_types import Err
+
+from . import _wit
 from .errors import InvalidInput, classify
 
 
@@ -19,8 +22,6 @@ def _dump(value) -> str:
 
 def _error(e: BaseException, module, prefix: str):
     """The generated `Err(<prefix>_<Case>)` for an escaped exception."""
-    from componentize_py_types import Err
-
     kind, message = classify(e)
     case = {"denied": "Denied", "invalid-input": "InvalidInput"}.get(kind, "Failed")
     return Err(getattr(module, f"{prefix}_{case}")(message))
@@ -45,8 +46,7 @@ class Tool:
 
     # The WIT exports, called by the host.
     def describe(self):
-        from wit_world.exports import tool
-
+        tool = _wit.need(_wit.tool, "tool")
         return tool.Info(
             name=self.name,
             description=self.description,
@@ -54,8 +54,7 @@ class Tool:
         )
 
     def invoke(self, input: str) -> str:
-        from wit_world.exports import tool
-
+        tool = _wit.need(_wit.tool, "tool")
         try:
             return _dump(self.handle(_parse(input)))
         except Exception as e:  # every escape becomes a tool-error
@@ -77,13 +76,11 @@ class Role:
 
     # The WIT exports, called by the host.
     def describe(self):
-        from wit_world.exports import role
-
+        role = _wit.need(_wit.role, "role")
         return role.Info(name=self.name, kind=self.kind, description=self.description)
 
     def run(self, input: str) -> str:
-        from wit_world.exports import role
-
+        role = _wit.need(_wit.role, "role")
         try:
             return _dump(self.handle(_parse(input)))
         except Exception as e:

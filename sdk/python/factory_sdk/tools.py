@@ -2,13 +2,13 @@
 
 import json
 
+from . import _wit
 from .errors import host_call
 
 
 def available() -> list[dict]:
     """The tools this plugin may call: name, description, input schema."""
-    from wit_world.imports import tools
-
+    tools = _wit.need(_wit.tools, "tools")
     return [
         {"name": t.name, "description": t.description,
          "input_schema": json.loads(t.input_schema or "{}")}
@@ -18,7 +18,6 @@ def available() -> list[dict]:
 
 def call(name: str, args) -> object:
     """Call `name` with `args` (JSON-serializable); returns its parsed output."""
-    from wit_world.imports import tools
-
+    tools = _wit.need(_wit.tools, "tools")
     out = host_call(tools.call, name, args if isinstance(args, str) else json.dumps(args))
     return json.loads(out)

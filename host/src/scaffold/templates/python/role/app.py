@@ -2,6 +2,9 @@
 changes when an added line of the diff has a TODO. The step's input and
 output per role kind are in docs/roles.md of factory; replace `handle`."""
 
+# Import every module you use here, at the top: the interpreter is
+# snapshotted at build time, and a module first imported during a call is
+# not found when the component runs.
 import factory_sdk as factory
 
 

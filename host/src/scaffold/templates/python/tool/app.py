@@ -1,6 +1,9 @@
 """{{name}}: a factory tool in Python. Counts the characters, lines and
 words of a text; replace `handle` with what your tool does."""
 
+# Import every module you use here, at the top: the interpreter is
+# snapshotted at build time, and a module first imported during a call is
+# not found when the component runs.
 import factory_sdk as factory
 
 WHITESPACE = " \t\n\r\v\f"
