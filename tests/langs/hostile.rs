@@ -2,7 +2,7 @@
 //! for a 19 MB interpreter guest exactly as for a Rust one. Each attack is
 //! refused or stopped, journaled, and the host keeps serving.
 
-use crate::toolchain::{Factory, assert_denied, copy_from_repo, make, require};
+use crate::toolchain::{Factory, assert_denied, build, require};
 use serde_json::{Value, json};
 
 fn attack(f: &Factory, kind: &str, target: &str) -> (i32, Value) {
@@ -16,12 +16,11 @@ fn still_serves(f: &Factory) {
 #[test]
 fn a_hostile_python_plugin_is_contained() {
     require("componentize-py", "pip install componentize-py");
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("wit/plugin", d.path());
-    copy_from_repo("sdk/python", d.path());
-    copy_from_repo("tests/guests/py-attacker", d.path());
-    let src = d.path().join("tests/guests/py-attacker");
-    make(&src, &[]);
+    let (d, src) = build(
+        &["wit/plugin", "sdk/python", "tests/guests/py-attacker"],
+        "tests/guests/py-attacker",
+        &[],
+    );
     let f = Factory::new();
     f.install(&src.join("build/py-attacker.wasm"), "py-attacker");
     f.ok(&[

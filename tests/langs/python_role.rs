@@ -2,17 +2,17 @@
 //! then reviewing a real run in place of the built-in reviewer.
 
 use crate::fx;
-use crate::toolchain::{Factory, copy_from_repo, make, require};
+use crate::toolchain::{Factory, build, require};
 use serde_json::json;
 
 #[test]
 fn a_python_reviewer_reviews_alone_and_in_a_run() {
     require("componentize-py", "pip install componentize-py");
-    let d = tempfile::tempdir().unwrap();
-    copy_from_repo("wit/plugin", d.path());
-    copy_from_repo("sdk/python", d.path());
-    let src = d.path().join("sdk/python/examples/py-reviewer");
-    make(&src, &[]);
+    let (d, src) = build(
+        &["wit/plugin", "sdk/python"],
+        "sdk/python/examples/py-reviewer",
+        &[],
+    );
     let wasm = src.join("build/py-reviewer.wasm");
 
     // Alone: untrusted, so its model call is refused (and journaled); the

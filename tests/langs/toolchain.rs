@@ -38,6 +38,19 @@ pub fn copy_from_repo(rel: &str, dest: &Path) {
     copy_tree(&repo_root().join(rel), &dest.join(rel));
 }
 
+/// Copy `trees` of the repository into a fresh directory with the same
+/// layout and run `make ARGS` in `project` there. Returns the directory
+/// (keep it alive) and the project's path in it.
+pub fn build(trees: &[&str], project: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    for t in trees {
+        copy_from_repo(t, d.path());
+    }
+    let src = d.path().join(project);
+    make(&src, args);
+    (d, src)
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     if from.is_dir() {
         std::fs::create_dir_all(to).unwrap();
