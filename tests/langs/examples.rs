@@ -1,7 +1,7 @@
 //! Each language's example plugin: built from source, installed, called,
 //! and refused a capability it was not granted (journaled).
 
-use crate::toolchain::{Factory, assert_denied, build, require};
+use crate::toolchain::{Factory, assert_denied, build, cache, require};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -71,25 +71,6 @@ fn python_search_files() {
     assert_eq!(cache(&f.home), compiled, "a call recompiled the component");
 }
 
-/// The precompiled components in a factory home: (name, size, mtime).
-fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
-    let mut v: Vec<_> = std::fs::read_dir(home.join("cache"))
-        .unwrap()
-        .flatten()
-        .map(|e| {
-            let m = e.metadata().unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                m.len(),
-                m.modified().unwrap(),
-            )
-        })
-        .filter(|(n, ..)| n.ends_with(".cwasm"))
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn javascript_json_validate_on_quickjs() {
     require("componentize-qjs", "npm install @bytecodealliance/jco");
@@ -119,6 +100,8 @@ fn javascript_json_validate_on_starlingmonkey() {
 fn json_validate(wasm: &Path) {
     let f = Factory::new();
     f.install(wasm, "json-validate");
+    let compiled = cache(&f.home);
+    assert_eq!(compiled.len(), 1, "{compiled:?}");
     let schema = json!({
         "type": "object",
         "required": ["name", "tags"],
@@ -167,6 +150,7 @@ fn json_validate(wasm: &Path) {
         &json!({"schema_name": "item", "document": {"name": "n", "tags": ["b"]}}),
     );
     assert_eq!(out["valid"], true, "{out}");
+    assert_eq!(cache(&f.home), compiled, "a call recompiled the component");
 }
 
 #[test]

@@ -179,3 +179,22 @@ pub fn assert_denied(
         "no {capability} denial of {target} journaled for {plugin}: {denials:#?}"
     );
 }
+
+/// The precompiled components in a factory home: (name, size, mtime).
+pub fn cache(home: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(home.join("cache"))
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .filter(|(n, ..)| n.ends_with(".cwasm"))
+        .collect();
+    v.sort();
+    v
+}
