@@ -198,3 +198,43 @@ fn c_file_wc() {
     let refused = f.call("file-wc", &json!({"path": key}));
     assert_denied(&f, "file-wc", &refused, "read", key.to_str().unwrap());
 }
+
+#[test]
+fn a_javascript_build_without_sync_is_refused_with_the_fix() {
+    require("componentize-qjs", "npm install @bytecodealliance/jco");
+    let (_d, src) = build(
+        &["wit/plugin", "sdk/js"],
+        "sdk/js/examples/json-validate",
+        &["COMPONENTIZE_QJS=componentize-qjs"],
+    );
+    // The same source built for the component-model async ABI (no --sync).
+    let o = std::process::Command::new("componentize-qjs")
+        .args([
+            "--wit",
+            "../../../../wit/plugin",
+            "--world",
+            "tool-with-host",
+        ])
+        .args([
+            "--js",
+            "app.js",
+            "--module-root",
+            ".",
+            "-o",
+            "build/async.wasm",
+        ])
+        .current_dir(&src)
+        .env("PATH", crate::toolchain::path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f = Factory::new();
+    let o = f.run(&[
+        "plugin",
+        "install",
+        src.join("build/async.wasm").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("async ABI") && err.contains("--sync"), "{err}");
+}

@@ -36,6 +36,10 @@ pub enum InstallError {
     #[error("{0} is not a valid component (corrupt or truncated?): {1}")]
     Invalid(String, String),
     #[error(
+        "{0} uses the component-model async ABI, which this host does not run: rebuild it without async exports (componentize-qjs: add --sync) ({1})"
+    )]
+    AsyncAbi(String, String),
+    #[error(
         "{file} exports none of `{TOOL_EXPORT}` (world tool-plugin), `{ROLE_EXPORT}` (world role-plugin) or `{INTAKE_EXPORT}` (world intake-plugin); it exports: {exports}"
     )]
     UnknownWorld { file: String, exports: String },
@@ -68,8 +72,14 @@ impl Host {
         }
         let digest = sha256_hex(&bytes);
         let engine = &inner.engine;
-        let component = wasmtime::component::Component::new(engine, &bytes)
-            .map_err(|e| InstallError::Invalid(shown.clone(), format!("{e:#}")))?;
+        let component = wasmtime::component::Component::new(engine, &bytes).map_err(|e| {
+            let e = format!("{e:#}");
+            if e.contains("component model async") {
+                InstallError::AsyncAbi(shown.clone(), e)
+            } else {
+                InstallError::Invalid(shown.clone(), e)
+            }
+        })?;
 
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
