@@ -9,51 +9,16 @@
 //! rounds). Figures are medians of whole-process wall time; rounds
 //! interleave the cases.
 
+// The language tests' helpers: finding the toolchains, copying the
+// examples with the repository's layout, running make with this factory.
+#[path = "../../tests/langs/toolchain.rs"]
+#[allow(dead_code)]
+mod toolchain;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_factory");
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn path() -> String {
-    let tools = root().join("target/guest-tools");
-    let mut dirs = vec![tools.join("venv/bin"), tools.join("npm/node_modules/.bin")];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(dirs).unwrap().into_string().unwrap()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap().flatten() {
-            if e.file_name() != "build" {
-                copy_tree(&e.path(), &to.join(e.file_name()));
-            }
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
-fn run(cmd: &mut Command) -> std::process::Output {
-    let o = cmd.env("PATH", path()).output().unwrap();
-    assert!(
-        o.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use toolchain::{BIN, Factory, copy_from_repo, make};
 
 fn time(cmd: &mut Command) -> Duration {
     let t = Instant::now();
@@ -82,7 +47,7 @@ struct Case {
     lang: &'static str,
     name: &'static str,
     example: &'static str,
-    make_args: Vec<String>,
+    make_args: &'static [&'static str],
     input: String,
 }
 
@@ -91,7 +56,7 @@ fn main() {
     let rounds = if quick { 10 } else { 30 };
     let work = tempfile::tempdir().unwrap();
     for rel in ["wit/plugin", "sdk/python", "sdk/js", "sdk/go", "sdk/c"] {
-        copy_tree(&root().join(rel), &work.path().join(rel));
+        copy_from_repo(rel, work.path());
     }
     let data = work.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -102,45 +67,43 @@ fn main() {
             lang: "Python",
             name: "search-files",
             example: "sdk/python/examples/search-files",
-            make_args: vec![],
+            make_args: &[],
             input: format!(r#"{{"dir":"{}","pattern":"TODO"}}"#, data.display()),
         },
         Case {
             lang: "JS (QuickJS)",
             name: "json-validate",
             example: "sdk/js/examples/json-validate",
-            make_args: vec!["COMPONENTIZE_QJS=componentize-qjs".into()],
+            make_args: &["COMPONENTIZE_QJS=componentize-qjs"],
             input: r#"{"schema":{"type":"string"},"document":"x"}"#.into(),
         },
         Case {
             lang: "JS (SM)",
             name: "json-validate-sm",
             example: "sdk/js/examples/json-validate",
-            make_args: vec![
-                "starlingmonkey".into(),
-                "COMPONENTIZE_JS=componentize-js".into(),
-            ],
+            make_args: &["starlingmonkey", "COMPONENTIZE_JS=componentize-js"],
             input: r#"{"schema":{"type":"string"},"document":"x"}"#.into(),
         },
         Case {
             lang: "Go",
             name: "dir-stats",
             example: "sdk/go/examples/dir-stats",
-            make_args: vec![],
+            make_args: &[],
             input: format!(r#"{{"dir":"{}"}}"#, data.display()),
         },
         Case {
             lang: "C",
             name: "file-wc",
             example: "sdk/c/examples/file-wc",
-            make_args: vec![],
+            make_args: &[],
             input: format!(r#"{{"path":"{}"}}"#, file.display()),
         },
     ];
-    let home = work.path().join("home");
+    let f = Factory::new();
+    let home = &f.home;
     let factory = |args: &[&str]| {
         let mut c = Command::new(BIN);
-        c.args(args).env("FACTORY_HOME", &home);
+        c.args(args).env("FACTORY_HOME", home);
         c
     };
     println!("factory plugins by language: build, install (precompile), cold call\n");
@@ -151,32 +114,16 @@ fn main() {
     for c in &cases {
         let dir = work.path().join(c.example);
         let t = Instant::now();
-        run(Command::new("make")
-            .arg("-C")
-            .arg(&dir)
-            .arg(format!("FACTORY={BIN}"))
-            .args(&c.make_args));
+        make(&dir, c.make_args);
         let built = t.elapsed();
         let wasm = dir.join(format!("build/{}.wasm", c.name));
-        let before = cwasm_files(&home);
+        let before = cwasm_files(home);
         let t = Instant::now();
-        run(&mut factory(&[
-            "plugin",
-            "install",
-            wasm.to_str().unwrap(),
-            "--name",
-            c.name,
-        ]));
+        f.install(&wasm, c.name);
         let installed = t.elapsed();
-        run(&mut factory(&["plugin", "trust", c.name, "read-only"]));
-        run(&mut factory(&[
-            "plugin",
-            "grant",
-            c.name,
-            "--read",
-            data.to_str().unwrap(),
-        ]));
-        let cwasm: u64 = cwasm_files(&home)
+        f.ok(&["plugin", "trust", c.name, "read-only"]);
+        f.ok(&["plugin", "grant", c.name, "--read", data.to_str().unwrap()]);
+        let cwasm: u64 = cwasm_files(home)
             .into_iter()
             .filter(|f| !before.contains(f))
             .map(|f| std::fs::metadata(f).unwrap().len())

@@ -5,6 +5,7 @@
 //!   key-value store, one SQLite file in WAL mode.
 //! - `plugins/<sha256>.wasm`: installed components, named by digest.
 //! - `cache/<sha256>-<engine>.cwasm`: precompiled components.
+//! - `empty-root/`: what plugins see at `/` outside their grants (empty).
 
 use std::path::{Path, PathBuf};
 
@@ -47,7 +48,12 @@ impl Home {
                 })?
                 .join(root)
         };
-        for dir in [root.clone(), root.join("plugins"), root.join("cache")] {
+        for dir in [
+            root.clone(),
+            root.join("plugins"),
+            root.join("cache"),
+            root.join("empty-root"),
+        ] {
             std::fs::create_dir_all(&dir)
                 .map_err(|source| HomeError::Create { path: dir, source })?;
         }
@@ -56,6 +62,10 @@ impl Home {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+    /// The empty directory plugins see at `/` outside their grants.
+    pub fn empty_root(&self) -> PathBuf {
+        self.root.join("empty-root")
     }
     pub fn db_path(&self) -> PathBuf {
         self.root.join("factory.db")

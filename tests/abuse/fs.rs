@@ -97,7 +97,7 @@ async fn the_root_outside_grants_is_empty_and_every_use_of_it_is_refused() {
         "mine"
     );
     // The empty directory behind `/` stays empty.
-    let empty = env.host.home().root().join("empty-root");
+    let empty = env.host.home().empty_root();
     assert_eq!(std::fs::read_dir(empty).unwrap().count(), 0);
     still_serves(&env).await;
 }

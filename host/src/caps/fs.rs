@@ -66,10 +66,9 @@ impl FsState {
     }
 }
 
-/// The host's empty directory behind the `/` sentinel: `dir` is created if
-/// missing and must stay empty.
+/// The host's empty directory behind the `/` sentinel (`Home::empty_root`,
+/// created with the home); it must stay empty.
 pub fn open_empty_root(dir: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::create_dir_all(dir)?;
     if std::fs::read_dir(dir)?.next().is_some() {
         return Err(std::io::Error::other(format!(
             "{} must be empty (it is what plugins see at `/`)",

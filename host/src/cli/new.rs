@@ -44,7 +44,7 @@ pub fn run(a: NewArgs) -> Result<(), Failure> {
         println!(
             "created {} {} `{}` in {} ({} files)\n\n  cd {}\n  make          # build\n  make test     # build, install into a throwaway FACTORY_HOME, call, check\n  make install  # install into your FACTORY_HOME\n\nSee README.md in the project.",
             a.lang.dir(),
-            format!("{:?}", a.kind).to_lowercase(),
+            a.kind.name(),
             a.name,
             dir.display(),
             files.len(),

@@ -15,17 +15,6 @@ pub mod files {
     include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
 }
 
-/// The worlds of `factory:plugin` a plugin can target.
-pub const WORLDS: &[(&str, &str)] = &[
-    ("tool-plugin", "a tool that imports no host interface"),
-    (
-        "tool-with-host",
-        "a tool that may call log, kv, tools, exec and model",
-    ),
-    ("role-plugin", "an agent role"),
-    ("intake-plugin", "an intake adapter"),
-];
-
 #[derive(Debug, thiserror::Error)]
 pub enum GuestError {
     #[error(
@@ -71,9 +60,6 @@ pub fn resolve(
     dir: Option<&Path>,
     world: &str,
 ) -> Result<(wit_parser::Resolve, wit_parser::WorldId), GuestError> {
-    if !WORLDS.iter().any(|(w, _)| *w == world) && dir.is_none() {
-        return Err(GuestError::UnknownWorld(world.to_string()));
-    }
     let mut resolve = wit_parser::Resolve::default();
     let shown = dir
         .map(Path::to_path_buf)

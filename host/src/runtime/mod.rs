@@ -120,13 +120,12 @@ impl Host {
         let journal = Journal::open(&home.db_path())?;
         let registry = Registry::open(&home.db_path(), journal.clone())?;
         let kv = Arc::new(caps::kv::KvStore::open(&home.db_path())?);
-        let empty_root =
-            caps::fs::open_empty_root(&home.root().join("empty-root")).map_err(|e| {
-                HostError::Home(crate::home::HomeError::Create {
-                    path: home.root().join("empty-root"),
-                    source: e,
-                })
-            })?;
+        let empty_root = caps::fs::open_empty_root(&home.empty_root()).map_err(|source| {
+            HostError::Home(crate::home::HomeError::Create {
+                path: home.empty_root(),
+                source,
+            })
+        })?;
         let host = Host {
             inner: Arc::new(HostInner {
                 engine_key: engine::key(&engine),

@@ -198,12 +198,7 @@ fn write_project(
         Lang::C => (files::SDK_C, ""),
     };
     for (rel, bytes) in sdk {
-        let rel = if at.is_empty() {
-            rel.to_string()
-        } else {
-            format!("{at}/{rel}")
-        };
-        put(&rel, bytes)?;
+        put(&Path::new(at).join(rel).to_string_lossy(), bytes)?;
     }
     Ok(written)
 }
