@@ -193,6 +193,21 @@ fn c_file_wc() {
     );
     let r = f.call("file-wc", &json!({"file": b}));
     assert_eq!(error_kind(&r), (1, &json!("invalid-input")), "{}", r.1);
+    // The SDK's JSON reader unescapes `\/` and `\uXXXX` in the path.
+    let escaped = b
+        .to_str()
+        .unwrap()
+        .replace('/', "\\/")
+        .replace("b.py", "\\u0062.py");
+    let o = f.run(&[
+        "tool",
+        "call",
+        "file-wc",
+        "--input",
+        &format!(r#"{{"path":"{escaped}"}}"#),
+    ]);
+    let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(out["path"], json!(b), "{out}");
 
     let key = secret.join("key.txt");
     let refused = f.call("file-wc", &json!({"path": key}));

@@ -1,6 +1,7 @@
 /* factory SDK for C plugins: JSON in and out, errno to error kind. */
 #include "factory.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +38,7 @@ static bool skip_string(cur_t *c) {
             char e = *c->p++;
             if (e == 'u') {
                 for (int i = 0; i < 4; i++, c->p++)
-                    if (c->p >= c->end || !strchr("0123456789abcdefABCDEF", *c->p) || !*c->p) return false;
+                    if (c->p >= c->end || !isxdigit((unsigned char)*c->p)) return false;
             } else if (!strchr("\"\\/bfnrt", e) || !e) {
                 return false;
             }

@@ -55,12 +55,9 @@ func Classify(err error) (string, string) {
 	var e *Error
 	if errors.As(err, &e) {
 		switch e.Kind {
-		case KindDenied, KindInvalidInput:
+		case KindDenied, KindInvalidInput, KindFailed:
 			return e.Kind, e.Message
-		default:
-			if e.Kind == KindFailed {
-				return KindFailed, e.Message
-			}
+		default: // a host error with no tool-error case of its own
 			return KindFailed, e.Kind + ": " + e.Message
 		}
 	}
