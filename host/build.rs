@@ -203,38 +203,97 @@ fn collect(base: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     }
 }
 
-/// `src/pkg` of the `wit-bindgen-go` crate this host depends on (found with
-/// `cargo metadata`, so vendored and relocated registries work too).
+/// The version of `wit-bindgen-go` this host pins (`=` in Cargo.toml).
+const WIT_BINDGEN_GO: &str = "0.61.1";
+
+/// `src/pkg` of the `wit-bindgen-go` crate this host depends on.
+///
+/// Cargo unpacks every package a build needs before it runs any build
+/// script, so the crate's sources are on disk: in a registry's `src`
+/// directory under `CARGO_HOME` (the usual case), or wherever a source
+/// replacement (`cargo vendor`) put them. This looks there directly and
+/// never asks cargo to resolve the whole graph: `cargo metadata` wants the
+/// crates of every platform and dev-dependency, which a build has not
+/// downloaded (it failed on every fresh machine when run `--offline`).
 fn go_runtime_dir() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("Cargo.toml");
-    let out = Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .output()
-        .expect("cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    println!("cargo:rerun-if-env-changed=FACTORY_GO_RUNTIME_DIR");
+    if let Some(dir) = std::env::var_os("FACTORY_GO_RUNTIME_DIR") {
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("go.mod").is_file(),
+            "FACTORY_GO_RUNTIME_DIR={} holds no go.mod",
+            dir.display()
+        );
+        return dir;
+    }
+    let crate_dir = format!("wit-bindgen-go-{WIT_BINDGEN_GO}");
+    let mut tried = Vec::new();
+    for root in source_roots() {
+        // A registry: CARGO_HOME/registry/src/<index>/<crate>-<version>.
+        let registry = root.join("registry").join("src");
+        if let Ok(rd) = std::fs::read_dir(&registry) {
+            for index in rd.flatten() {
+                tried.push(index.path().join(&crate_dir));
+            }
+        }
+        // A vendored directory: <dir>/<crate> or <dir>/<crate>-<version>.
+        tried.push(root.join("wit-bindgen-go"));
+        tried.push(root.join(&crate_dir));
+    }
+    for dir in &tried {
+        let pkg = dir.join("src").join("pkg");
+        if pkg.join("go.mod").is_file() && is_version(dir, WIT_BINDGEN_GO) {
+            return pkg;
+        }
+    }
+    panic!(
+        "the sources of wit-bindgen-go {WIT_BINDGEN_GO} (its Go runtime package src/pkg) \
+         were not found; looked in:\n  {}\nset FACTORY_GO_RUNTIME_DIR to its src/pkg directory",
+        tried
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n  ")
     );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pkg = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "wit-bindgen-go")
-        .expect("wit-bindgen-go is a dependency of factory-host");
-    let dir = Path::new(pkg["manifest_path"].as_str().unwrap())
-        .parent()
-        .unwrap()
-        .join("src/pkg");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
-    dir
+}
+
+/// Where cargo keeps package sources: CARGO_HOME (or ~/.cargo), and the
+/// directories of `[source.*] directory = "..."` replacements in the
+/// workspace's `.cargo/config.toml`.
+fn source_roots() -> Vec<PathBuf> {
+    println!("cargo:rerun-if-env-changed=CARGO_HOME");
+    let mut roots = Vec::new();
+    match std::env::var_os("CARGO_HOME") {
+        Some(h) => roots.push(PathBuf::from(h)),
+        None => {
+            if let Some(home) = std::env::var_os("HOME") {
+                roots.push(PathBuf::from(home).join(".cargo"));
+            }
+        }
+    }
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    for dir in manifest.ancestors() {
+        for name in ["config.toml", "config"] {
+            let cfg = dir.join(".cargo").join(name);
+            let Ok(text) = std::fs::read_to_string(&cfg) else {
+                continue;
+            };
+            for line in text.lines() {
+                let line = line.trim();
+                if let Some(v) = line.strip_prefix("directory") {
+                    let v = v.trim_start().trim_start_matches('=').trim().trim_matches('"');
+                    let p = Path::new(v);
+                    roots.push(if p.is_absolute() { p.to_path_buf() } else { dir.join(p) });
+                }
+            }
+        }
+    }
+    roots
+}
+
+/// Whether the crate in `dir` is `version` (its Cargo.toml says so).
+fn is_version(dir: &Path, version: &str) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml"))
+        .map(|t| t.lines().any(|l| l.trim() == format!("version = \"{version}\"")))
+        .unwrap_or(false)
 }

@@ -36,6 +36,9 @@ pub struct Budget {
     run: Allowance,
     roles: HashMap<String, Allowance>,
     spent: Mutex<(Spent, HashMap<String, Spent>)>,
+    /// Why the run must stop whatever its budget (a strict replay that no
+    /// longer matches): no further model call is made.
+    halt: Mutex<Option<String>>,
 }
 
 fn over(a: &Allowance, s: &Spent, what: &str) -> Option<String> {
@@ -66,6 +69,7 @@ impl Budget {
             run,
             roles,
             spent: Mutex::new(spent),
+            halt: Mutex::new(None),
         }
     }
 
@@ -75,6 +79,9 @@ impl Budget {
 
     /// Err(reason) when the run or `role` may not make another call.
     pub fn check(&self, role: &str) -> Result<(), String> {
+        if let Some(why) = self.halted() {
+            return Err(why);
+        }
         let g = self.lock();
         if let Some(why) = over(&self.run, &g.0, "the run's") {
             return Err(why);
@@ -91,6 +98,18 @@ impl Budget {
         let mut g = self.lock();
         g.0.add(tokens, cost);
         g.1.entry(role.to_string()).or_default().add(tokens, cost);
+    }
+
+    /// Stop the run: every later model call is refused with `why`.
+    pub fn halt(&self, why: String) {
+        self.halt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(why);
+    }
+
+    pub fn halted(&self) -> Option<String> {
+        self.halt.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn spent(&self) -> Spent {

@@ -33,11 +33,25 @@ impl LimitOverrides {
     }
 }
 
-/// A grant the plugin holds but may not use, and why.
+/// A grant the plugin holds but may not use in full, and why. A grant
+/// the ceiling allows part of is narrowed to that part (`narrowed_to`, a
+/// write grant kept as a read grant); one it allows nothing of is cut.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cut {
     pub grant: String,
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrowed_to: Option<String>,
+}
+
+impl Cut {
+    /// One line for people: what was cut or narrowed, and why.
+    pub fn describe(&self) -> String {
+        match &self.narrowed_to {
+            Some(to) => format!("{} narrowed to {} ({})", self.grant, to, self.reason),
+            None => format!("{} ({})", self.grant, self.reason),
+        }
+    }
 }
 
 /// Directory access.
@@ -89,13 +103,28 @@ pub fn compile(
     for grant in grants {
         let kind = grant.kind();
         if !ceiling.allows(kind) {
+            let reason = format!(
+                "{kind} needs trust {} or higher; plugin is {}",
+                kind.min_level(),
+                trust
+            );
+            // Write access the ceiling does not allow is still read access
+            // where the ceiling allows reading: narrow it, do not drop it.
+            if let Grant::Write(d) = grant
+                && ceiling.allows(CapabilityKind::Read)
+            {
+                p.add_dir(d, Access::ReadOnly);
+                p.cut.push(Cut {
+                    grant: grant.flag(),
+                    reason,
+                    narrowed_to: Some(Grant::Read(d.clone()).flag()),
+                });
+                continue;
+            }
             p.cut.push(Cut {
                 grant: grant.flag(),
-                reason: format!(
-                    "{kind} needs trust {} or higher; plugin is {}",
-                    kind.min_level(),
-                    trust
-                ),
+                reason,
+                narrowed_to: None,
             });
             continue;
         }
@@ -115,6 +144,7 @@ pub fn compile(
         p.cut.push(Cut {
             grant: "limits".into(),
             reason: format!("requested limits exceed the ceiling of {trust}; clamped to it"),
+            narrowed_to: None,
         });
     }
     p
@@ -213,9 +243,20 @@ mod tests {
             &grants(),
             &LimitOverrides::default(),
         );
-        assert_eq!(p.dirs, vec![(PathBuf::from("/src"), Access::ReadOnly)]);
+        assert_eq!(
+            p.dirs,
+            vec![
+                (PathBuf::from("/src"), Access::ReadOnly),
+                (PathBuf::from("/src/out"), Access::ReadOnly)
+            ]
+        );
         assert!(p.net.is_empty() && p.exec.is_empty());
         assert_eq!(p.cut.len(), 3);
+        let narrowed: Vec<_> = p.cut.iter().filter(|c| c.narrowed_to.is_some()).collect();
+        assert_eq!(narrowed.len(), 1, "{:?}", p.cut);
+        assert_eq!(narrowed[0].grant, "--write /src/out");
+        assert_eq!(narrowed[0].narrowed_to.as_deref(), Some("--read /src/out"));
+        assert!(narrowed[0].describe().contains("narrowed to --read /src/out"));
         assert!(
             p.cut
                 .iter()
@@ -234,6 +275,35 @@ mod tests {
         );
         assert_eq!(full.dir_access(Path::new("/src/x")), Some(Access::ReadOnly));
         assert_eq!(full.dir_access(Path::new("/srcx")), None);
+    }
+
+    #[test]
+    fn write_narrows_to_read_and_vanishes_only_when_nothing_is_allowed() {
+        let role = compile(
+            "coder",
+            TrustLevel::Scoped,
+            &[Grant::Write("/wt".into())],
+            &LimitOverrides::default(),
+        );
+        assert_eq!(role.dir_access(Path::new("/wt/a.py")), Some(Access::ReadWrite));
+        // A read-only tool acting for the role reads the role's worktree.
+        let tool = role.delegated_to("read-file", TrustLevel::ReadOnly, &LimitOverrides::default());
+        assert_eq!(tool.dir_access(Path::new("/wt/a.py")), Some(Access::ReadOnly));
+        assert_eq!(tool.cut.len(), 1);
+        assert_eq!(tool.cut[0].narrowed_to.as_deref(), Some("--read /wt"));
+        // Untrusted allows no file access at all: the grant is cut.
+        let none = role.delegated_to("x", TrustLevel::Untrusted, &LimitOverrides::default());
+        assert!(none.dirs.is_empty());
+        assert_eq!(none.cut.len(), 1);
+        assert!(none.cut[0].narrowed_to.is_none());
+        // A write grant inside a read grant stays read-only once narrowed.
+        let both = compile(
+            "p",
+            TrustLevel::ReadOnly,
+            &[Grant::Read("/a".into()), Grant::Write("/a".into())],
+            &LimitOverrides::default(),
+        );
+        assert_eq!(both.dirs, vec![(PathBuf::from("/a"), Access::ReadOnly)]);
     }
 
     #[test]

@@ -95,12 +95,24 @@ pub fn session(dir: &Path) -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(dir.join("calc-session.json")).unwrap()).unwrap()
 }
 
+/// Write an edited session. Its replies were changed by hand, so the
+/// example repository's factory.toml replays it leniently from now on.
 pub fn save_session(dir: &Path, s: &[Value]) {
     std::fs::write(
         dir.join("calc-session.json"),
         serde_json::to_string_pretty(s).unwrap(),
     )
     .unwrap();
+    let repo = dir.join("calc");
+    let toml = std::fs::read_to_string(repo.join("factory.toml")).unwrap();
+    if !toml.contains("lenient = true") {
+        let lenient = toml.replace(
+            "provider = \"replay\"\n",
+            "provider = \"replay\"\nlenient = true\n",
+        );
+        assert_ne!(lenient, toml, "factory.toml has no replay provider");
+        set_config(&repo, &lenient);
+    }
 }
 
 /// An assistant reply: text and tool calls (name, JSON arguments).
@@ -174,4 +186,25 @@ pub fn steps(v: &Value) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A run's journal (`runs show --json`) holds no denial, and every tool
+/// call a role made returned a result: a role denied its own work, or a
+/// tool that failed under it, is a bug wherever it shows.
+pub fn assert_no_denials(v: &Value) {
+    let denials: Vec<&Value> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "denial")
+        .collect();
+    assert!(denials.is_empty(), "the run's journal holds denials: {denials:#?}");
+    let invocations = v["invocations"].as_array().unwrap();
+    let tools: Vec<&Value> = invocations
+        .iter()
+        .filter(|i| !i["parent_call"].is_null())
+        .collect();
+    assert!(!tools.is_empty(), "the roles called no tool");
+    let failed: Vec<&Value> = tools.iter().copied().filter(|i| i["outcome"] != "ok").collect();
+    assert!(failed.is_empty(), "tool calls without a result: {failed:#?}");
 }

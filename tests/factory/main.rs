@@ -8,6 +8,8 @@ mod fx;
 mod gates;
 mod intake;
 mod models;
+mod realproject;
 mod roles;
 mod runs;
+mod scripted;
 mod server;

@@ -85,7 +85,7 @@ async fn openai_compatible_request_tools_usage_and_cost() {
         &format!("{}/v1", s.url),
         "FACTORY_TEST_OPENAI_KEY",
     )
-    .provider(std::path::Path::new("."), None)
+    .provider(std::path::Path::new("."), None, Default::default())
     .unwrap();
     let r = p.complete(request("gpt-4o-mini"), &ctx()).await.unwrap();
     assert_eq!(r.stop_reason, StopReason::ToolUse);
@@ -139,7 +139,7 @@ async fn retries_rate_limits_and_server_errors_with_backoff() {
     ])
     .await;
     let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_1")
-        .provider(std::path::Path::new("."), None)
+        .provider(std::path::Path::new("."), None, Default::default())
         .unwrap();
     let r = p.complete(request("m"), &ctx()).await.unwrap();
     assert_eq!(r.usage.input_tokens, 1000);
@@ -167,7 +167,7 @@ async fn a_refused_key_is_an_error_without_the_key_and_without_retries() {
         &s.url,
         "FACTORY_TEST_OPENAI_KEY_2",
     )
-    .provider(std::path::Path::new("."), None)
+    .provider(std::path::Path::new("."), None, Default::default())
     .unwrap();
     let e = p.complete(request("m"), &ctx()).await.unwrap_err();
     let ErrorCode::Failed(m) = e else {
@@ -187,7 +187,7 @@ async fn a_server_that_never_answers_times_out() {
     ])
     .await;
     let p = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_2")
-        .provider(std::path::Path::new("."), None)
+        .provider(std::path::Path::new("."), None, Default::default())
         .unwrap();
     let started = std::time::Instant::now();
     let e = p.complete(request("m"), &ctx()).await.unwrap_err();
@@ -217,7 +217,7 @@ async fn anthropic_messages_request_tools_and_usage() {
         &s.url,
         "FACTORY_TEST_ANTHROPIC_KEY",
     )
-    .provider(std::path::Path::new("."), None)
+    .provider(std::path::Path::new("."), None, Default::default())
     .unwrap();
     let r = p
         .complete(request("claude-sonnet-4-5"), &ctx())
@@ -261,7 +261,7 @@ async fn a_missing_key_is_a_setup_error_naming_the_variable() {
         "http://127.0.0.1:9",
         "FACTORY_TEST_UNSET_3",
     )
-    .provider(std::path::Path::new("."), None)
+    .provider(std::path::Path::new("."), None, Default::default())
     .err()
     .unwrap()
     .to_string();
@@ -279,7 +279,7 @@ async fn record_then_replay() {
         &s.url,
         "FACTORY_TEST_UNSET_4",
     )
-    .provider(std::path::Path::new("."), Some(&file))
+    .provider(std::path::Path::new("."), Some(&file), Default::default())
     .unwrap();
     let live = p.complete(request("gpt-4o-mini"), &ctx()).await.unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
@@ -290,7 +290,7 @@ async fn record_then_replay() {
 
     let mut cfg = config(ProviderKind::Replay, "gpt-4o-mini", "http://unused", "X");
     cfg.replay = Some(file.clone());
-    let replay = cfg.provider(std::path::Path::new("/"), None).unwrap();
+    let replay = cfg.provider(std::path::Path::new("/"), None, Default::default()).unwrap();
     let again = replay
         .complete(request("gpt-4o-mini"), &ctx())
         .await
@@ -317,9 +317,87 @@ async fn record_then_replay() {
     // A damaged recording names the line.
     std::fs::write(&file, format!("{text}\n{{not json\n")).unwrap();
     let e = cfg
-        .provider(std::path::Path::new("/"), None)
+        .provider(std::path::Path::new("/"), None, Default::default())
         .err()
         .unwrap()
         .to_string();
     assert!(e.contains(":3:"), "{e}");
+}
+
+/// Strict replay: a live request whose tool result differs from the
+/// recorded one is refused with the difference, and the provider says the
+/// run must stop; lenient replay plays the reply anyway. Paths of the
+/// recording run and of the live run are normalised away.
+#[tokio::test]
+async fn strict_replay_refuses_a_changed_tool_result() {
+    use factory_host::models::normalize::Normalizer;
+    let s = serve(vec![(200, vec![], OPENAI_REPLY.into())]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("session.jsonl");
+    let with_path = |root: &str, result: &str| {
+        let mut r = request("gpt-4o-mini");
+        r.messages[1].content = format!("work in {root}/runs/r6a1f0c2b9e3d/tasks/t1");
+        r.messages[3].content = result.to_string();
+        r
+    };
+    let recorder = config(ProviderKind::Openai, "gpt-4o-mini", &s.url, "FACTORY_TEST_UNSET_5")
+        .provider(
+            std::path::Path::new("."),
+            Some(&file),
+            Normalizer::new(std::path::Path::new("/srv/a/repo"), std::path::Path::new("/srv/a/home")),
+        )
+        .unwrap();
+    recorder
+        .complete(with_path("/srv/a/home", "def mean(xs): ..."), &ctx())
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("<home>/runs/<run>/tasks/t1"), "recorded normalised: {text}");
+
+    let mut cfg = config(ProviderKind::Replay, "gpt-4o-mini", "http://unused", "X");
+    cfg.replay = Some(file.clone());
+    let live_norm = || Normalizer::new(std::path::Path::new("/other/repo"), std::path::Path::new("/other/home"));
+    // Same conversation in another home and run: it matches.
+    let replay = cfg.provider(std::path::Path::new("/"), None, live_norm()).unwrap();
+    replay
+        .complete(with_path("/other/home", "def mean(xs): ..."), &ctx())
+        .await
+        .expect("a matching request replays");
+    assert!(replay.halted().is_none());
+    // A different tool result: refused, with which message and both sides.
+    let e = replay
+        .complete(with_path("/other/home", "denied: outside the granted directories"), &ctx())
+        .await
+        .unwrap_err();
+    let ErrorCode::Failed(m) = &e else { panic!("{e:?}") };
+    assert!(m.contains("replay mismatch") && m.contains("stream \"t1/coder/1\" call #0"), "{m}");
+    assert!(m.contains("message #3") && m.contains("tool result of call c1 (read-file"), "{m}");
+    assert!(m.contains("def mean(xs): ...") && m.contains("denied: outside"), "{m}");
+    assert!(replay.halted().is_some_and(|h| h.contains("message #3")));
+    // Lenient replay plays it.
+    cfg.lenient = true;
+    let lenient = cfg.provider(std::path::Path::new("/"), None, live_norm()).unwrap();
+    lenient
+        .complete(with_path("/other/home", "something else"), &ctx())
+        .await
+        .expect("lenient replay ignores the difference");
+    // A recording without requests cannot be replayed strictly.
+    let bare = dir.path().join("bare.json");
+    let mut x: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    x.as_object_mut().unwrap().remove("request");
+    std::fs::write(&bare, format!("[{x}]")).unwrap();
+    cfg.lenient = false;
+    cfg.replay = Some(bare);
+    let e = cfg
+        .provider(std::path::Path::new("/"), None, live_norm())
+        .unwrap()
+        .complete(request("gpt-4o-mini"), &ctx())
+        .await
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("holds no request") && format!("{e:?}").contains("--replay-lenient"), "{e:?}");
+    // lenient belongs to replay only.
+    let mut bad = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_6");
+    bad.lenient = true;
+    let e = bad.provider(std::path::Path::new("."), None, Default::default()).err().unwrap();
+    assert!(e.to_string().contains("replay provider only"), "{e}");
 }

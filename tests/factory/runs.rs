@@ -20,6 +20,9 @@ fn the_demo_loop_merges_after_one_feedback_round() {
     assert!(out["tokens"].as_u64().unwrap() > 10_000);
     assert!(out["cost_usd"].as_f64().unwrap() > 0.0);
     let v = show(&home, out["id"].as_str().unwrap());
+    // The replay was strict, so every tool result the roles saw is the
+    // recorded one; none of their own work was denied.
+    assert_no_denials(&v);
     let s = steps(&v);
     let want = [
         "@plan architect#1 ok",

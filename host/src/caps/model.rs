@@ -37,6 +37,13 @@ pub trait ModelProvider: Send + Sync {
         req: Request,
         ctx: &'a ModelCtx,
     ) -> Pin<Box<dyn Future<Output = Result<Response, ErrorCode>> + Send + 'a>>;
+
+    /// Why every run using this provider must stop (a strict replay that
+    /// no longer matches), if it must. The host stops the run; a role
+    /// that swallowed the error cannot carry on.
+    fn halted(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Config: which provider serves which model name.
@@ -159,6 +166,10 @@ impl Host for ModelState {
             Err(e) => {
                 record.outcome = "error".into();
                 record.detail = format!("{e:?}");
+                if let (Some(s), Some(why)) = (&scope, provider.halted()) {
+                    s.budget.halt(why.clone());
+                    self.call.event("halt", "model", why);
+                }
             }
         }
         self.call.journal.model_call(record);

@@ -51,7 +51,41 @@ pub struct DemoArgs {
     json: bool,
 }
 
+/// The one line that installs everything the README names (Debian 12).
+pub const APT_LINE: &str = "apt-get install -y git python3 python3-venv bubblewrap build-essential make nodejs npm clang lld wasi-libc libclang-rt-14-dev-wasm32";
+
+/// What the demo needs on this machine that is not there, each with how to
+/// get it: git (the repository), /usr/bin/python3 (the example's tests)
+/// and a working bubblewrap (the sandbox the tests run in).
+pub fn missing_prerequisites() -> Vec<String> {
+    use factory_host::caps::exec;
+    let mut missing = Vec::new();
+    if exec::which("git").is_none() {
+        missing.push("git is not installed (apt-get install git)".to_string());
+    }
+    if !std::path::Path::new("/usr/bin/python3").is_file() {
+        missing.push(
+            "/usr/bin/python3 is missing: the example project's tests run with it (apt-get install python3)"
+                .to_string(),
+        );
+    }
+    if let Err(why) = exec::sandbox_available() {
+        missing.push(format!("the test sandbox cannot start: {why}"));
+    }
+    missing
+}
+
 pub async fn run(a: DemoArgs) -> Result<(), Failure> {
+    let missing = missing_prerequisites();
+    if !missing.is_empty() {
+        return Err(fail(
+            super::EXIT_USAGE,
+            anyhow!(
+                "the demo needs what this machine lacks:\n  - {}\non Debian, everything factory uses is:\n  {APT_LINE}",
+                missing.join("\n  - ")
+            ),
+        ));
+    }
     let host = super::open_host()?;
     let dir = match a.dir {
         Some(d) => d,

@@ -197,7 +197,7 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             println!("{name}: trust {old} -> {level}");
             let p = reg.policy(&reg.require(&name)?)?;
             for c in &p.cut {
-                println!("  cut: {} ({})", c.grant, c.reason);
+                println!("  cut: {}", c.describe());
             }
             Ok(())
         }
@@ -304,7 +304,7 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             if !policy.cut.is_empty() {
                 println!("cut:");
                 for c in &policy.cut {
-                    println!("  {} ({})", c.grant, c.reason);
+                    println!("  {}", c.describe());
                 }
             }
             Ok(())

@@ -25,6 +25,11 @@ pub struct RunArgs {
     /// Play model replies back from this recording instead of calling a model.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
+    /// Replay leniently: play the recorded replies even where the live
+    /// requests (tool results included) differ from the recorded ones. For
+    /// hand-written sessions; by default a difference stops the run.
+    #[arg(long)]
+    replay_lenient: bool,
     /// Append every model exchange to this recording (for later --replay).
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
@@ -141,6 +146,7 @@ pub async fn run(a: RunArgs) -> Result<(), Failure> {
         format: Some(a.format),
         trust: a.trust,
         replay: a.replay,
+        replay_lenient: a.replay_lenient,
         record: a.record,
     };
     run_with(&host, opts, a.json).await

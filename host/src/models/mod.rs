@@ -8,7 +8,9 @@
 //! - any of them wrapped by `record` to write a recording.
 
 pub mod anthropic;
+pub mod drift;
 pub mod http;
+pub mod normalize;
 pub mod openai;
 pub mod prices;
 pub mod replay;
@@ -49,6 +51,11 @@ pub struct ModelConfig {
     /// repository.
     #[serde(default)]
     pub replay: Option<PathBuf>,
+    /// Replay only: play the recorded replies even when the live requests
+    /// differ from the recorded ones (hand-written sessions). Default:
+    /// strict, a difference stops the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lenient: bool,
     /// Per-request timeout, e.g. "120s".
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
@@ -93,6 +100,10 @@ pub enum ModelSetupError {
     Recording(#[from] replay::RecordingError),
     #[error("cannot create the recording {0}: {1}")]
     Record(String, std::io::Error),
+    #[error(
+        "`lenient = true` in [model] applies to the replay provider only (this one is `{0}`); remove it"
+    )]
+    LenientNotReplay(&'static str),
 }
 
 impl ModelConfig {
@@ -116,12 +127,20 @@ impl ModelConfig {
     }
 
     /// Build the provider. `base` resolves a relative `replay` path;
-    /// `record` wraps the provider to write a recording.
+    /// `record` wraps the provider to write a recording; `normalizer`
+    /// says what of a request is particular to this run.
     pub fn provider(
         &self,
         base: &Path,
         record: Option<&Path>,
+        normalizer: normalize::Normalizer,
     ) -> Result<Arc<dyn ModelProvider>, ModelSetupError> {
+        if self.lenient && self.provider != ProviderKind::Replay {
+            return Err(ModelSetupError::LenientNotReplay(match self.provider {
+                ProviderKind::Openai => "openai",
+                _ => "anthropic",
+            }));
+        }
         let key = |default: &str| {
             let var = self
                 .api_key_env
@@ -168,12 +187,15 @@ impl ModelConfig {
             }
             ProviderKind::Replay => {
                 let file = self.replay.as_ref().ok_or(ModelSetupError::NoRecording)?;
-                Arc::new(replay::Replay::open(&base.join(file), self.price())?)
+                let mut r = replay::Replay::open(&base.join(file), self.price())?;
+                r.lenient = self.lenient;
+                r.normalizer = normalizer.clone();
+                Arc::new(r)
             }
         };
         Ok(match record {
             Some(path) => Arc::new(
-                replay::Record::create(p, path)
+                replay::Record::create(p, path, normalizer)
                     .map_err(|e| ModelSetupError::Record(path.display().to_string(), e))?,
             ),
             None => p,

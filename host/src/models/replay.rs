@@ -6,10 +6,16 @@
 //! `{"stream": "t1/coder/1", "seq": 0, "request": {...}, "response": {...}}`.
 //! `stream` names one role step's conversation (task, role, attempt; or
 //! the plugin's name outside a run) and `seq` the call within it, so
-//! parallel steps replay deterministically. `request` is informational:
-//! when it is present and differs from the live request, the drift is
-//! logged, and the recorded response is still played.
+//! parallel steps replay deterministically.
+//!
+//! Replay is strict by default: `request` is the request the model
+//! received (normalised: see `normalize.rs`), tool results included, and
+//! the live request must match it. A mismatch stops the run with the
+//! difference. Lenient replay (`--replay-lenient`, `lenient = true`)
+//! plays the recorded reply whatever the live request says, for sessions
+//! written by hand.
 
+use super::normalize::Normalizer;
 use super::prices::{Price, price_of};
 use super::wire::{self, JsonRequest, JsonResponse};
 use crate::bindings::ErrorCode;
@@ -73,6 +79,11 @@ pub struct Replay {
     file: PathBuf,
     exchanges: HashMap<(String, u32), Exchange>,
     price: Option<Price>,
+    /// Play the recorded reply even when the live request differs.
+    pub lenient: bool,
+    pub normalizer: Normalizer,
+    /// The first mismatch, which stops the run.
+    mismatch: Mutex<Option<String>>,
 }
 
 impl Replay {
@@ -93,13 +104,47 @@ impl Replay {
             file: path.to_path_buf(),
             exchanges,
             price,
+            lenient: false,
+            normalizer: Normalizer::default(),
+            mismatch: Mutex::new(None),
         })
+    }
+
+    /// Err(why) unless the live request matches the recorded one (strict).
+    fn check(&self, x: &Exchange, req: &Request, ctx: &ModelCtx) -> Result<(), String> {
+        let live = self.normalizer.request(&wire::request_to_json(req));
+        let place = format!(
+            "replay mismatch in {}, stream {:?} call #{}",
+            self.file.display(),
+            ctx.stream,
+            ctx.seq
+        );
+        let Some(recorded) = &x.request else {
+            return Err(format!(
+                "{place}: the recording holds no request to compare with. Strict replay checks every \
+                 request the model receives, tool results included; record the session with \
+                 `factory run --record FILE`, or replay a hand-written one with --replay-lenient \
+                 (or `lenient = true` in [model])"
+            ));
+        };
+        match super::drift::diff(&self.normalizer.request(recorded), &live) {
+            None => Ok(()),
+            Some(d) => Err(format!(
+                "{place}: the live request is not the recorded one, so the recorded reply does not \
+                 answer it.\n{d}\n(after normalising paths, run ids, timestamps and durations; \
+                 --replay-lenient plays the recording anyway)"
+            )),
+        }
     }
 }
 
 impl ModelProvider for Replay {
     fn name(&self) -> &str {
         "replay"
+    }
+
+    fn halted(&self) -> Option<String> {
+        self.mismatch.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     fn complete<'a>(
@@ -116,11 +161,13 @@ impl ModelProvider for Replay {
                     ctx.seq
                 )));
             };
-            if let Some(recorded) = &x.request {
-                let live = wire::request_to_json(&req);
-                if recorded.messages != live.messages {
-                    tracing::info!(stream = %ctx.stream, seq = ctx.seq, "the live request differs from the recorded one; replaying the recorded reply");
+            if let Err(why) = self.check(x, &req, ctx) {
+                if !self.lenient {
+                    let mut m = self.mismatch.lock().unwrap_or_else(|p| p.into_inner());
+                    m.get_or_insert_with(|| why.clone());
+                    return Err(ErrorCode::Failed(why));
                 }
+                tracing::info!(stream = %ctx.stream, seq = ctx.seq, "lenient replay: {why}");
             }
             let cost = price_of(&x.response.model, self.price).cost_micro_usd(
                 x.response.usage.input_tokens.into(),
@@ -139,13 +186,19 @@ impl ModelProvider for Replay {
 }
 
 /// Wraps a provider and appends every successful exchange to a file.
+/// The requests are written normalised, so a recording replays anywhere.
 pub struct Record {
     pub inner: Arc<dyn ModelProvider>,
     pub file: Mutex<std::fs::File>,
+    pub normalizer: Normalizer,
 }
 
 impl Record {
-    pub fn create(inner: Arc<dyn ModelProvider>, path: &Path) -> std::io::Result<Record> {
+    pub fn create(
+        inner: Arc<dyn ModelProvider>,
+        path: &Path,
+        normalizer: Normalizer,
+    ) -> std::io::Result<Record> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -153,6 +206,7 @@ impl Record {
         Ok(Record {
             inner,
             file: Mutex::new(file),
+            normalizer,
         })
     }
 }
@@ -162,13 +216,17 @@ impl ModelProvider for Record {
         self.inner.name()
     }
 
+    fn halted(&self) -> Option<String> {
+        self.inner.halted()
+    }
+
     fn complete<'a>(
         &'a self,
         req: Request,
         ctx: &'a ModelCtx,
     ) -> Pin<Box<dyn Future<Output = Result<Response, ErrorCode>> + Send + 'a>> {
         Box::pin(async move {
-            let request = wire::request_to_json(&req);
+            let request = self.normalizer.request(&wire::request_to_json(&req));
             let resp = self.inner.complete(req, ctx).await?;
             let x = Exchange {
                 stream: ctx.stream.clone(),

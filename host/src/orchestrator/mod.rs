@@ -105,6 +105,8 @@ pub struct RunOptions {
     pub format: Option<String>,
     pub trust: Option<RunTrust>,
     pub replay: Option<PathBuf>,
+    /// Replay a recording even where the live requests differ from it.
+    pub replay_lenient: bool,
     pub record: Option<PathBuf>,
 }
 

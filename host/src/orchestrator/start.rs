@@ -47,14 +47,20 @@ fn new_run_id() -> String {
 }
 
 /// Register the configured model provider; the model name roles are granted.
+/// `spec`: where the spec was read from, as the task records it and as
+/// stored (both are normalised away in recordings).
 fn setup_model(
     host: &Host,
     cfg: &Config,
     repo: &Path,
+    spec: [&str; 2],
     record: Option<&Path>,
 ) -> Result<Option<String>, RunError> {
     let Some(m) = &cfg.model else { return Ok(None) };
-    let provider = m.provider(repo, record)?;
+    let normalizer = crate::models::normalize::Normalizer::new(repo, host.home().root())
+        .with(spec[0], "<spec>")
+        .with(spec[1], "<spec>");
+    let provider = m.provider(repo, record, normalizer)?;
     host.models().register(&m.name, provider);
     Ok(Some(m.name.clone()))
 }
@@ -112,6 +118,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
             base_url: None,
             api_key_env: None,
             replay: None,
+            lenient: false,
             timeout: None,
             max_retries: None,
             input_per_mtok: None,
@@ -120,10 +127,27 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         m.provider = crate::models::ProviderKind::Replay;
         m.replay = Some(std::path::absolute(r).unwrap_or(r.clone()));
     }
+    if opts.replay_lenient {
+        match cfg.model.as_mut() {
+            Some(m) if m.provider == crate::models::ProviderKind::Replay => m.lenient = true,
+            _ => {
+                return Err(RunError::Setup(
+                    "--replay-lenient needs a replayed model: --replay FILE, or provider = \"replay\" in factory.toml's [model]".into(),
+                ));
+            }
+        }
+    }
     check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
-    let model = setup_model(host, &cfg, &repo, opts.record.as_deref())?;
+    let spec = opts.spec.display().to_string();
+    let model = setup_model(
+        host,
+        &cfg,
+        &repo,
+        [&task.source.reference, &spec],
+        opts.record.as_deref(),
+    )?;
 
     let target = match &cfg.target_branch {
         Some(t) => t.clone(),
@@ -210,7 +234,13 @@ pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunS
     })?;
     let task: Task = serde_json::from_value(run.task.clone())
         .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
-    let model = setup_model(host, &cfg, &repo, record)?;
+    let model = setup_model(
+        host,
+        &cfg,
+        &repo,
+        [&task.source.reference, &run.spec],
+        record,
+    )?;
     let mut by_role: HashMap<String, Spent> = HashMap::new();
     let mut total = Spent::default();
     for (role, tokens, cost, calls) in store.usage(id)? {

@@ -174,6 +174,17 @@ impl Ctx {
                 Ok(o)
             }
             Err(message) => {
+                // A halted run (a strict replay that no longer matches)
+                // stops with the reason, whatever the role made of it.
+                if let Some(why) = self.budget.halted() {
+                    row.status = "failed".into();
+                    row.summary = why.clone();
+                    self.record(&row);
+                    return Err(StepError {
+                        message: why,
+                        budget: false,
+                    });
+                }
                 let budget = self.budget.check(kind.name()).err();
                 row.status = "failed".into();
                 row.summary = message.clone();

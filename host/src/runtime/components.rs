@@ -63,8 +63,8 @@ impl Host {
                 target: cut.grant.clone(),
                 ..EventRecord::new(
                     name,
-                    "cut",
-                    format!("`{}` not given to role {name}: {}", cut.grant, cut.reason),
+                    if cut.narrowed_to.is_some() { "narrowed" } else { "cut" },
+                    format!("role {name}: {}", cut.describe()),
                 )
             });
         }

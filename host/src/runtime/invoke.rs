@@ -132,11 +132,18 @@ impl HostInner {
         // A tool called by a role step acts for it, with the step's grants;
         // one called by another tool keeps its own, narrowed by the caller's.
         let policy = Arc::new(match &caller.scope {
-            Some(_) => caller.policy.delegated_to(
-                &loaded.record.name,
-                loaded.record.trust,
-                &loaded.record.limits,
-            ),
+            Some(_) => {
+                let p = caller.policy.delegated_to(
+                    &loaded.record.name,
+                    loaded.record.trust,
+                    &loaded.record.limits,
+                );
+                for c in &p.cut {
+                    let kind = if c.narrowed_to.is_some() { "narrowed" } else { "cut" };
+                    caller.event(kind, "tool", format!("{name} acting for {}: {}", caller.plugin, c.describe()));
+                }
+                p
+            }
             None => loaded.policy.narrowed_by(&caller.policy),
         });
         Ok(self
