@@ -3,8 +3,10 @@
 The replies were written by hand for this demo, to show one feedback round
 (the first attempt breaks a test, the second fixes it). The file has the
 format `factory run --record FILE` writes (one exchange per model call,
-keyed by the step's stream and the call's number), pretty-printed; a
-recording of a real model can replace it.
+keyed by the step's stream and the call's number), pretty-printed, with
+the replies only. The demo replays strictly, so the requests are then
+recorded from a run of these replies (README.md says how); a recording of
+a real model can replace the whole file.
 """
 import json
 

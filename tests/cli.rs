@@ -241,6 +241,24 @@ fn builtins_are_listed_and_usable_with_grants() {
     assert_eq!(v["matches"][0]["line"], 2);
     let o = cli.run(&["plugin", "inspect", "search-text"]);
     assert!(text(&o.stdout).contains(&format!("--read {ds}")));
+
+    // A write grant on a read-only tool narrows to read: the tool reads
+    // there, cannot write, and inspect says what was narrowed and why.
+    let w = d.join("w");
+    std::fs::create_dir(&w).unwrap();
+    std::fs::write(w.join("b.txt"), "kept\n").unwrap();
+    let ws = w.to_str().unwrap();
+    assert_eq!(code(&cli.run(&["plugin", "grant", "read-file", "--write", ws])), 0);
+    let o = cli.run(&["plugin", "inspect", "read-file"]);
+    let t = text(&o.stdout);
+    assert!(t.contains(&format!("--write {ws} narrowed to --read {ws}")), "{t}");
+    let o = cli.run(&["plugin", "inspect", "read-file", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["cut"][0]["narrowed_to"], format!("--read {ws}"), "{v}");
+    let input = serde_json::json!({"path": format!("{ws}/b.txt")}).to_string();
+    let o = cli.run(&["tool", "call", "read-file", "--input", &input]);
+    assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(text(&o.stdout).contains("kept"));
 }
 
 #[test]

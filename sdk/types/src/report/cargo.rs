@@ -65,46 +65,85 @@ pub fn parse(text: &str) -> TestReport {
     r
 }
 
+/// One `thread 'NAME' panicked at …` and its message lines.
+struct Panic {
+    thread: String,
+    at: Option<(String, u32)>,
+    message: Vec<String>,
+}
+
 fn failure_from_block(name: &str, body: &[&str]) -> TestFailure {
     let mut f = TestFailure {
         name: name.to_string(),
         output: cap(body.join("\n").trim()),
         ..Default::default()
     };
-    let mut message = Vec::new();
+    let mut panics: Vec<Panic> = Vec::new();
     let mut in_panic = false;
     for l in body {
         // `thread 'name' panicked at …`, since Rust 1.90 with ` (tid)` too.
-        if let Some((_, at)) = l
+        if let Some((thread, at)) = l
             .strip_prefix("thread '")
             .and_then(|s| s.split_once(" panicked at "))
         {
+            let thread = thread.split('\'').next().unwrap_or(thread).to_string();
             // New style: `panicked at src/lib.rs:10:9:` then the message lines.
             // Old style: `panicked at 'message', src/lib.rs:10:9`.
             if let Some(old) = at.strip_prefix('\'') {
                 if let Some((msg, loc)) = old.rsplit_once("', ") {
-                    message.push(msg.to_string());
-                    if let Some((file, line)) = file_line(loc) {
-                        f.file = Some(file);
-                        f.line = Some(line);
-                    }
+                    panics.push(Panic {
+                        thread,
+                        at: file_line(loc),
+                        message: vec![msg.to_string()],
+                    });
                 }
-            } else if let Some((file, line)) = file_line(at) {
-                f.file = Some(file);
-                f.line = Some(line);
+                in_panic = false;
+            } else {
+                panics.push(Panic {
+                    thread,
+                    at: file_line(at),
+                    message: Vec::new(),
+                });
                 in_panic = true;
             }
             continue;
         }
         if in_panic {
-            if l.starts_with("note: ") || l.starts_with("stack backtrace:") {
+            if l.starts_with("note: ") || l.starts_with("stack backtrace:") || l.is_empty() {
                 in_panic = false;
-            } else {
-                message.push(l.to_string());
+            } else if let Some(p) = panics.last_mut() {
+                p.message.push(l.to_string());
             }
         }
     }
-    f.message = message.join("\n").trim().to_string();
+    // The first panic is the cause: a test whose worker thread panicked
+    // fails later, on the join, with a message that says only that.
+    if let Some(first) = panics.first() {
+        if let Some((file, line)) = &first.at {
+            f.file = Some(file.clone());
+            f.line = Some(*line);
+        }
+        let mut message = first.message.join("\n").trim().to_string();
+        for p in &panics[1..] {
+            let at = p.at.as_ref().map_or(String::new(), |(file, line)| format!(" at {file}:{line}"));
+            message.push_str(&format!(
+                "\n(then thread '{}' panicked{at}: {})",
+                p.thread,
+                p.message.first().map_or("", |m| m.trim())
+            ));
+        }
+        f.message = message;
+    }
+    // A doctest's panic location is a line of the generated example; the
+    // name says where the example is: `src/lib.rs - item (line 234)`.
+    if let Some((file, rest)) = name.split_once(" - ")
+        && let Some(line) = rest
+            .rsplit_once("(line ")
+            .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())
+    {
+        f.file = Some(file.to_string());
+        f.line = Some(line);
+    }
     if f.message.is_empty() {
         f.message = body
             .iter()

@@ -37,15 +37,38 @@ pub fn parse(text: &str) -> Result<TestReport, String> {
             _ => name.to_string(),
         };
         let body = p.text().unwrap_or("").trim();
-        let message = p
+        // The exception up to its first blank line (pytest puts a list
+        // comparison's whole diff in `message`); with its type in front
+        // when the report gives it apart (surefire: `type="java.lang.…"`).
+        let mut message = p
             .attribute("message")
-            .map(str::to_string)
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| {
+                m.lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .take(8)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
             .or_else(|| body.lines().last().map(str::to_string))
             .unwrap_or_else(|| p.tag_name().name().to_string());
+        if let Some(kind) = p.attribute("type")
+            && kind.contains('.')
+            && !message.starts_with(kind)
+        {
+            message = format!("{kind}: {message}");
+        }
         let (mut file, mut line) = (
             case.attribute("file").map(str::to_string),
             case.attribute("line").and_then(|l| l.parse().ok()),
         );
+        if file.is_none()
+            && let Some(class) = case.attribute("classname")
+            && let Some((f, l)) = java_frame(body, class, name)
+        {
+            file = Some(f);
+            line = Some(l);
+        }
         if file.is_none() {
             // pytest puts `path:line: Error` as the body's last line.
             if let Some((f, l)) = body
@@ -67,4 +90,15 @@ pub fn parse(text: &str) -> Result<TestReport, String> {
     }
     r.failed = r.failures.len() as u32;
     Ok(r)
+}
+
+/// The test's own frame in a Java stack trace,
+/// `at demo.StatsTest.mean(StatsTest.java:9)`, as the file under the
+/// package's directory (`demo/StatsTest.java`) and the line.
+fn java_frame(body: &str, class: &str, method: &str) -> Option<(String, u32)> {
+    let want = format!("at {class}.{method}(");
+    let frame = body.lines().map(str::trim).find(|l| l.starts_with(&want))?;
+    let (file, line) = frame[want.len()..].trim_end_matches(')').split_once(':')?;
+    let dir = class.rsplit_once('.').map_or(String::new(), |(pkg, _)| pkg.replace('.', "/") + "/");
+    Some((format!("{dir}{file}"), line.parse().ok()?))
 }

@@ -133,3 +133,5 @@ pub(crate) fn count_before(s: &str, word: &str) -> u32 {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod real_suites;

@@ -103,6 +103,9 @@ pub fn parse(text: &str) -> TestReport {
 }
 
 fn block(name: &str, body: &[&str]) -> TestFailure {
+    // `--doctest-modules` names a block `[doctest] module.item`; the short
+    // summary names it `path::module.item`.
+    let name = name.strip_prefix("[doctest] ").unwrap_or(name);
     let mut f = TestFailure {
         name: name.to_string(),
         output: cap(body.join("\n").trim()),
@@ -130,5 +133,29 @@ fn block(name: &str, body: &[&str]) -> TestFailure {
             break;
         }
     }
+    if let Some(report) = doctest_report(body) {
+        f.message = format!("{}\n{report}", f.message);
+    }
     f
+}
+
+/// A doctest failure as pytest prints it: numbered source lines, the last
+/// one the failing example, then `Expected:` and `Got:` (or the exception).
+fn doctest_report(body: &[&str]) -> Option<String> {
+    let at = body
+        .iter()
+        .position(|l| *l == "Expected:" || l.starts_with("UNEXPECTED EXCEPTION"))?;
+    let example = body[..at]
+        .iter()
+        .rev()
+        .find_map(|l| l.split_once(' ').filter(|(n, _)| n.parse::<u32>().is_ok()))
+        .map(|(_, src)| src.trim().trim_start_matches(">>> ").to_string())
+        .unwrap_or_default();
+    let rest: Vec<&str> = body[at..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .take(20)
+        .map(|l| l.trim_end())
+        .collect();
+    Some(format!("Failed example:\n    {example}\n{}", rest.join("\n")))
 }

@@ -9,10 +9,11 @@ macro_rules! fixture {
     };
 }
 
-fn find<'a>(r: &'a TestReport, name: &str) -> &'a TestFailure {
+/// The failure named `name` (or ending with it).
+pub(super) fn find<'a>(r: &'a TestReport, name: &str) -> &'a TestFailure {
     r.failures
         .iter()
-        .find(|f| f.name.ends_with(name))
+        .find(|f| f.name == name || f.name.ends_with(name))
         .unwrap_or_else(|| panic!("no failure {name} in {:#?}", r.failures))
 }
 
