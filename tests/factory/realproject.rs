@@ -6,9 +6,11 @@
 //! and checked against its sha256 (its source is never committed here). The
 //! test injects a bug into `chunked()`, so that list comparisons and a
 //! doctest of the project's own suite fail, and asks the factory to fix it.
-//! The coder's fix is computed from the file contents read-file returned,
-//! the tester runs the project's whole suite in the sandbox, and the run
-//! must end merged with that suite passing on the target branch.
+//! The coder first adds a regression test only; the tester runs the
+//! project's whole suite in the sandbox, and its report (list comparisons,
+//! doctests with what they expected and got) goes back to the coder, whose
+//! fix is computed from the file contents read-file returns. The run must
+//! end merged with the whole suite passing on the target branch.
 
 use crate::fx::*;
 use crate::scripted::{self, Brain, Conversation, Reply};
@@ -26,9 +28,8 @@ const MODULE: &str = "more_itertools/more.py";
 const TESTS: &str = "tests/test_more.py";
 /// The end of `chunked()` as released, and the bug the test puts there:
 /// a short last chunk is dropped.
-const GOOD: &str = "        return iter(ret())\n    else:\n        return iterator\n";
-const BAD: &str =
-    "        return iter(ret())\n    else:\n        return (chunk for chunk in iterator if len(chunk) == n)\n";
+const GOOD: &str = "                yield chunk\n\n        return iter(ret())\n    else:\n        return iterator\n";
+const BAD: &str = "                yield chunk\n\n        return iter(ret())\n    else:\n        return (chunk for chunk in iterator if len(chunk) == n)\n";
 const REGRESSION: &str = "
 
 class ChunkedShortLastTests(TestCase):
@@ -53,21 +54,24 @@ async fn sdist() -> Vec<u8> {
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .unwrap();
-    let meta: Value = client
-        .get(format!("https://pypi.org/pypi/{NAME}/{VERSION}/json"))
+    // The simple repository API (PEP 691), as pip reads it.
+    let index: Value = client
+        .get(format!("https://pypi.org/simple/{NAME}/"))
+        .header("Accept", "application/vnd.pypi.simple.v1+json")
         .send()
         .await
         .and_then(|r| r.error_for_status())
-        .expect("PyPI's JSON API answers (the test downloads its project from PyPI)")
+        .expect("PyPI's simple index answers (the test downloads its project from PyPI)")
         .json()
         .await
         .unwrap();
-    let url = meta["urls"]
+    let file = format!("{NAME}-{VERSION}.tar.gz");
+    let url = index["files"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|u| u["packagetype"] == "sdist" && u["digests"]["sha256"] == SHA256)
-        .unwrap_or_else(|| panic!("PyPI lists no sdist of {NAME} {VERSION} with sha256 {SHA256}"))["url"]
+        .find(|f| f["filename"] == file.as_str() && f["hashes"]["sha256"] == SHA256)
+        .unwrap_or_else(|| panic!("PyPI lists no {file} with sha256 {SHA256}"))["url"]
         .as_str()
         .unwrap()
         .to_string();
@@ -186,29 +190,51 @@ fn brain() -> Brain {
             });
         }
         if system.starts_with("You are a coder") {
-            return Ok(match turn {
-                0 => Reply::Calls(vec![
-                    ("read-file", json!({"path": MODULE})),
-                    ("read-file", json!({"path": TESTS})),
-                ]),
-                1 => {
-                    let module = read_content(c, MODULE)?;
+            // Attempt 1 adds the regression test only; the real suite then
+            // fails in the tester, and attempt 2 fixes the code from that
+            // feedback and from the file contents read-file returns.
+            let second = c.user().contains("This is attempt 2");
+            return Ok(match (second, turn) {
+                (false, 0) => Reply::Calls(vec![("read-file", json!({"path": TESTS}))]),
+                (false, 1) => {
                     let tests = read_content(c, TESTS)?;
+                    Reply::Calls(vec![(
+                        "write-file",
+                        json!({"path": TESTS, "content": format!("{}{REGRESSION}", tests.trim_end())}),
+                    )])
+                }
+                (true, 0) => {
+                    // The tester's report on the real suite reached the
+                    // coder: the list comparison's assertion, the doctest's
+                    // example with what it expected and what it got.
+                    let user = c.user();
+                    for want in [
+                        "AssertionError: Lists differ",
+                        "more_itertools.more.chunked",
+                        "Failed example:",
+                        "Expected:\n    [[1, 2, 3], [4, 5, 6], [7, 8]]",
+                        "Got:\n    [[1, 2, 3], [4, 5, 6]]",
+                        "test_short_last_chunk_is_kept",
+                    ] {
+                        if !user.contains(want) {
+                            return Err(format!("the feedback lacks {want:?}:\n{user}"));
+                        }
+                    }
+                    Reply::Calls(vec![("read-file", json!({"path": MODULE}))])
+                }
+                (true, 1) => {
+                    let module = read_content(c, MODULE)?;
                     if module.matches(BAD).count() != 1 {
                         return Err(format!("the bug is not in the {MODULE} read-file returned"));
                     }
-                    let fixed = module.replace(BAD, GOOD);
-                    Reply::Calls(vec![
-                        ("write-file", json!({"path": MODULE, "content": fixed})),
-                        (
-                            "write-file",
-                            json!({"path": TESTS, "content": format!("{}{REGRESSION}", tests.trim_end())}),
-                        ),
-                    ])
+                    Reply::Calls(vec![(
+                        "write-file",
+                        json!({"path": MODULE, "content": module.replace(BAD, GOOD)}),
+                    )])
                 }
-                _ => Reply::Answer(
-                    "chunked() yields the short last chunk again; a regression test covers it."
-                        .into(),
+                (false, _) => Reply::Answer("Added a regression test for the short last chunk.".into()),
+                (true, _) => Reply::Answer(
+                    "chunked() yields the short last chunk again; the regression test passes.".into(),
                 ),
             });
         }
@@ -314,6 +340,38 @@ async fn run_real_project(protocol: &str) {
     // it made returned a result.
     let v = show(&home, out["id"].as_str().unwrap());
     assert_no_denials(&v);
+    // The loop went round once: the real suite failed on attempt 1 (the
+    // regression test without the fix), passed on attempt 2.
+    let s = steps(&v);
+    let want = [
+        "@plan architect#1 ok",
+        "fix-chunked coder#1 ok",
+        "fix-chunked tester#1 ok",
+        "fix-chunked coder#2 ok",
+        "fix-chunked tester#2 ok",
+        "fix-chunked merge ok",
+        "@integrate tester#1 ok",
+        "@review reviewer#1 ok",
+        "@docs documenter#1 ok",
+        "@deliver deliver ok",
+    ];
+    let mut at = 0;
+    for w in want {
+        at += s[at..]
+            .iter()
+            .position(|x| x == w)
+            .unwrap_or_else(|| panic!("{w} not found after step {at} in {s:#?}"))
+            + 1;
+    }
+    let first = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task_id"] == "fix-chunked" && s["role"] == "tester")
+        .unwrap();
+    assert!(first["summary"].as_str().unwrap().starts_with("tests fail"), "{first}");
+    let gates = v["run"]["result"]["gates"].as_array().unwrap();
+    assert!(gates.iter().all(|g| g["passed"] == true), "{gates:#?}");
 
     // main holds the fix, the regression test and the changelog, and the
     // project's whole suite passes there.

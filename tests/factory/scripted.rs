@@ -5,9 +5,10 @@
 //! assistant tool calls and the tool results sent back), a `Brain` decides
 //! the next turn from it, and the answer goes back in the protocol asked.
 //!
-//! A tool result that is an error the brain did not expect fails the test:
-//! it is kept in `problems` and the request is answered with HTTP 400, so
-//! the run stops there instead of going on with a broken tool.
+//! A tool result that is an error (`error: …`, as the SDK's agent loop
+//! reports a failed or denied tool call) fails the test: no brain here
+//! expects one. It is kept in `problems` and the request is answered with
+//! HTTP 400, so the run stops there instead of going on with a broken tool.
 
 use axum::Json;
 use axum::extract::State;
