@@ -281,9 +281,17 @@ fn source_roots() -> Vec<PathBuf> {
             for line in text.lines() {
                 let line = line.trim();
                 if let Some(v) = line.strip_prefix("directory") {
-                    let v = v.trim_start().trim_start_matches('=').trim().trim_matches('"');
+                    let v = v
+                        .trim_start()
+                        .trim_start_matches('=')
+                        .trim()
+                        .trim_matches('"');
                     let p = Path::new(v);
-                    roots.push(if p.is_absolute() { p.to_path_buf() } else { dir.join(p) });
+                    roots.push(if p.is_absolute() {
+                        p.to_path_buf()
+                    } else {
+                        dir.join(p)
+                    });
                 }
             }
         }
@@ -294,6 +302,9 @@ fn source_roots() -> Vec<PathBuf> {
 /// Whether the crate in `dir` is `version` (its Cargo.toml says so).
 fn is_version(dir: &Path, version: &str) -> bool {
     std::fs::read_to_string(dir.join("Cargo.toml"))
-        .map(|t| t.lines().any(|l| l.trim() == format!("version = \"{version}\"")))
+        .map(|t| {
+            t.lines()
+                .any(|l| l.trim() == format!("version = \"{version}\""))
+        })
         .unwrap_or(false)
 }

@@ -248,10 +248,16 @@ fn builtins_are_listed_and_usable_with_grants() {
     std::fs::create_dir(&w).unwrap();
     std::fs::write(w.join("b.txt"), "kept\n").unwrap();
     let ws = w.to_str().unwrap();
-    assert_eq!(code(&cli.run(&["plugin", "grant", "read-file", "--write", ws])), 0);
+    assert_eq!(
+        code(&cli.run(&["plugin", "grant", "read-file", "--write", ws])),
+        0
+    );
     let o = cli.run(&["plugin", "inspect", "read-file"]);
     let t = text(&o.stdout);
-    assert!(t.contains(&format!("--write {ws} narrowed to --read {ws}")), "{t}");
+    assert!(
+        t.contains(&format!("--write {ws} narrowed to --read {ws}")),
+        "{t}"
+    );
     let o = cli.run(&["plugin", "inspect", "read-file", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["cut"][0]["narrowed_to"], format!("--read {ws}"), "{v}");

@@ -256,7 +256,11 @@ mod tests {
         assert_eq!(narrowed.len(), 1, "{:?}", p.cut);
         assert_eq!(narrowed[0].grant, "--write /src/out");
         assert_eq!(narrowed[0].narrowed_to.as_deref(), Some("--read /src/out"));
-        assert!(narrowed[0].describe().contains("narrowed to --read /src/out"));
+        assert!(
+            narrowed[0]
+                .describe()
+                .contains("narrowed to --read /src/out")
+        );
         assert!(
             p.cut
                 .iter()
@@ -285,10 +289,20 @@ mod tests {
             &[Grant::Write("/wt".into())],
             &LimitOverrides::default(),
         );
-        assert_eq!(role.dir_access(Path::new("/wt/a.py")), Some(Access::ReadWrite));
+        assert_eq!(
+            role.dir_access(Path::new("/wt/a.py")),
+            Some(Access::ReadWrite)
+        );
         // A read-only tool acting for the role reads the role's worktree.
-        let tool = role.delegated_to("read-file", TrustLevel::ReadOnly, &LimitOverrides::default());
-        assert_eq!(tool.dir_access(Path::new("/wt/a.py")), Some(Access::ReadOnly));
+        let tool = role.delegated_to(
+            "read-file",
+            TrustLevel::ReadOnly,
+            &LimitOverrides::default(),
+        );
+        assert_eq!(
+            tool.dir_access(Path::new("/wt/a.py")),
+            Some(Access::ReadOnly)
+        );
         assert_eq!(tool.cut.len(), 1);
         assert_eq!(tool.cut[0].narrowed_to.as_deref(), Some("--read /wt"));
         // Untrusted allows no file access at all: the grant is cut.

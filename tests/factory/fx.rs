@@ -198,13 +198,23 @@ pub fn assert_no_denials(v: &Value) {
         .iter()
         .filter(|e| e["kind"] == "denial")
         .collect();
-    assert!(denials.is_empty(), "the run's journal holds denials: {denials:#?}");
+    assert!(
+        denials.is_empty(),
+        "the run's journal holds denials: {denials:#?}"
+    );
     let invocations = v["invocations"].as_array().unwrap();
     let tools: Vec<&Value> = invocations
         .iter()
         .filter(|i| !i["parent_call"].is_null())
         .collect();
     assert!(!tools.is_empty(), "the roles called no tool");
-    let failed: Vec<&Value> = tools.iter().copied().filter(|i| i["outcome"] != "ok").collect();
-    assert!(failed.is_empty(), "tool calls without a result: {failed:#?}");
+    let failed: Vec<&Value> = tools
+        .iter()
+        .copied()
+        .filter(|i| i["outcome"] != "ok")
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "tool calls without a result: {failed:#?}"
+    );
 }

@@ -290,7 +290,9 @@ async fn record_then_replay() {
 
     let mut cfg = config(ProviderKind::Replay, "gpt-4o-mini", "http://unused", "X");
     cfg.replay = Some(file.clone());
-    let replay = cfg.provider(std::path::Path::new("/"), None, Default::default()).unwrap();
+    let replay = cfg
+        .provider(std::path::Path::new("/"), None, Default::default())
+        .unwrap();
     let again = replay
         .complete(request("gpt-4o-mini"), &ctx())
         .await
@@ -340,25 +342,43 @@ async fn strict_replay_refuses_a_changed_tool_result() {
         r.messages[3].content = result.to_string();
         r
     };
-    let recorder = config(ProviderKind::Openai, "gpt-4o-mini", &s.url, "FACTORY_TEST_UNSET_5")
-        .provider(
-            std::path::Path::new("."),
-            Some(&file),
-            Normalizer::new(std::path::Path::new("/srv/a/repo"), std::path::Path::new("/srv/a/home")),
-        )
-        .unwrap();
+    let recorder = config(
+        ProviderKind::Openai,
+        "gpt-4o-mini",
+        &s.url,
+        "FACTORY_TEST_UNSET_5",
+    )
+    .provider(
+        std::path::Path::new("."),
+        Some(&file),
+        Normalizer::new(
+            std::path::Path::new("/srv/a/repo"),
+            std::path::Path::new("/srv/a/home"),
+        ),
+    )
+    .unwrap();
     recorder
         .complete(with_path("/srv/a/home", "def mean(xs): ..."), &ctx())
         .await
         .unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("<home>/runs/<run>/tasks/t1"), "recorded normalised: {text}");
+    assert!(
+        text.contains("<home>/runs/<run>/tasks/t1"),
+        "recorded normalised: {text}"
+    );
 
     let mut cfg = config(ProviderKind::Replay, "gpt-4o-mini", "http://unused", "X");
     cfg.replay = Some(file.clone());
-    let live_norm = || Normalizer::new(std::path::Path::new("/other/repo"), std::path::Path::new("/other/home"));
+    let live_norm = || {
+        Normalizer::new(
+            std::path::Path::new("/other/repo"),
+            std::path::Path::new("/other/home"),
+        )
+    };
     // Same conversation in another home and run: it matches.
-    let replay = cfg.provider(std::path::Path::new("/"), None, live_norm()).unwrap();
+    let replay = cfg
+        .provider(std::path::Path::new("/"), None, live_norm())
+        .unwrap();
     replay
         .complete(with_path("/other/home", "def mean(xs): ..."), &ctx())
         .await
@@ -366,17 +386,33 @@ async fn strict_replay_refuses_a_changed_tool_result() {
     assert!(replay.halted().is_none());
     // A different tool result: refused, with which message and both sides.
     let e = replay
-        .complete(with_path("/other/home", "denied: outside the granted directories"), &ctx())
+        .complete(
+            with_path("/other/home", "denied: outside the granted directories"),
+            &ctx(),
+        )
         .await
         .unwrap_err();
-    let ErrorCode::Failed(m) = &e else { panic!("{e:?}") };
-    assert!(m.contains("replay mismatch") && m.contains("stream \"t1/coder/1\" call #0"), "{m}");
-    assert!(m.contains("message #3") && m.contains("tool result of call c1 (read-file"), "{m}");
-    assert!(m.contains("def mean(xs): ...") && m.contains("denied: outside"), "{m}");
+    let ErrorCode::Failed(m) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        m.contains("replay mismatch") && m.contains("stream \"t1/coder/1\" call #0"),
+        "{m}"
+    );
+    assert!(
+        m.contains("message #3") && m.contains("tool result of call c1 (read-file"),
+        "{m}"
+    );
+    assert!(
+        m.contains("def mean(xs): ...") && m.contains("denied: outside"),
+        "{m}"
+    );
     assert!(replay.halted().is_some_and(|h| h.contains("message #3")));
     // Lenient replay plays it.
     cfg.lenient = true;
-    let lenient = cfg.provider(std::path::Path::new("/"), None, live_norm()).unwrap();
+    let lenient = cfg
+        .provider(std::path::Path::new("/"), None, live_norm())
+        .unwrap();
     lenient
         .complete(with_path("/other/home", "something else"), &ctx())
         .await
@@ -394,10 +430,17 @@ async fn strict_replay_refuses_a_changed_tool_result() {
         .complete(request("gpt-4o-mini"), &ctx())
         .await
         .unwrap_err();
-    assert!(format!("{e:?}").contains("holds no request") && format!("{e:?}").contains("--replay-lenient"), "{e:?}");
+    assert!(
+        format!("{e:?}").contains("holds no request")
+            && format!("{e:?}").contains("--replay-lenient"),
+        "{e:?}"
+    );
     // lenient belongs to replay only.
     let mut bad = config(ProviderKind::Openai, "m", &s.url, "FACTORY_TEST_UNSET_6");
     bad.lenient = true;
-    let e = bad.provider(std::path::Path::new("."), None, Default::default()).err().unwrap();
+    let e = bad
+        .provider(std::path::Path::new("."), None, Default::default())
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("replay provider only"), "{e}");
 }

@@ -113,7 +113,11 @@ async fn project(dir: &Path, model: &str) -> PathBuf {
     git(&repo, &["commit", "-q", "-m", &format!("{NAME} {VERSION}")]);
     let module = repo.join(MODULE);
     let src = std::fs::read_to_string(&module).unwrap();
-    assert_eq!(src.matches(GOOD).count(), 1, "the release's chunked() changed");
+    assert_eq!(
+        src.matches(GOOD).count(),
+        1,
+        "the release's chunked() changed"
+    );
     std::fs::write(&module, src.replace(GOOD, BAD)).unwrap();
     std::fs::write(
         repo.join("factory.toml"),
@@ -141,8 +145,8 @@ fn read_content(c: &Conversation, path: &str) -> Result<String, String> {
     let r = c
         .result_of("read-file", path)
         .ok_or(format!("no read-file result for {path}"))?;
-    let v: Value =
-        serde_json::from_str(r).map_err(|e| format!("read-file of {path} is not JSON ({e}): {r}"))?;
+    let v: Value = serde_json::from_str(r)
+        .map_err(|e| format!("read-file of {path} is not JSON ({e}): {r}"))?;
     v["content"]
         .as_str()
         .map(str::to_string)
@@ -160,7 +164,10 @@ fn plan() -> String {
             "depends_on": [],
         }],
     });
-    format!("```json\n{}\n```", serde_json::to_string_pretty(&plan).unwrap())
+    format!(
+        "```json\n{}\n```",
+        serde_json::to_string_pretty(&plan).unwrap()
+    )
 }
 
 /// Each role's turns, decided from what the tools returned.
@@ -171,19 +178,29 @@ fn brain() -> Brain {
         if system.starts_with("You are the architect") {
             return Ok(match turn {
                 0 => Reply::Calls(vec![
-                    ("search-text", json!({"pattern": "def chunked", "root": "."})),
-                    ("read-file", json!({"path": MODULE, "start_line": 160, "end_line": 200})),
+                    (
+                        "search-text",
+                        json!({"pattern": "def chunked", "root": "."}),
+                    ),
+                    (
+                        "read-file",
+                        json!({"path": MODULE, "start_line": 160, "end_line": 200}),
+                    ),
                 ]),
                 _ => {
                     let hits = c
                         .result_of("search-text", "def chunked")
                         .ok_or("no search-text result")?;
                     if !hits.contains(MODULE) {
-                        return Err(format!("search-text did not find chunked in {MODULE}: {hits}"));
+                        return Err(format!(
+                            "search-text did not find chunked in {MODULE}: {hits}"
+                        ));
                     }
                     let part = read_content(c, MODULE)?;
                     if !part.contains("def chunked") {
-                        return Err(format!("lines 160-200 of {MODULE} do not hold chunked(): {part}"));
+                        return Err(format!(
+                            "lines 160-200 of {MODULE} do not hold chunked(): {part}"
+                        ));
                     }
                     Reply::Answer(plan())
                 }
@@ -232,16 +249,22 @@ fn brain() -> Brain {
                         json!({"path": MODULE, "content": module.replace(BAD, GOOD)}),
                     )])
                 }
-                (false, _) => Reply::Answer("Added a regression test for the short last chunk.".into()),
+                (false, _) => {
+                    Reply::Answer("Added a regression test for the short last chunk.".into())
+                }
                 (true, _) => Reply::Answer(
-                    "chunked() yields the short last chunk again; the regression test passes.".into(),
+                    "chunked() yields the short last chunk again; the regression test passes."
+                        .into(),
                 ),
             });
         }
         if system.starts_with("You are the code reviewer") {
             let user = c.user();
-            if !user.contains("+        return iterator") || !user.contains("ChunkedShortLastTests") {
-                return Err(format!("the reviewer's diff lacks the fix or the test:\n{user}"));
+            if !user.contains("+        return iterator") || !user.contains("ChunkedShortLastTests")
+            {
+                return Err(format!(
+                    "the reviewer's diff lacks the fix or the test:\n{user}"
+                ));
             }
             return Ok(Reply::Answer(
                 json!({"verdict": "approve", "summary": "Restores the short last chunk; tested.", "comments": []})
@@ -252,7 +275,9 @@ fn brain() -> Brain {
             return Ok(match turn {
                 0 => Reply::Calls(vec![("list-files", json!({"root": "."}))]),
                 1 => {
-                    let files = c.result_of("list-files", "").ok_or("no list-files result")?;
+                    let files = c
+                        .result_of("list-files", "")
+                        .ok_or("no list-files result")?;
                     if files.contains("CHANGELOG") {
                         return Err(format!("unexpected CHANGELOG in {files}"));
                     }
@@ -296,7 +321,10 @@ async fn run_real_project(protocol: &str) {
         .iter()
         .find(|f| f.message.starts_with("AssertionError: Lists differ"))
         .unwrap_or_else(|| panic!("no list comparison among {:#?}", report.failures));
-    assert!(lists.file.as_deref().unwrap().ends_with(TESTS), "{lists:#?}");
+    assert!(
+        lists.file.as_deref().unwrap().ends_with(TESTS),
+        "{lists:#?}"
+    );
     let doctest = report
         .failures
         .iter()
@@ -306,7 +334,10 @@ async fn run_real_project(protocol: &str) {
         doctest.message.contains("Expected:") && doctest.message.contains("Got:"),
         "{doctest:#?}"
     );
-    assert!(doctest.file.as_deref().unwrap().ends_with(MODULE), "{doctest:#?}");
+    assert!(
+        doctest.file.as_deref().unwrap().ends_with(MODULE),
+        "{doctest:#?}"
+    );
 
     let brief = d.path().join("brief.md");
     std::fs::write(
@@ -319,7 +350,13 @@ async fn run_real_project(protocol: &str) {
     let home = shared_home();
     let started = std::time::Instant::now();
     let o = Command::new(BIN)
-        .args(["run", brief.to_str().unwrap(), "--repo", repo.to_str().unwrap(), "--json"])
+        .args([
+            "run",
+            brief.to_str().unwrap(),
+            "--repo",
+            repo.to_str().unwrap(),
+            "--json",
+        ])
         .env("FACTORY_HOME", &home)
         .env("FACTORY_TEST_SCRIPTED_KEY", key)
         .env_remove("FACTORY_LOG")
@@ -327,14 +364,24 @@ async fn run_real_project(protocol: &str) {
         .unwrap();
     let wall = started.elapsed();
     let problems = server.problems.lock().unwrap().clone();
-    assert!(problems.is_empty(), "the scripted model saw problems: {problems:#?}\nstderr: {}", text(&o.stderr));
+    assert!(
+        problems.is_empty(),
+        "the scripted model saw problems: {problems:#?}\nstderr: {}",
+        text(&o.stderr)
+    );
     assert_eq!(code(&o), 0, "{}{}", text(&o.stdout), text(&o.stderr));
     let out: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(out["status"], "done", "{out:#}");
     assert_eq!(out["result"]["delivery"], "merged", "{out:#}");
-    eprintln!("{protocol}: the run on {NAME} {VERSION} took {:.1} s", wall.as_secs_f64());
+    eprintln!(
+        "{protocol}: the run on {NAME} {VERSION} took {:.1} s",
+        wall.as_secs_f64()
+    );
     let requests = server.requests.lock().unwrap().clone();
-    assert!(requests.len() >= 8 && requests.iter().all(|r| r == protocol), "{requests:?}");
+    assert!(
+        requests.len() >= 8 && requests.iter().all(|r| r == protocol),
+        "{requests:?}"
+    );
 
     // Nothing a role did on its own work was denied, and every tool call
     // it made returned a result.
@@ -369,22 +416,37 @@ async fn run_real_project(protocol: &str) {
         .iter()
         .find(|s| s["task_id"] == "fix-chunked" && s["role"] == "tester")
         .unwrap();
-    assert!(first["summary"].as_str().unwrap().starts_with("tests fail"), "{first}");
+    assert!(
+        first["summary"].as_str().unwrap().starts_with("tests fail"),
+        "{first}"
+    );
     let gates = v["run"]["result"]["gates"].as_array().unwrap();
     assert!(gates.iter().all(|g| g["passed"] == true), "{gates:#?}");
 
     // main holds the fix, the regression test and the changelog, and the
     // project's whole suite passes there.
-    assert_eq!(git(&repo, &["status", "--porcelain"]).trim(), "", "main is clean");
+    assert_eq!(
+        git(&repo, &["status", "--porcelain"]).trim(),
+        "",
+        "main is clean"
+    );
     let module = std::fs::read_to_string(repo.join(MODULE)).unwrap();
     assert!(module.contains(GOOD) && !module.contains(BAD));
-    assert!(std::fs::read_to_string(repo.join(TESTS)).unwrap().contains("ChunkedShortLastTests"));
+    assert!(
+        std::fs::read_to_string(repo.join(TESTS))
+            .unwrap()
+            .contains("ChunkedShortLastTests")
+    );
     assert!(repo.join("CHANGELOG.md").is_file());
     let (ok, out) = suite(&repo);
     assert!(ok, "the suite fails after the run:\n{out}");
     let after = factory_types::report::parse(&out, Some("unittest")).unwrap();
     assert_eq!(after.failed, 0, "{out}");
-    assert_eq!(after.total, report.total + 1, "the regression test runs too: {out}");
+    assert_eq!(
+        after.total,
+        report.total + 1,
+        "the regression test runs too: {out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

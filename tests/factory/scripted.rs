@@ -57,7 +57,10 @@ impl Conversation {
 
     /// Model turns taken so far.
     pub fn turn(&self) -> usize {
-        self.messages.iter().filter(|m| m.role == "assistant").count()
+        self.messages
+            .iter()
+            .filter(|m| m.role == "assistant")
+            .count()
     }
 
     /// The result of the last call to `name` whose arguments contain
@@ -134,7 +137,10 @@ type Answer = (StatusCode, Json<Value>);
 
 fn refuse(s: &Shared, status: StatusCode, why: String) -> Answer {
     s.problems.lock().unwrap().push(why.clone());
-    (status, Json(json!({"error": {"type": "invalid_request_error", "message": why}})))
+    (
+        status,
+        Json(json!({"error": {"type": "invalid_request_error", "message": why}})),
+    )
 }
 
 fn authorized(s: &Shared, h: &HeaderMap) -> bool {
@@ -148,7 +154,10 @@ fn authorized(s: &Shared, h: &HeaderMap) -> bool {
 }
 
 /// Run the brain on a conversation; Err is the refusal to send.
-fn decide(s: &Shared, messages: Vec<Msg>) -> Result<(Vec<(String, String, Value)>, String), Answer> {
+fn decide(
+    s: &Shared,
+    messages: Vec<Msg>,
+) -> Result<(Vec<(String, String, Value)>, String), Answer> {
     // Every tool result the model is sent must be a real result.
     for (i, m) in messages.iter().enumerate() {
         if m.role == "tool" && m.content.starts_with("error:") {
@@ -188,7 +197,11 @@ fn tokens(v: &Value) -> u64 {
 async fn openai(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> Answer {
     s.requests.lock().unwrap().push("openai".into());
     if !authorized(&s, &h) {
-        return refuse(&s, StatusCode::UNAUTHORIZED, "openai: bad or missing key".into());
+        return refuse(
+            &s,
+            StatusCode::UNAUTHORIZED,
+            "openai: bad or missing key".into(),
+        );
     }
     let mut messages = Vec::new();
     for m in body["messages"].as_array().cloned().unwrap_or_default() {
@@ -237,7 +250,11 @@ async fn openai(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) 
 async fn anthropic(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value>) -> Answer {
     s.requests.lock().unwrap().push("anthropic".into());
     if !authorized(&s, &h) || h.get("anthropic-version").is_none() {
-        return refuse(&s, StatusCode::UNAUTHORIZED, "anthropic: bad key or no anthropic-version".into());
+        return refuse(
+            &s,
+            StatusCode::UNAUTHORIZED,
+            "anthropic: bad key or no anthropic-version".into(),
+        );
     }
     let mut messages = vec![Msg {
         role: "system".into(),
@@ -271,7 +288,9 @@ async fn anthropic(State(s): State<Shared>, h: HeaderMap, Json(body): Json<Value
                     role: "tool".into(),
                     content: match &b["content"] {
                         Value::String(t) => t.clone(),
-                        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
+                        Value::Array(parts) => {
+                            parts.iter().filter_map(|p| p["text"].as_str()).collect()
+                        }
                         _ => String::new(),
                     },
                     call_id: b["tool_use_id"].as_str().map(str::to_string),

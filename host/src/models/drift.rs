@@ -74,7 +74,8 @@ fn message_diff(i: usize, r: &JsonMessage, l: &JsonMessage, before: &[JsonMessag
         return out;
     }
     if r.content != l.content {
-        let (rl, ll): (Vec<&str>, Vec<&str>) = (r.content.lines().collect(), l.content.lines().collect());
+        let (rl, ll): (Vec<&str>, Vec<&str>) =
+            (r.content.lines().collect(), l.content.lines().collect());
         let first = rl
             .iter()
             .zip(&ll)
@@ -110,7 +111,11 @@ fn clip(s: &str) -> String {
     if s.len() <= MAX_LINE {
         return s.to_string();
     }
-    format!("{}… ({} bytes)", &s[..s.floor_char_boundary(MAX_LINE)], s.len())
+    format!(
+        "{}… ({} bytes)",
+        &s[..s.floor_char_boundary(MAX_LINE)],
+        s.len()
+    )
 }
 
 /// Lines `from..from+n` of `s`, numbered, each clipped.
@@ -130,7 +135,10 @@ fn clip_lines(s: &str, from: usize, n: usize) -> String {
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -171,7 +179,11 @@ mod tests {
             tool_call_id: Some("c1".into()),
             ..msg("tool", text)
         };
-        let recorded = req(vec![msg("user", "fix it"), call.clone(), result("def mean(xs):\n    return 0\n")]);
+        let recorded = req(vec![
+            msg("user", "fix it"),
+            call.clone(),
+            result("def mean(xs):\n    return 0\n"),
+        ]);
         let live = req(vec![
             msg("user", "fix it"),
             call,
@@ -180,8 +192,14 @@ mod tests {
         assert_eq!(diff(&recorded, &recorded), None);
         let d = diff(&recorded, &live).unwrap();
         assert!(d.contains("message #2"), "{d}");
-        assert!(d.contains("tool result of call c1 (read-file {\"path\":\"calc.py\"})"), "{d}");
-        assert!(d.contains("def mean(xs):") && d.contains("denied: read denied"), "{d}");
+        assert!(
+            d.contains("tool result of call c1 (read-file {\"path\":\"calc.py\"})"),
+            "{d}"
+        );
+        assert!(
+            d.contains("def mean(xs):") && d.contains("denied: read denied"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -189,7 +207,10 @@ mod tests {
         let a = req(vec![msg("user", "x")]);
         let b = req(vec![msg("user", "x"), msg("assistant", "more")]);
         let d = diff(&a, &b).unwrap();
-        assert!(d.contains("1 messages, the live one 2") && d.contains("more"), "{d}");
+        assert!(
+            d.contains("1 messages, the live one 2") && d.contains("more"),
+            "{d}"
+        );
         let mut c = a.clone();
         c.tools.push(crate::models::wire::JsonToolSpec {
             name: "read-file".into(),

@@ -32,7 +32,11 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     if !sys.is_empty() && !tmp.contains(&sys) {
         tmp.push(sys);
     }
-    let tmp = tmp.iter().map(|t| regex::escape(t)).collect::<Vec<_>>().join("|");
+    let tmp = tmp
+        .iter()
+        .map(|t| regex::escape(t))
+        .collect::<Vec<_>>()
+        .join("|");
     vec![
         (
             Regex::new(&format!(r"(?:{tmp})/[A-Za-z0-9._-]+")).unwrap(),
@@ -46,7 +50,10 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             .unwrap(),
             "<time>",
         ),
-        (Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b").unwrap(), "<dur>"),
+        (
+            Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|s)\b").unwrap(),
+            "<dur>",
+        ),
     ]
 });
 
@@ -87,7 +94,8 @@ impl Normalizer {
             if f.len() > 1 && !self.literals.iter().any(|(l, ..)| *l == f) {
                 // A whole path or a prefix of one: not followed by more of
                 // a file name.
-                let re = Regex::new(&format!(r"{}([^A-Za-z0-9._\-]|$)", regex::escape(&f))).unwrap();
+                let re =
+                    Regex::new(&format!(r"{}([^A-Za-z0-9._\-]|$)", regex::escape(&f))).unwrap();
                 self.literals.push((f, re, name));
             }
         }
@@ -146,14 +154,20 @@ mod tests {
             n.text("/home/ann/.factory/runs/r6a1f0c2b9e3d/tasks/fix-mean/calc.py"),
             "<home>/runs/<run>/tasks/fix-mean/calc.py"
         );
-        assert_eq!(n.text("branch factory/r6a1f0c2b9e3d"), "branch factory/<run>");
+        assert_eq!(
+            n.text("branch factory/r6a1f0c2b9e3d"),
+            "branch factory/<run>"
+        );
         // Only whole paths: a sibling that shares the prefix stays.
         assert_eq!(
             n.text("/home/ann/.factory/demo/17-0/calc-issue.json and /home/ann/.factory"),
             "<home>/demo/17-0/calc-issue.json and <home>"
         );
         let n = n.with("../calc-issue.json", "<spec>");
-        assert_eq!(n.text("\"ref\": \"../calc-issue.json\""), "\"ref\": \"<spec>\"");
+        assert_eq!(
+            n.text("\"ref\": \"../calc-issue.json\""),
+            "\"ref\": \"<spec>\""
+        );
         assert_eq!(
             n.text("cd /tmp/.tmpAb3xYz/w && ls /var/tmp/x1/y"),
             "cd <tmp>/w && ls <tmp>/y"
@@ -162,7 +176,10 @@ mod tests {
             n.text("at 2026-11-30T20:01:02.123Z and 2026-11-30 20:01:02+01:00"),
             "at <time> and <time>"
         );
-        assert_eq!(n.text("Ran 3 tests in 0.004s\nslow: 12 ms"), "Ran 3 tests in <dur>\nslow: <dur>");
+        assert_eq!(
+            n.text("Ran 3 tests in 0.004s\nslow: 12 ms"),
+            "Ran 3 tests in <dur>\nslow: <dur>"
+        );
     }
 
     #[test]
@@ -179,6 +196,9 @@ mod tests {
             assert_eq!(n.text(s), s);
         }
         // A one-character root is never a literal (it would match everything).
-        assert_eq!(Normalizer::new(Path::new("/"), Path::new("/")).text("/a/b"), "/a/b");
+        assert_eq!(
+            Normalizer::new(Path::new("/"), Path::new("/")).text("/a/b"),
+            "/a/b"
+        );
     }
 }

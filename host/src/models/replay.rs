@@ -144,7 +144,10 @@ impl ModelProvider for Replay {
     }
 
     fn halted(&self) -> Option<String> {
-        self.mismatch.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.mismatch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn complete<'a>(

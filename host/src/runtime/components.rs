@@ -63,7 +63,11 @@ impl Host {
                 target: cut.grant.clone(),
                 ..EventRecord::new(
                     name,
-                    if cut.narrowed_to.is_some() { "narrowed" } else { "cut" },
+                    if cut.narrowed_to.is_some() {
+                        "narrowed"
+                    } else {
+                        "cut"
+                    },
                     format!("role {name}: {}", cut.describe()),
                 )
             });

@@ -139,8 +139,16 @@ impl HostInner {
                     &loaded.record.limits,
                 );
                 for c in &p.cut {
-                    let kind = if c.narrowed_to.is_some() { "narrowed" } else { "cut" };
-                    caller.event(kind, "tool", format!("{name} acting for {}: {}", caller.plugin, c.describe()));
+                    let kind = if c.narrowed_to.is_some() {
+                        "narrowed"
+                    } else {
+                        "cut"
+                    };
+                    caller.event(
+                        kind,
+                        "tool",
+                        format!("{name} acting for {}: {}", caller.plugin, c.describe()),
+                    );
                 }
                 p
             }

@@ -125,7 +125,9 @@ fn failure_from_block(name: &str, body: &[&str]) -> TestFailure {
         }
         let mut message = first.message.join("\n").trim().to_string();
         for p in &panics[1..] {
-            let at = p.at.as_ref().map_or(String::new(), |(file, line)| format!(" at {file}:{line}"));
+            let at =
+                p.at.as_ref()
+                    .map_or(String::new(), |(file, line)| format!(" at {file}:{line}"));
             message.push_str(&format!(
                 "\n(then thread '{}' panicked{at}: {})",
                 p.thread,

@@ -99,6 +99,8 @@ fn java_frame(body: &str, class: &str, method: &str) -> Option<(String, u32)> {
     let want = format!("at {class}.{method}(");
     let frame = body.lines().map(str::trim).find(|l| l.starts_with(&want))?;
     let (file, line) = frame[want.len()..].trim_end_matches(')').split_once(':')?;
-    let dir = class.rsplit_once('.').map_or(String::new(), |(pkg, _)| pkg.replace('.', "/") + "/");
+    let dir = class
+        .rsplit_once('.')
+        .map_or(String::new(), |(pkg, _)| pkg.replace('.', "/") + "/");
     Some((format!("{dir}{file}"), line.parse().ok()?))
 }

@@ -132,6 +132,6 @@ pub(crate) fn count_before(s: &str, word: &str) -> u32 {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod real_suites;
+#[cfg(test)]
+mod tests;

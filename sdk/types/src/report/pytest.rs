@@ -157,5 +157,8 @@ fn doctest_report(body: &[&str]) -> Option<String> {
         .take(20)
         .map(|l| l.trim_end())
         .collect();
-    Some(format!("Failed example:\n    {example}\n{}", rest.join("\n")))
+    Some(format!(
+        "Failed example:\n    {example}\n{}",
+        rest.join("\n")
+    ))
 }

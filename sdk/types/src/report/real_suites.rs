@@ -31,9 +31,16 @@ fn unittest_list_comparisons_report_the_assertion_not_the_diff_markers() {
     assert!(f.file.as_deref().unwrap().ends_with("tests/test_more.py"));
     assert_eq!(f.line, Some(1763));
     // The markers are in the output, for whoever reads all of it.
-    assert!(f.output.contains("?                    ^^^^  ^^^^"), "{}", f.output);
+    assert!(
+        f.output.contains("?                    ^^^^  ^^^^"),
+        "{}",
+        f.output
+    );
     for f in &r.failures {
-        assert!(!f.message.starts_with('?') && !f.message.starts_with('+'), "{f:#?}");
+        assert!(
+            !f.message.starts_with('?') && !f.message.starts_with('+'),
+            "{f:#?}"
+        );
     }
 }
 
@@ -50,10 +57,16 @@ fn unittest_doctest_failures_keep_expected_and_got() {
     assert_eq!(odd.line, Some(58));
     let d = find(&r, "more_itertools.more.chunked");
     assert_eq!(d.name, "more_itertools.more.chunked");
-    assert!(d.file.as_deref().unwrap().ends_with("more_itertools/more.py"));
+    assert!(
+        d.file
+            .as_deref()
+            .unwrap()
+            .ends_with("more_itertools/more.py")
+    );
     assert_eq!(d.line, Some(171), "the failing example's line");
     assert!(
-        d.message.starts_with("AssertionError: Failed doctest test for more_itertools.more.chunked\n"),
+        d.message
+            .starts_with("AssertionError: Failed doctest test for more_itertools.more.chunked\n"),
         "{}",
         d.message
     );
@@ -66,7 +79,11 @@ fn unittest_doctest_failures_keep_expected_and_got() {
     }
     // The last failure stops before the run's closing rule and summary.
     let last = find(&r, "more_itertools.more.intersperse");
-    assert!(last.message.contains("Got:\n    [1, 2, None, 3, 4]"), "{}", last.message);
+    assert!(
+        last.message.contains("Got:\n    [1, 2, None, 3, 4]"),
+        "{}",
+        last.message
+    );
     assert!(!last.output.contains("Ran 817"), "{}", last.output);
 }
 
@@ -78,7 +95,9 @@ fn pytest_long_tracebacks() {
     assert_eq!(r.failures.len(), 4, "{:#?}", r.failures);
     let f = find(&r, "tests/test_more.py::ChunkedTests::test_odd");
     assert!(
-        f.message.starts_with("AssertionError: Lists differ: [['A', 'B', 'C']] != [['A', 'B', 'C'], ['D', 'E']]"),
+        f.message.starts_with(
+            "AssertionError: Lists differ: [['A', 'B', 'C']] != [['A', 'B', 'C'], ['D', 'E']]"
+        ),
         "{}",
         f.message
     );
@@ -91,7 +110,11 @@ fn pytest_stopped_by_x() {
     let r = parse(real!("pytest-more-itertools-x.txt"), None).unwrap();
     assert_eq!((r.passed, r.failed), (1, 1));
     let f = find(&r, "tests/test_more.py::ChunkedTests::test_none");
-    assert!(f.message.starts_with("AssertionError: Lists differ"), "{}", f.message);
+    assert!(
+        f.message.starts_with("AssertionError: Lists differ"),
+        "{}",
+        f.message
+    );
     assert_eq!(f.line, Some(64));
 }
 
@@ -102,7 +125,10 @@ fn pytest_with_xdist_workers() {
     assert_eq!(r.failures.len(), 4, "{:#?}", r.failures);
     for f in &r.failures {
         assert!(f.name.starts_with("tests/test_more.py::"), "{f:#?}");
-        assert!(f.message.starts_with("AssertionError: Lists differ"), "{f:#?}");
+        assert!(
+            f.message.starts_with("AssertionError: Lists differ"),
+            "{f:#?}"
+        );
         assert_eq!(f.file.as_deref(), Some("tests/test_more.py"), "{f:#?}");
         // The `[gw0] linux -- Python …` worker line is not the message.
         assert!(!f.message.contains("[gw"), "{f:#?}");
@@ -115,8 +141,14 @@ fn pytest_doctest_modules() {
     assert_eq!((r.passed, r.failed, r.skipped), (808, 8, 6));
     assert_eq!(r.failures.len(), 8, "{:#?}", r.failures);
     let d = find(&r, "more_itertools/more.py::more_itertools.more.chunked");
-    assert_eq!(d.name, "more_itertools/more.py::more_itertools.more.chunked");
-    assert_eq!((d.file.as_deref(), d.line), (Some("/tmp/mi/work/more_itertools/more.py"), Some(171)));
+    assert_eq!(
+        d.name,
+        "more_itertools/more.py::more_itertools.more.chunked"
+    );
+    assert_eq!(
+        (d.file.as_deref(), d.line),
+        (Some("/tmp/mi/work/more_itertools/more.py"), Some(171))
+    );
     assert_eq!(
         d.message,
         "DocTestFailure\nFailed example:\n    list(chunked([1, 2, 3, 4, 5, 6, 7, 8], 3))\nExpected:\n    [[1, 2, 3], [4, 5, 6], [7, 8]]\nGot:\n    [[1, 2, 3], [4, 5, 6]]"
@@ -130,7 +162,11 @@ fn junit_from_pytest_on_a_real_suite() {
     assert_eq!((r.failed, r.skipped), (4, 1));
     assert_eq!(r.passed, 659);
     let f = find(&r, "tests.test_more.ChunkedTests.test_odd");
-    assert!(f.message.starts_with("AssertionError: Lists differ"), "{}", f.message);
+    assert!(
+        f.message.starts_with("AssertionError: Lists differ"),
+        "{}",
+        f.message
+    );
     assert_eq!(f.line, Some(58));
 }
 
@@ -148,7 +184,12 @@ fn cargo_test_unit_integration_and_doc_tests() {
         let f = find(&r, "tests::percent_decode");
         assert_eq!(f.name, "tests::percent_decode");
         assert_eq!((f.file.as_deref(), f.line), (Some("src/lib.rs"), Some(423)));
-        assert!(f.message.starts_with("assertion `left == right` failed\n  left: \"foo!bar@\""), "{}", f.message);
+        assert!(
+            f.message
+                .starts_with("assertion `left == right` failed\n  left: \"foo!bar@\""),
+            "{}",
+            f.message
+        );
         assert!(!f.message.contains("stack backtrace") && !f.message.contains("rust_begin_unwind"));
     }
 }
@@ -157,9 +198,13 @@ fn cargo_test_unit_integration_and_doc_tests() {
 fn cargo_test_panics_in_threads_report_the_first_cause() {
     let r = parse(real!("cargo-test-percent-encoding.txt"), None).unwrap();
     let f = find(&r, "decodes_in_worker_threads");
-    assert_eq!((f.file.as_deref(), f.line), (Some("tests/threads.rs"), Some(11)));
+    assert_eq!(
+        (f.file.as_deref(), f.line),
+        (Some("tests/threads.rs"), Some(11))
+    );
     assert!(
-        f.message.starts_with("assertion `left == right` failed: worker 0\n  left: \"a!b\""),
+        f.message
+            .starts_with("assertion `left == right` failed: worker 0\n  left: \"a!b\""),
         "{}",
         f.message
     );
@@ -186,7 +231,10 @@ fn junit_from_maven_surefire() {
         f.message,
         "java.lang.AssertionError: expected:<2.3333333333333335> but was:<2.0>"
     );
-    assert_eq!((f.file.as_deref(), f.line), (Some("demo/StatsTest.java"), Some(9)));
+    assert_eq!(
+        (f.file.as_deref(), f.line),
+        (Some("demo/StatsTest.java"), Some(9))
+    );
     let e = find(&r, "demo.StatsTest.meanOfEmptyIsZero");
     assert_eq!(e.message, "java.lang.ArithmeticException: / by zero");
     assert_eq!(e.line, Some(10));

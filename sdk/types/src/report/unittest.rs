@@ -42,7 +42,11 @@ pub fn parse(text: &str) -> TestReport {
             i += 1;
             // The description (a docstring's first line, `Doctest: NAME`)
             // comes before the `-----` rule that opens the traceback.
-            if let Some(k) = lines[i..].iter().take(4).position(|l| l.starts_with("-----")) {
+            if let Some(k) = lines[i..]
+                .iter()
+                .take(4)
+                .position(|l| l.starts_with("-----"))
+            {
                 i += k + 1;
             }
             // The block runs to the next `=====` rule or to the `-----` rule
