@@ -242,16 +242,24 @@ fn builtins_are_listed_and_usable_with_grants() {
     let o = cli.run(&["plugin", "inspect", "search-text"]);
     assert!(text(&o.stdout).contains(&format!("--read {ds}")));
 
-    // A write grant on a read-only tool narrows to read: the tool reads
-    // there, cannot write, and inspect says what was narrowed and why.
+    // A write grant held by a tool whose trust drops to read-only narrows
+    // to read: the tool still reads there, and `trust` and `inspect` say
+    // what was narrowed and why. (Granting write at read-only is refused.)
     let w = d.join("w");
     std::fs::create_dir(&w).unwrap();
     std::fs::write(w.join("b.txt"), "kept\n").unwrap();
     let ws = w.to_str().unwrap();
+    let grant = ["plugin", "grant", "read-file", "--write", ws];
+    assert_eq!(code(&cli.run(&grant)), 2);
     assert_eq!(
-        code(&cli.run(&["plugin", "grant", "read-file", "--write", ws])),
+        code(&cli.run(&["plugin", "trust", "read-file", "draft"])),
         0
     );
+    assert_eq!(code(&cli.run(&grant)), 0);
+    let o = cli.run(&["plugin", "trust", "read-file", "read-only"]);
+    assert_eq!(code(&o), 0);
+    let narrowed = format!("--write {ws} narrowed to --read {ws}");
+    assert!(text(&o.stdout).contains(&narrowed), "{}", text(&o.stdout));
     let o = cli.run(&["plugin", "inspect", "read-file"]);
     let t = text(&o.stdout);
     assert!(

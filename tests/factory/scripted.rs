@@ -153,11 +153,11 @@ fn authorized(s: &Shared, h: &HeaderMap) -> bool {
     bearer == Some(key) || api_key == Some(key)
 }
 
+/// The assistant's turn: tool calls (id, name, arguments) and text.
+type Turn = (Vec<(String, String, Value)>, String);
+
 /// Run the brain on a conversation; Err is the refusal to send.
-fn decide(
-    s: &Shared,
-    messages: Vec<Msg>,
-) -> Result<(Vec<(String, String, Value)>, String), Answer> {
+fn decide(s: &Shared, messages: Vec<Msg>) -> Result<Turn, Answer> {
     // Every tool result the model is sent must be a real result.
     for (i, m) in messages.iter().enumerate() {
         if m.role == "tool" && m.content.starts_with("error:") {
