@@ -344,3 +344,24 @@ fn a_command_is_refused_when_the_sandbox_cannot_start() {
     assert!(out.contains("never run unsandboxed"), "{out}");
     assert!(!out.contains("ran\\n"), "{out}");
 }
+
+#[test]
+fn the_demo_names_what_the_machine_lacks_and_how_to_install_it() {
+    let cli = Cli::new();
+    let empty = tempfile::tempdir().unwrap();
+    // No git and no bubblewrap on PATH.
+    let o = cli.run_with(&["demo"], &[("PATH", empty.path().to_str().unwrap())]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stdout));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("git is not installed (apt-get install git)"),
+        "{e}"
+    );
+    assert!(e.contains("bubblewrap (`bwrap`) is not installed"), "{e}");
+    assert!(
+        e.contains("apt-get install -y git python3 python3-venv bubblewrap"),
+        "{e}"
+    );
+    // Nothing was started: no demo repository, no run.
+    assert!(!cli.home.path().join("demo").exists());
+}
