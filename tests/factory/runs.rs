@@ -665,3 +665,53 @@ fn requested_changes_go_back_to_the_coder_then_to_review_again() {
         "{said:#?}"
     );
 }
+
+/// Strict replay through the CLI: when a tool returns something else than
+/// it did when the session was recorded, the run stops at that call with
+/// the difference, and no later step runs.
+#[test]
+fn a_tool_result_that_drifted_from_the_recording_stops_the_run() {
+    let home = shared_home();
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    // The architect's read-file of calc.py now returns other contents.
+    let calc = std::fs::read_to_string(repo.join("calc.py")).unwrap();
+    std::fs::write(
+        repo.join("calc.py"),
+        calc.replace("Divide a by b.", "Divide a by b!"),
+    )
+    .unwrap();
+    git(&repo, &["commit", "-qam", "drift"]);
+    let (c, out) = run(&home, d.path(), &[]);
+    assert_eq!(c, 1, "{out}");
+    assert_eq!(out["status"], "failed");
+    let reason = out["reason"].as_str().unwrap();
+    for want in [
+        "replay mismatch",
+        "stream \"@plan/architect/1\" call #1",
+        "the tool result of call call_a1 (read-file",
+        "Divide a by b.",
+        "Divide a by b!",
+        "--replay-lenient",
+    ] {
+        assert!(reason.contains(want), "{want:?} not in {reason}");
+    }
+    let v = show(&home, out["id"].as_str().unwrap());
+    let s = steps(&v);
+    assert!(
+        !s.iter().any(|x| x.contains("coder")),
+        "nothing ran after the mismatch: {s:#?}"
+    );
+    assert!(
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "halt"),
+        "the halt is journaled"
+    );
+    // The same run with --replay-lenient plays the recording anyway.
+    let (c, out) = run(&home, d.path(), &["--replay-lenient"]);
+    assert_eq!(c, 0, "{out}");
+    assert_eq!(out["result"]["delivery"], "merged");
+}
