@@ -218,3 +218,40 @@ pub fn assert_no_denials(v: &Value) {
         "tool calls without a result: {failed:#?}"
     );
 }
+
+/// The one feedback round every loop test expects of subtask `task`: the
+/// plan, a failing first attempt, a passing second, the merge, integration,
+/// review, docs and delivery, in this order (other steps may come between).
+pub fn assert_one_feedback_round(v: &Value, task: &str) {
+    let s = steps(v);
+    let want = [
+        "@plan architect#1 ok".to_string(),
+        format!("{task} coder#1 ok"),
+        format!("{task} tester#1 ok"),
+        format!("{task} coder#2 ok"),
+        format!("{task} tester#2 ok"),
+        format!("{task} merge ok"),
+        "@integrate tester#1 ok".into(),
+        "@review reviewer#1 ok".into(),
+        "@docs documenter#1 ok".into(),
+        "@deliver deliver ok".into(),
+    ];
+    let mut at = 0;
+    for w in want {
+        at += s[at..]
+            .iter()
+            .position(|x| *x == w)
+            .unwrap_or_else(|| panic!("{w} not found after step {at} in {s:#?}"))
+            + 1;
+    }
+    let first = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["task_id"] == task && s["role"] == "tester")
+        .unwrap();
+    assert!(
+        first["summary"].as_str().unwrap().starts_with("tests fail"),
+        "{first}"
+    );
+}

@@ -23,27 +23,7 @@ fn the_demo_loop_merges_after_one_feedback_round() {
     // The replay was strict, so every tool result the roles saw is the
     // recorded one; none of their own work was denied.
     assert_no_denials(&v);
-    let s = steps(&v);
-    let want = [
-        "@plan architect#1 ok",
-        "fix-mean coder#1 ok",
-        "fix-mean tester#1 ok",
-        "fix-mean coder#2 ok",
-        "fix-mean tester#2 ok",
-        "fix-mean merge ok",
-        "@integrate tester#1 ok",
-        "@review reviewer#1 ok",
-        "@docs documenter#1 ok",
-        "@deliver deliver ok",
-    ];
-    let mut at = 0;
-    for w in want {
-        let i = s[at..]
-            .iter()
-            .position(|x| x == w)
-            .unwrap_or_else(|| panic!("{w} not found after step {at} in {s:#?}"));
-        at += i + 1;
-    }
+    assert_one_feedback_round(&v, "fix-mean");
     // The first test run failed on test_mean and said so.
     let t1 = v["steps"]
         .as_array()
@@ -51,10 +31,6 @@ fn the_demo_loop_merges_after_one_feedback_round() {
         .iter()
         .find(|s| s["task_id"] == "fix-mean" && s["role"] == "tester")
         .unwrap();
-    assert!(
-        t1["summary"].as_str().unwrap().starts_with("tests fail"),
-        "{t1}"
-    );
     assert!(t1["detail"].as_str().unwrap().contains("test_mean"), "{t1}");
     // Four gates passed, each with its evidence.
     let gates = v["run"]["result"]["gates"].as_array().unwrap();
