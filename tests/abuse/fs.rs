@@ -256,3 +256,55 @@ async fn the_factory_database_is_out_of_reach() {
     assert_eq!(rec.trust, TrustLevel::Draft);
     still_serves(&env).await;
 }
+
+/// Git metadata is the host's: inside a write grant, nothing named `.git`
+/// (in any case, at any depth) can be written, created, removed, renamed
+/// to or from, or linked to. The worktree's `.git` file stays as the host
+/// made it, and every attempt is journaled.
+#[tokio::test]
+async fn git_metadata_inside_a_write_grant_is_never_writable() {
+    let (env, _, rw, _) = fs_env().await;
+    std::fs::write(rw.join(".git"), "gitdir: /elsewhere/.git/worktrees/t\n").unwrap();
+    std::fs::create_dir(rw.join("sub")).unwrap();
+    std::fs::write(rw.join("decoy"), "[core]\n\tfsmonitor = touch /tmp/pwned\n").unwrap();
+    let p = |rel: &str| rw.join(rel).display().to_string();
+    let attempts = [
+        json!({"attack": "write", "target": p(".git")}),
+        json!({"attack": "remove", "target": p(".git")}),
+        json!({"attack": "mkdir", "target": p("sub/.git")}),
+        json!({"attack": "write", "target": p("sub/.git/config")}),
+        json!({"attack": "mkdir", "target": p(".GIT")}),
+        json!({"attack": "write", "target": p("sub/.Git")}),
+        json!({"attack": "rename", "target": p("decoy"), "link": p(".git")}),
+        json!({"attack": "rename", "target": p(".git"), "link": p("moved")}),
+        json!({"attack": "symlink", "target": ".git", "link": p("link")}),
+        json!({"attack": "symlink", "target": "../.git/config", "link": p("sub/cfg")}),
+    ];
+    for a in attempts {
+        let r = ok_json(&env.call("attacker", a.clone()).await);
+        assert_eq!(r["ok"], false, "{a}: {r}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(rw.join(".git")).unwrap(),
+        "gitdir: /elsewhere/.git/worktrees/t\n"
+    );
+    for rel in ["sub/.git", ".GIT", "sub/.Git", "moved", "link", "sub/cfg"] {
+        assert!(
+            std::fs::symlink_metadata(rw.join(rel)).is_err(),
+            "{rel} exists"
+        );
+    }
+    assert!(std::fs::read_to_string(rw.join("decoy")).unwrap().contains("fsmonitor"));
+    let d = env.denials("attacker");
+    assert!(
+        d.iter().filter(|m| m.contains("git metadata")).count() >= 6,
+        "{d:#?}"
+    );
+    // Ordinary writes beside it still work (positive control).
+    let r = ok_json(
+        &env.call("attacker", json!({"attack": "write", "target": p("sub/ok.txt")}))
+            .await,
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    still_serves(&env).await;
+}

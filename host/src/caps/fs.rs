@@ -11,6 +11,12 @@
 //! of the host's on which every path operation is refused and journaled
 //! (`open-at /etc`, "outside the granted directories"). Granted directories
 //! are longer prefixes, so libc resolves paths inside them as before.
+//!
+//! Git metadata is the host's: no write grant covers a path with a `.git`
+//! component (a worktree's `.git` file, a `.git/` directory planted beside
+//! it, a `sub/.git/config`), nor a link that points at one. The host's own
+//! git never reads such files either (`orchestrator/git.rs`), so this is a
+//! second wall, and each attempt is journaled.
 
 use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
@@ -122,6 +128,22 @@ fn record(call: &CallInfo, write: bool, op: &str, path: &str) {
     );
 }
 
+/// Whether `path` has a `.git` component (any case: case-insensitive
+/// filesystems and git's own checks treat `.GIT` alike).
+pub fn touches_git_metadata(path: &str) -> bool {
+    path.split(['/', '\\'])
+        .any(|c| c.eq_ignore_ascii_case(".git"))
+}
+
+fn refuse_git(call: &CallInfo, op: &str, path: &str) {
+    call.deny(
+        CapabilityKind::Write,
+        &format!("{op} {path}"),
+        "git metadata (`.git`) is the host's; no grant lets a plugin write it",
+        None,
+    );
+}
+
 type FsResult<T> = Result<T, FsError>;
 
 /// Split an `FsError` into the guest-visible code, or a trap.
@@ -143,6 +165,10 @@ macro_rules! guarded {
                     if [$(&$fd),+].into_iter().any(|fd| state.fs.is_sentinel(fd)) {
                         let shown = format!("/{}", shown.trim_start_matches('/'));
                         record(&call, write, op, &shown);
+                        return Ok((Err(ErrorCode::NotPermitted),));
+                    }
+                    if write && touches_git_metadata(&shown) {
+                        refuse_git(&call, op, &shown);
                         return Ok((Err(ErrorCode::NotPermitted),));
                     }
                     let mut $v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
@@ -181,7 +207,14 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     guarded!(l, "[method]descriptor.unlink-file-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::unlink_file_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path, [fd],
-        |v| HostDescriptor::symlink_at(&mut v, fd, old, path));
+        |v| async {
+            // A link that leads into git metadata would open it later under
+            // another name.
+            if touches_git_metadata(&old) {
+                return Err(FsError::from(ErrorCode::NotPermitted));
+            }
+            HostDescriptor::symlink_at(&mut v, fd, old, path).await
+        });
     guarded!(l, "[method]descriptor.readlink-at", (fd: Resource<Descriptor>, path: String), String, false, path, [fd],
         |v| HostDescriptor::readlink_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.stat-at",
@@ -193,10 +226,21 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         |v| HostDescriptor::set_times_at(&mut v, fd, pf, path, a, m));
     guarded!(l, "[method]descriptor.rename-at",
         (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-        |v| HostDescriptor::rename_at(&mut v, fd, old, nfd, path));
+        |v| async {
+            // Moving git metadata away (and something else in its place).
+            if touches_git_metadata(&old) {
+                return Err(FsError::from(ErrorCode::NotPermitted));
+            }
+            HostDescriptor::rename_at(&mut v, fd, old, nfd, path).await
+        });
     guarded!(l, "[method]descriptor.link-at",
         (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-        |v| HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path));
+        |v| async {
+            if touches_git_metadata(&old) {
+                return Err(FsError::from(ErrorCode::NotPermitted));
+            }
+            HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path).await
+        });
     let mut pre = linker.instance("wasi:filesystem/preopens@0.2.12")?;
     pre.func_wrap(
         "get-directories",
