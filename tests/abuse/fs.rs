@@ -294,7 +294,11 @@ async fn git_metadata_inside_a_write_grant_is_never_writable() {
             "{rel} exists"
         );
     }
-    assert!(std::fs::read_to_string(rw.join("decoy")).unwrap().contains("fsmonitor"));
+    assert!(
+        std::fs::read_to_string(rw.join("decoy"))
+            .unwrap()
+            .contains("fsmonitor")
+    );
     let d = env.denials("attacker");
     assert!(
         d.iter().filter(|m| m.contains("git metadata")).count() >= 6,
@@ -302,8 +306,11 @@ async fn git_metadata_inside_a_write_grant_is_never_writable() {
     );
     // Ordinary writes beside it still work (positive control).
     let r = ok_json(
-        &env.call("attacker", json!({"attack": "write", "target": p("sub/ok.txt")}))
-            .await,
+        &env.call(
+            "attacker",
+            json!({"attack": "write", "target": p("sub/ok.txt")}),
+        )
+        .await,
     );
     assert_eq!(r["ok"], true, "{r}");
     still_serves(&env).await;

@@ -207,14 +207,14 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
     guarded!(l, "[method]descriptor.unlink-file-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::unlink_file_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path, [fd],
-        |v| async {
-            // A link that leads into git metadata would open it later under
-            // another name.
-            if touches_git_metadata(&old) {
-                return Err(FsError::from(ErrorCode::NotPermitted));
-            }
-            HostDescriptor::symlink_at(&mut v, fd, old, path).await
-        });
+    |v| async {
+        // A link that leads into git metadata would open it later under
+        // another name.
+        if touches_git_metadata(&old) {
+            return Err(FsError::from(ErrorCode::NotPermitted));
+        }
+        HostDescriptor::symlink_at(&mut v, fd, old, path).await
+    });
     guarded!(l, "[method]descriptor.readlink-at", (fd: Resource<Descriptor>, path: String), String, false, path, [fd],
         |v| HostDescriptor::readlink_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.stat-at",
@@ -225,22 +225,22 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         (fd: Resource<Descriptor>, pf: PathFlags, path: String, a: NewTimestamp, m: NewTimestamp), (), true, path, [fd],
         |v| HostDescriptor::set_times_at(&mut v, fd, pf, path, a, m));
     guarded!(l, "[method]descriptor.rename-at",
-        (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-        |v| async {
-            // Moving git metadata away (and something else in its place).
-            if touches_git_metadata(&old) {
-                return Err(FsError::from(ErrorCode::NotPermitted));
-            }
-            HostDescriptor::rename_at(&mut v, fd, old, nfd, path).await
-        });
+    (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
+    |v| async {
+        // Moving git metadata away (and something else in its place).
+        if touches_git_metadata(&old) {
+            return Err(FsError::from(ErrorCode::NotPermitted));
+        }
+        HostDescriptor::rename_at(&mut v, fd, old, nfd, path).await
+    });
     guarded!(l, "[method]descriptor.link-at",
-        (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-        |v| async {
-            if touches_git_metadata(&old) {
-                return Err(FsError::from(ErrorCode::NotPermitted));
-            }
-            HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path).await
-        });
+    (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
+    |v| async {
+        if touches_git_metadata(&old) {
+            return Err(FsError::from(ErrorCode::NotPermitted));
+        }
+        HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path).await
+    });
     let mut pre = linker.instance("wasi:filesystem/preopens@0.2.12")?;
     pre.func_wrap(
         "get-directories",

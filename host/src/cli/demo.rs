@@ -115,7 +115,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
         std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))?;
     }
     let repo = dir.join("calc");
-    let setup = git::git(&repo, &["init", "-q", "-b", "main"])
+    let setup = git::init_repo(&repo, "main")
         .and_then(|_| git::git(&repo, &["add", "-A"]))
         .and_then(|_| git::git(&repo, &["commit", "-q", "-m", "calc: divide and mean"]));
     setup.map_err(|e| {

@@ -1,8 +1,23 @@
 //! The git operations of a run, done by the host (never by a guest) with
 //! the `git` command: worktrees, commits, diffs, merges.
+//!
+//! Host git never obeys anything a role or the repository wrote:
+//! - it never discovers a repository from the directory it works in: the
+//!   git dir of the operator's checkout is found once, when the run opens
+//!   it ([`open_repo`]), and a worktree's git dir is the one git recorded
+//!   under that repository's `worktrees/` when the host created it. The
+//!   worktree's own `.git` file (which its role could replace with a
+//!   directory or a `gitdir:` pointer) is never read;
+//! - it runs with a configuration the host controls: no system or global
+//!   config, `core.fsmonitor` off, hooks off, no external diff, no
+//!   attributes file; diffs are `--text --no-textconv`, so a
+//!   `.gitattributes` cannot hide a change, and name lists are `-z`, so a
+//!   name is never C-quoted past a glob.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{LazyLock, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 #[error("git {args}: {message}")]
@@ -11,36 +26,159 @@ pub struct GitError {
     pub message: String,
 }
 
-/// Run git in `dir`; its stdout.
-pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
+/// Host-side settings on every git command (`-c` wins over the
+/// repository's own config).
+const HARDENING: &[&str] = &[
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.untrackedCache=false",
+    "core.attributesFile=/dev/null",
+    "core.pager=cat",
+    "diff.external=",
+    "color.ui=false",
+    "gc.auto=0",
+    "maintenance.auto=false",
+    "advice.detachedHead=false",
+];
+
+/// The git dir of each directory the host works in: the operator's
+/// checkouts (opened with [`open_repo`]) and the worktrees it created.
+static GIT_DIRS: LazyLock<Mutex<HashMap<PathBuf, PathBuf>>> = LazyLock::new(Default::default);
+/// The common git dirs of the opened repositories (where `worktrees/` is).
+static COMMON_DIRS: LazyLock<Mutex<Vec<PathBuf>>> = LazyLock::new(Default::default);
+
+fn error(args: &[&str], message: impl Into<String>) -> GitError {
+    GitError {
+        args: args.join(" "),
+        message: message.into(),
+    }
+}
+
+/// git with the host's environment: no inherited `GIT_*` variable, no
+/// system or global config, no prompts, the factory's identity.
+fn command() -> Command {
+    let mut c = Command::new("git");
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("GIT_") {
+            c.env_remove(k);
+        }
+    }
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_ATTR_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
         .env("GIT_AUTHOR_NAME", "factory")
         .env("GIT_AUTHOR_EMAIL", "factory@localhost")
         .env("GIT_COMMITTER_NAME", "factory")
-        .env("GIT_COMMITTER_EMAIL", "factory@localhost")
+        .env("GIT_COMMITTER_EMAIL", "factory@localhost");
+    for h in HARDENING {
+        c.arg("-c").arg(h);
+    }
+    c
+}
+
+fn output(mut c: Command, args: &[&str]) -> Result<String, GitError> {
+    let out = c
+        .args(args)
         .output()
-        .map_err(|e| GitError {
-            args: args.join(" "),
-            message: format!("cannot run git: {e}"),
-        })?;
+        .map_err(|e| error(args, format!("cannot run git: {e}")))?;
     if !out.status.success() {
-        return Err(GitError {
-            args: args.join(" "),
-            message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
+        return Err(error(args, String::from_utf8_lossy(&out.stderr).trim()));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The git dir the host recorded for `dir`: an opened repository, or a
+/// worktree whose administrative directory (under an opened repository's
+/// `worktrees/`) names `dir/.git` as its worktree.
+fn git_dir_of(dir: &Path) -> Option<PathBuf> {
+    let key = std::path::absolute(dir).ok()?;
+    let mut known = GIT_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(g) = known.get(&key) {
+        return Some(g.clone());
+    }
+    let want = key.join(".git");
+    let commons = COMMON_DIRS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    for common in commons {
+        let Ok(rd) = std::fs::read_dir(common.join("worktrees")) else {
+            continue;
+        };
+        for admin in rd.flatten() {
+            let Ok(gitdir) = std::fs::read_to_string(admin.path().join("gitdir")) else {
+                continue;
+            };
+            if Path::new(gitdir.trim()) == want {
+                known.insert(key, admin.path());
+                return Some(admin.path());
+            }
+        }
+    }
+    None
+}
+
+/// Run git on `dir` (an opened repository or a worktree the host made);
+/// its stdout.
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let git_dir = git_dir_of(dir).ok_or_else(|| {
+        error(
+            args,
+            format!(
+                "{} is not a repository opened by this run nor a worktree it created; \
+                 the host does not let git discover repositories from files a role could write",
+                dir.display()
+            ),
+        )
+    })?;
+    let mut c = command();
+    c.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(dir);
+    c.current_dir(dir);
+    output(c, args)
+}
+
+/// Open the operator's checkout at (or above) `path`: its top directory.
+/// The only place the host lets git find a repository by itself.
+pub fn open_repo(path: &Path) -> Result<PathBuf, GitError> {
+    let args = [
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--absolute-git-dir",
+        "--git-common-dir",
+    ];
+    let mut c = command();
+    c.arg("-C").arg(path);
+    let out = output(c, &args)?;
+    let mut lines = out.lines();
+    let (Some(top), Some(git_dir), Some(common)) = (lines.next(), lines.next(), lines.next())
+    else {
+        return Err(error(&args, format!("unexpected answer: {out}")));
+    };
+    let top = PathBuf::from(top);
+    GIT_DIRS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(top.clone(), PathBuf::from(git_dir));
+    let mut commons = COMMON_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !commons.iter().any(|c| c == Path::new(common)) {
+        commons.push(PathBuf::from(common));
+    }
+    Ok(top)
+}
+
 /// The repository's top directory, or an error saying it is not one.
 pub fn toplevel(path: &Path) -> Result<PathBuf, GitError> {
-    Ok(PathBuf::from(
-        git(path, &["rev-parse", "--show-toplevel"])?.trim(),
-    ))
+    open_repo(path)
+}
+
+/// Make `dir` a new repository on branch `branch` and open it.
+pub fn init_repo(dir: &Path, branch: &str) -> Result<PathBuf, GitError> {
+    let mut c = command();
+    c.arg("-C").arg(dir);
+    output(c, &["init", "-q", "-b", branch])?;
+    open_repo(dir)
 }
 
 pub fn head(dir: &Path) -> Result<String, GitError> {
@@ -67,6 +205,7 @@ pub fn current_branch(dir: &Path) -> Option<String> {
 /// A new worktree at `path` on a new branch `branch` starting at `start`.
 /// An existing worktree or branch of that name is replaced.
 pub fn worktree_add(repo: &Path, path: &Path, branch: &str, start: &str) -> Result<(), GitError> {
+    forget(path);
     let _ = git(
         repo,
         &["worktree", "remove", "--force", &path.display().to_string()],
@@ -85,7 +224,24 @@ pub fn worktree_add(repo: &Path, path: &Path, branch: &str, start: &str) -> Resu
             start,
         ],
     )?;
+    // Its git dir is the administrative directory git just made for it.
+    git_dir_of(path).ok_or_else(|| {
+        error(
+            &["worktree", "add"],
+            format!("git recorded no worktree at {}", path.display()),
+        )
+    })?;
     Ok(())
+}
+
+/// Drop what the host recorded for a worktree that is gone or redone.
+fn forget(path: &Path) {
+    if let Ok(key) = std::path::absolute(path) {
+        GIT_DIRS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+    }
 }
 
 pub fn worktree_remove(repo: &Path, path: &Path) {
@@ -93,6 +249,7 @@ pub fn worktree_remove(repo: &Path, path: &Path) {
         repo,
         &["worktree", "remove", "--force", &path.display().to_string()],
     );
+    forget(path);
 }
 
 /// Commit everything in the worktree; None when nothing changed.
@@ -119,39 +276,94 @@ pub fn diff(dir: &Path, base: &str, tip: &str) -> Result<String, GitError> {
             "diff",
             "--no-color",
             "--no-ext-diff",
+            "--no-textconv",
+            "--text",
             &format!("{base}..{tip}"),
         ],
     )
 }
 
+/// The paths changed between two commits, exactly as named (`-z`: no
+/// C-quoting of unusual names).
 pub fn changed_files(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, GitError> {
-    Ok(git(
+    Ok(nul_list(&git(
         dir,
         &[
             "diff",
+            "-z",
             "--name-only",
             "--no-renames",
             &format!("{base}..{tip}"),
         ],
-    )?
-    .lines()
-    .filter(|l| !l.is_empty())
-    .map(str::to_string)
-    .collect())
+    )?))
 }
 
-/// Lines added plus removed between two commits.
+fn nul_list(out: &str) -> Vec<String> {
+    out.split('\0')
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Lines added plus removed between two commits, counted in the `--text`
+/// patch (`--numstat` reports a file marked `binary` or `-diff` as `-`,
+/// whatever its size).
 pub fn diff_lines(dir: &Path, base: &str, tip: &str) -> Result<u64, GitError> {
-    let out = git(dir, &["diff", "--numstat", &format!("{base}..{tip}")])?;
-    Ok(out
-        .lines()
-        .map(|l| {
-            let mut p = l.split('\t');
-            let a: u64 = p.next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            let d: u64 = p.next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            a + d
+    Ok(count_changed_lines(&diff(dir, base, tip)?))
+}
+
+fn count_changed_lines(patch: &str) -> u64 {
+    let mut in_hunk = false;
+    let mut n = 0;
+    for l in patch.lines() {
+        if l.starts_with("diff --git ") {
+            in_hunk = false;
+        } else if l.starts_with("@@") {
+            in_hunk = true;
+        } else if in_hunk && (l.starts_with('+') || l.starts_with('-')) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Every ref of the repository and where it points, with `HEAD`: to see
+/// that a step moved nothing it should not have.
+pub fn refs(repo: &Path) -> Result<std::collections::BTreeMap<String, String>, GitError> {
+    let mut refs: std::collections::BTreeMap<String, String> = git(
+        repo,
+        &["for-each-ref", "--format=%(refname)%00%(objectname)"],
+    )?
+    .lines()
+    .filter_map(|l| l.split_once('\0'))
+    .map(|(r, o)| (r.to_string(), o.to_string()))
+    .collect();
+    let head = git(repo, &["symbolic-ref", "-q", "HEAD"])
+        .or_else(|_| git(repo, &["rev-parse", "HEAD"]))
+        .unwrap_or_default();
+    refs.insert("HEAD".into(), head.trim().to_string());
+    Ok(refs)
+}
+
+/// The refs that differ between two snapshots, outside the branches
+/// under `own` (a run's `refs/heads/factory/ID`), as `ref: old -> new`.
+pub fn moved_refs(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+    own: &str,
+) -> Vec<String> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| !(n.starts_with(own)))
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| {
+            let show = |v: Option<&String>| v.map_or("(none)".to_string(), |s| s.clone());
+            format!("{n}: {} -> {}", show(before.get(n)), show(after.get(n)))
         })
-        .sum())
+        .collect()
 }
 
 /// Merge `branch` into the worktree's branch. Err(files) on a conflict
@@ -167,11 +379,9 @@ pub fn merge(
     ) {
         Ok(_) => Ok(Ok(head(dir)?)),
         Err(e) => {
-            let conflicted: Vec<String> = git(dir, &["diff", "--name-only", "--diff-filter=U"])
-                .unwrap_or_default()
-                .lines()
-                .map(str::to_string)
-                .collect();
+            let conflicted = nul_list(
+                &git(dir, &["diff", "-z", "--name-only", "--diff-filter=U"]).unwrap_or_default(),
+            );
             let _ = git(dir, &["merge", "--abort"]);
             if conflicted.is_empty() {
                 Err(e)
@@ -191,4 +401,137 @@ pub fn dirty(dir: &Path) -> bool {
     git(dir, &["status", "--porcelain", "--untracked-files=no"])
         .map(|s| !s.trim().is_empty())
         .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    //! What a role could plant in its worktree, against the host's git.
+    use super::*;
+
+    /// A repository with one commit on main and a worktree on branch `w`.
+    fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let d = tempfile::tempdir().unwrap();
+        let repo = d.path().join("repo");
+        std::fs::create_dir(&repo).unwrap();
+        let repo = init_repo(&repo, "main").unwrap();
+        std::fs::write(repo.join("a.txt"), "one\n").unwrap();
+        commit_all(&repo, "init").unwrap().unwrap();
+        let wt = d.path().join("wt");
+        worktree_add(&repo, &wt, "w", "main").unwrap();
+        (d, repo, wt)
+    }
+
+    /// Replace the worktree's `.git` file with a repository of the role's
+    /// own whose config runs `marker`'s touch from fsmonitor, a hook and a
+    /// filter driver.
+    fn plant_git_dir(wt: &Path, marker: &Path) {
+        std::fs::remove_file(wt.join(".git")).unwrap();
+        let g = wt.join(".git");
+        for sub in ["objects", "refs/heads", "hooks"] {
+            std::fs::create_dir_all(g.join(sub)).unwrap();
+        }
+        std::fs::write(g.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        let touch = format!("touch {}", marker.display());
+        std::fs::write(
+            g.join("config"),
+            format!(
+                "[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tfsmonitor = \"{touch}\"\n[filter \"evil\"]\n\tclean = \"{touch}; cat\"\n\tsmudge = \"{touch}; cat\"\n[diff \"evil\"]\n\ttextconv = \"{touch}; cat\"\n"
+            ),
+        )
+        .unwrap();
+        let hook = g.join("hooks/pre-commit");
+        std::fs::write(&hook, format!("#!/bin/sh\n{touch}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(wt.join(".gitattributes"), "* filter=evil diff=evil -diff\n").unwrap();
+    }
+
+    #[test]
+    fn a_planted_git_dir_is_never_obeyed() {
+        let (d, repo, wt) = setup();
+        let marker = d.path().join("pwned");
+        plant_git_dir(&wt, &marker);
+        let main_before = rev(&repo, "main").unwrap();
+        std::fs::write(wt.join("a.txt"), "one\ntwo\n").unwrap();
+        let sha = commit_all(&wt, "change").unwrap().expect("a commit");
+        assert!(!marker.exists(), "the planted config ran");
+        // The commit is on the worktree's branch, not on the planted HEAD.
+        assert_eq!(rev(&repo, "w").unwrap(), sha);
+        assert_eq!(rev(&repo, "main").unwrap(), main_before);
+        // `-diff` and textconv cannot hide the change from the host.
+        let diff = diff(&wt, &main_before, &sha).unwrap();
+        assert!(diff.contains("+two"), "{diff}");
+        assert!(!marker.exists());
+    }
+
+    #[test]
+    fn a_gitdir_pointer_at_the_main_repository_is_ignored() {
+        let (_d, repo, wt) = setup();
+        std::fs::write(
+            wt.join(".git"),
+            format!("gitdir: {}\n", repo.join(".git").display()),
+        )
+        .unwrap();
+        let main_before = rev(&repo, "main").unwrap();
+        std::fs::write(wt.join("b.txt"), "new\n").unwrap();
+        let sha = commit_all(&wt, "change").unwrap().unwrap();
+        assert_eq!(rev(&repo, "main").unwrap(), main_before, "main moved");
+        assert_eq!(rev(&repo, "w").unwrap(), sha);
+        assert!(!repo.join("b.txt").exists());
+    }
+
+    #[test]
+    fn binary_attributes_and_odd_names_hide_nothing() {
+        let (_d, repo, wt) = setup();
+        let base = rev(&repo, "main").unwrap();
+        std::fs::write(wt.join(".gitattributes"), "* -diff binary\n").unwrap();
+        let big: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(wt.join("big.txt"), &big).unwrap();
+        std::fs::write(wt.join("clé.pem"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+        std::fs::write(wt.join("tab\there"), "x\n").unwrap();
+        let sha = commit_all(&wt, "change").unwrap().unwrap();
+        assert!(diff_lines(&wt, &base, &sha).unwrap() >= 3000);
+        let d = diff(&wt, &base, &sha).unwrap();
+        assert!(
+            d.contains("+line 2999") && !d.contains("Binary files"),
+            "{}",
+            &d[..300]
+        );
+        let names = changed_files(&wt, &base, &sha).unwrap();
+        for n in [".gitattributes", "big.txt", "clé.pem", "tab\there"] {
+            assert!(names.iter().any(|x| x == n), "{n:?} not in {names:?}");
+        }
+        assert!(factory_types::glob::matches("**/*.pem", "clé.pem"));
+    }
+
+    #[test]
+    fn a_directory_the_host_did_not_open_or_create_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let e = git(d.path(), &["status"]).unwrap_err();
+        assert!(
+            e.message.contains("not a repository opened by this run"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refs_that_move_outside_the_runs_own_branches_are_named() {
+        let (_d, repo, wt) = setup();
+        let before = refs(&repo).unwrap();
+        assert!(before.contains_key("refs/heads/main") && before["HEAD"] == "refs/heads/main");
+        std::fs::write(wt.join("c.txt"), "c\n").unwrap();
+        commit_all(&wt, "on w").unwrap();
+        // `w` plays the run's own branch here: its move is the host's.
+        let after = refs(&repo).unwrap();
+        assert!(moved_refs(&before, &after, "refs/heads/w").is_empty());
+        git(&repo, &["tag", "planted"]).unwrap();
+        git(&repo, &["update-ref", "refs/heads/main", "w"]).unwrap();
+        let moved = moved_refs(&before, &refs(&repo).unwrap(), "refs/heads/w");
+        assert_eq!(moved.len(), 2, "{moved:?}");
+        assert!(
+            moved[0].starts_with("refs/heads/main: ")
+                && moved[1].starts_with("refs/tags/planted: (none) -> "),
+            "{moved:?}"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use crate::budget::{Allowance, Budget, Spent};
 use crate::runtime::Host;
 use factory_types::Task;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -226,7 +226,8 @@ pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunS
     if run.status == "done" {
         return Err(RunError::Finished(id.to_string(), run.status));
     }
-    let repo = PathBuf::from(&run.repo);
+    let repo = git::open_repo(Path::new(&run.repo))
+        .map_err(|e| RunError::NotARepo(run.repo.clone(), e.message))?;
     let cfg: Config = serde_json::from_value(run.config.clone()).map_err(|e| {
         RunError::Setup(format!(
             "the stored configuration of {id} is unreadable: {e}"

@@ -3,6 +3,7 @@
 //! timeline. Grants only ever narrow from here: a role gets the
 //! directories of its step and nothing else, whatever it asks.
 
+use super::git;
 use super::store::StepRow;
 use super::{Ctx, RunFailure};
 use crate::budget::RunScope;
@@ -134,10 +135,35 @@ impl Ctx {
             ..Default::default()
         };
         let grants = self.grants(kind, access);
+        let refs_before = git::refs(&self.repo).ok();
         let result = self
             .host
             .run_role(&plugin, &input, &grants, limits, scope)
             .await;
+        // No role step moves a ref: the host commits and merges after it.
+        // One that did (outside this run's own branches) is an attack on
+        // the repository, and the run stops.
+        if let Some(before) = refs_before {
+            let after = git::refs(&self.repo).unwrap_or_default();
+            let own = format!("refs/heads/{}", self.branch);
+            let moved = git::moved_refs(&before, &after, &own);
+            if !moved.is_empty() {
+                let why = format!(
+                    "the repository's refs moved during the {} step ({plugin}): {}",
+                    kind.name(),
+                    moved.join("; ")
+                );
+                self.host.journal().event(crate::journal::EventRecord {
+                    run_id: Some(self.run_id.clone()),
+                    ..crate::journal::EventRecord::new(&plugin, "tamper", why.clone())
+                });
+                self.budget.halt(why.clone());
+                return Err(StepError {
+                    message: why,
+                    budget: false,
+                });
+            }
+        }
         let mut row = StepRow {
             task_id: task_id.to_string(),
             role: kind.name().to_string(),

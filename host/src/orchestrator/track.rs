@@ -34,6 +34,7 @@ pub const MIN_RUNS: u64 = 3;
 
 fn reverted(repo: &Path, commit: &str) -> bool {
     !commit.is_empty()
+        && git::open_repo(repo).is_ok()
         && git::git(
             repo,
             &[
