@@ -444,3 +444,67 @@ async fn strict_replay_refuses_a_changed_tool_result() {
         .unwrap();
     assert!(e.to_string().contains("replay provider only"), "{e}");
 }
+
+/// The API key reaches only its provider: a redirect to another origin is
+/// refused before anything is sent there, and a server that echoes the key
+/// in an error does not get it into the error a role (or the journal) sees.
+#[tokio::test]
+async fn the_key_goes_to_its_provider_only() {
+    let key = "sk-ant-very-secret-7731";
+    unsafe_set_env("FACTORY_TEST_ANTHROPIC_KEY_REDIRECT", key);
+    let elsewhere = serve(vec![(200, vec![], "{}".into())]).await;
+    let redirecting = serve(vec![(
+        307,
+        vec![("location", format!("{}/v1/messages", elsewhere.url))],
+        String::new(),
+    )])
+    .await;
+    let p = config(
+        ProviderKind::Anthropic,
+        "claude-sonnet-4-5",
+        &redirecting.url,
+        "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
+    )
+    .provider(std::path::Path::new("."), None, Default::default())
+    .unwrap();
+    let e = p
+        .complete(request("claude-sonnet-4-5"), &ctx())
+        .await
+        .unwrap_err();
+    let text = format!("{e:?}");
+    assert!(text.contains("another origin"), "{text}");
+    assert!(!text.contains(key), "{text}");
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the key left its provider"
+    );
+
+    for status in [400, 401, 500] {
+        let echo = serve(vec![
+            (
+                status,
+                vec![],
+                format!(
+                    r#"{{"error":{{"message":"key {key} is not valid here (Bearer {key})"}}}}"#
+                ),
+            );
+            3
+        ])
+        .await;
+        let p = config(
+            ProviderKind::Anthropic,
+            "claude-sonnet-4-5",
+            &echo.url,
+            "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
+        )
+        .provider(std::path::Path::new("."), None, Default::default())
+        .unwrap();
+        let e = p
+            .complete(request("claude-sonnet-4-5"), &ctx())
+            .await
+            .unwrap_err();
+        let text = format!("{e:?}");
+        assert!(!text.contains(key), "HTTP {status}: {text}");
+        assert!(text.contains("[redacted]"), "HTTP {status}: {text}");
+    }
+}

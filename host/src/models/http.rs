@@ -28,11 +28,52 @@ impl Default for HttpOptions {
 /// The longest `retry-after` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
+/// The model clients' HTTP client. Redirects are followed within the
+/// provider's origin only: a redirect elsewhere would carry the API key
+/// (`x-api-key` is no header reqwest knows to strip) to another server.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(concat!("factory/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if attempt.previous().len() > 5 {
+                attempt.error("too many redirects")
+            } else if same_origin {
+                attempt.follow()
+            } else {
+                let to = attempt.url().origin().ascii_serialization();
+                attempt.error(format!(
+                    "refused a redirect to another origin ({to}): the API key goes to its provider only"
+                ))
+            }
+        }))
         .build()
         .unwrap_or_default()
+}
+
+/// `text` with every secret in it replaced: a server that echoes the key
+/// in an error must not put it into a role's input, the journal or a report.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        out = out.replace(s, "[redacted]");
+    }
+    out
+}
+
+/// The secret values among request headers (the API key, however sent).
+fn secrets<'a>(headers: &'a [(&str, String)]) -> Vec<&'a str> {
+    headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            k == "authorization" || k == "x-api-key" || k == "api-key"
+        })
+        .flat_map(|(_, v)| [v.as_str(), v.strip_prefix("Bearer ").unwrap_or(v)])
+        .collect()
 }
 
 fn retryable(status: reqwest::StatusCode) -> bool {
@@ -64,6 +105,13 @@ pub async fn post_json(
     body: &serde_json::Value,
     opts: &HttpOptions,
 ) -> Result<serde_json::Value, ErrorCode> {
+    let secrets = secrets(headers);
+    let redact = |e: ErrorCode| match e {
+        ErrorCode::Failed(m) => ErrorCode::Failed(redact(&m, &secrets)),
+        ErrorCode::InvalidInput(m) => ErrorCode::InvalidInput(redact(&m, &secrets)),
+        ErrorCode::LimitExceeded(m) => ErrorCode::LimitExceeded(redact(&m, &secrets)),
+        other => other,
+    };
     let mut attempt = 0;
     loop {
         let mut req = client.post(url).timeout(opts.timeout).json(body);
@@ -82,9 +130,9 @@ pub async fn post_json(
                 let text = resp.text().await.unwrap_or_default();
                 if status.is_success() {
                     return serde_json::from_str(&text).map_err(|e| {
-                        ErrorCode::Failed(format!(
+                        redact(ErrorCode::Failed(format!(
                             "{provider} returned a response that is not JSON: {e}"
-                        ))
+                        )))
                     });
                 }
                 let msg = format!(
@@ -95,14 +143,20 @@ pub async fn post_json(
                 if status == reqwest::StatusCode::UNAUTHORIZED
                     || status == reqwest::StatusCode::FORBIDDEN
                 {
-                    return Err(ErrorCode::Failed(format!(
+                    return Err(redact(ErrorCode::Failed(format!(
                         "{msg} (the host's API key for {provider} was refused; the operator must fix it)"
-                    )));
+                    ))));
                 }
                 if !retryable(status) {
-                    return Err(ErrorCode::InvalidInput(msg));
+                    return Err(redact(ErrorCode::InvalidInput(msg)));
                 }
                 (true, msg, after)
+            }
+            Err(e) if e.is_redirect() => {
+                return Err(redact(ErrorCode::Failed(format!(
+                    "{provider}: {}",
+                    without_url(&e)
+                ))));
             }
             Err(e) if e.is_timeout() => (
                 true,
@@ -116,12 +170,13 @@ pub async fn post_json(
             ),
         };
         if !retry || attempt >= opts.max_retries {
-            return Err(if why.contains("did not answer") {
+            return Err(redact(if why.contains("did not answer") {
                 ErrorCode::LimitExceeded(format!("{why} (after {} attempts)", attempt + 1))
             } else {
                 ErrorCode::Failed(format!("{why} (after {} attempts)", attempt + 1))
-            });
+            }));
         }
+        let why = self::redact(&why, &secrets);
         let base = opts.backoff * 2u32.saturating_pow(attempt);
         let jitter = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
         let wait = after
