@@ -157,91 +157,29 @@ impl ExecState {
             }
         }
         let policy = &self.call.policy;
-        let mut args = base_args();
-        let mut dirs = policy.dirs.clone();
-        dirs.sort_by_key(|(d, _)| d.as_os_str().len());
-        for (dir, access) in &dirs {
-            let flag = if *access == Access::ReadWrite {
-                "--bind"
-            } else {
-                "--ro-bind"
-            };
-            args.extend([
-                flag.into(),
-                dir.display().to_string(),
-                dir.display().to_string(),
-            ]);
-        }
-        if !program.starts_with("/usr") && !program.starts_with("/bin") {
-            args.extend([
-                "--ro-bind".into(),
-                program.display().to_string(),
-                program.display().to_string(),
-            ]);
-        }
-        for (k, v) in &cmd.env {
-            args.extend(["--setenv".into(), k.clone(), v.clone()]);
-        }
-        args.extend([
-            "--chdir".into(),
-            cwd.display().to_string(),
-            "--".into(),
-            program.display().to_string(),
-        ]);
-        args.extend(cmd.args.iter().cloned());
-
         let timeout = cmd
             .timeout_ms
             .map(|ms| Duration::from_millis(ms.into()))
             .unwrap_or(Duration::MAX)
             .min(self.call.remaining());
-        let cap = policy.limits.max_output as usize;
-        let mut child = tokio::process::Command::new(BWRAP)
-            .args(&args)
-            .stdin(if cmd.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                ErrorCode::Failed(format!(
-                    "refused to run `{}`: bubblewrap failed to start: {e}",
-                    cmd.program
-                ))
-            })?;
-        if let (Some(input), Some(mut stdin)) = (cmd.stdin, child.stdin.take()) {
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&input).await;
-            });
-        }
-        let out = tokio::spawn(read_capped(child.stdout.take(), cap));
-        let err = tokio::spawn(read_capped(child.stderr.take(), cap));
-        let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
-            Ok(s) => (s.ok(), false),
-            Err(_) => {
-                let _ = child.kill().await;
-                (None, true)
-            }
-        };
-        let (stdout, t1) = tokio::time::timeout(PIPE_GRACE, out)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        let (stderr, t2) = tokio::time::timeout(PIPE_GRACE, err)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let done = run_sandboxed(Sandboxed {
+            program: program.clone(),
+            args: cmd.args.clone(),
+            dirs: policy.dirs.clone(),
+            cwd: cwd.clone(),
+            env: cmd.env.clone(),
+            stdin: cmd.stdin.clone(),
+            timeout,
+            cap: policy.limits.max_output as usize,
+        })
+        .await
+        .map_err(|e| ErrorCode::Failed(format!("refused to run `{}`: {e}", cmd.program)))?;
+        let timed_out = done.timed_out;
         let output = Output {
-            exit_code: status.and_then(|s| s.code()),
-            stdout,
-            stderr,
-            truncated: t1 || t2,
+            exit_code: done.exit_code,
+            stdout: done.stdout,
+            stderr: done.stderr,
+            truncated: done.truncated,
             timed_out,
         };
         self.call.event(
@@ -263,6 +201,114 @@ impl ExecState {
         );
         Ok(output)
     }
+}
+
+/// A command to run in the sandbox: the program (resolved), its arguments,
+/// the directories it sees and how, where it starts, its environment.
+pub struct Sandboxed {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub dirs: Vec<(PathBuf, Access)>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub stdin: Option<Vec<u8>>,
+    pub timeout: Duration,
+    /// The most bytes kept of stdout and of stderr each.
+    pub cap: usize,
+}
+
+/// What a sandboxed command did.
+pub struct Ran {
+    /// None when it was killed (time-out) or died by a signal.
+    pub exit_code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub truncated: bool,
+    pub timed_out: bool,
+}
+
+/// Run a command in bubblewrap: every namespace unshared, a read-only
+/// system, only `dirs` mounted (read-only or read-write). Used by the exec
+/// capability for guests and by the host itself (the tests-pass gate runs
+/// the test command on the tree it delivers). Err: the sandbox could not
+/// start; commands never run unsandboxed.
+pub async fn run_sandboxed(s: Sandboxed) -> Result<Ran, String> {
+    sandbox_available()?;
+    let mut args = base_args();
+    let mut dirs = s.dirs;
+    dirs.sort_by_key(|(d, _)| d.as_os_str().len());
+    for (dir, access) in &dirs {
+        let flag = if *access == Access::ReadWrite {
+            "--bind"
+        } else {
+            "--ro-bind"
+        };
+        args.extend([
+            flag.into(),
+            dir.display().to_string(),
+            dir.display().to_string(),
+        ]);
+    }
+    if !s.program.starts_with("/usr") && !s.program.starts_with("/bin") {
+        args.extend([
+            "--ro-bind".into(),
+            s.program.display().to_string(),
+            s.program.display().to_string(),
+        ]);
+    }
+    for (k, v) in &s.env {
+        args.extend(["--setenv".into(), k.clone(), v.clone()]);
+    }
+    args.extend([
+        "--chdir".into(),
+        s.cwd.display().to_string(),
+        "--".into(),
+        s.program.display().to_string(),
+    ]);
+    args.extend(s.args.iter().cloned());
+    let mut child = tokio::process::Command::new(BWRAP)
+        .args(&args)
+        .stdin(if s.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("bubblewrap failed to start: {e}"))?;
+    if let (Some(input), Some(mut stdin)) = (s.stdin, child.stdin.take()) {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&input).await;
+        });
+    }
+    let out = tokio::spawn(read_capped(child.stdout.take(), s.cap));
+    let err = tokio::spawn(read_capped(child.stderr.take(), s.cap));
+    let (status, timed_out) = match tokio::time::timeout(s.timeout, child.wait()).await {
+        Ok(st) => (st.ok(), false),
+        Err(_) => {
+            let _ = child.kill().await;
+            (None, true)
+        }
+    };
+    let (stdout, t1) = tokio::time::timeout(PIPE_GRACE, out)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let (stderr, t2) = tokio::time::timeout(PIPE_GRACE, err)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    Ok(Ran {
+        exit_code: status.and_then(|st| st.code()),
+        stdout,
+        stderr,
+        truncated: t1 || t2,
+        timed_out,
+    })
 }
 
 /// Read up to `cap` bytes. Past the cap the pipe is closed, so a flooding

@@ -62,15 +62,13 @@ pub async fn gates_and_deliver(
         return Err(RunFailure::Failed("the run produced no change".into()));
     }
     if g.tests_pass {
+        // The host's own run on the commit it delivers; the tester's report
+        // is shown beside it, never taken for it.
+        let verified = ctx.verify_tests(&tip).await?;
         let integrate = ctx.store.task(&ctx.run_id, "@integrate").ok().flatten();
-        let passed = integrate.as_ref().is_some_and(|t| t.data["passed"] == true);
-        let evidence = match integrate.as_ref().map(|t| &t.data["tests"]) {
-            _ if ctx.cfg.test.command.trim().is_empty() => {
-                "no [test] command is configured".to_string()
-            }
-            Some(v) => format!(
-                "`{}`: {} passed, {} failed",
-                ctx.cfg.test.command,
+        let reported = match integrate.as_ref().map(|t| &t.data["tests"]) {
+            Some(v) if !v.is_null() => format!(
+                " (the tester reported {} passed, {} failed)",
                 v.pointer("/report/passed")
                     .and_then(|x| x.as_u64())
                     .unwrap_or(0),
@@ -78,9 +76,14 @@ pub async fn gates_and_deliver(
                     .and_then(|x| x.as_u64())
                     .unwrap_or(0)
             ),
-            None => "the tests did not run".into(),
+            _ => String::new(),
         };
-        gates.push(gate(ctx, "tests-pass", passed, evidence));
+        gates.push(gate(
+            ctx,
+            "tests-pass",
+            verified.passed,
+            format!("{}{reported}", verified.evidence),
+        ));
     }
     if g.review_approved {
         let (passed, evidence) = match &review {

@@ -8,6 +8,7 @@ use super::store::TaskRow;
 use super::subtask::test_feedback;
 use super::{Ctx, RunFailure, git};
 use factory_types::Subtask;
+use factory_types::glob;
 use factory_types::roles::{
     CoderInput, CoderOutput, DocumenterInput, DocumenterOutput, Feedback, ReviewChecks,
     ReviewerInput, ReviewerOutput, Verdict,
@@ -172,14 +173,52 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
         scratch: None,
         exec: vec![],
     };
+    let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
+    let before = git::head(&ctx.work).map_err(fail)?;
     let out: DocumenterOutput = ctx
         .step("@docs", Kind::Documenter, t.attempts, &input, &access)
         .await?;
-    git::commit_all(&ctx.work, &format!("docs: {}", out.summary))
-        .map_err(|e| RunFailure::Failed(e.to_string()))?;
+    if let Some(after) =
+        git::commit_all(&ctx.work, &format!("docs: {}", out.summary)).map_err(fail)?
+    {
+        // The documenter runs after the tests and the review: it may touch
+        // documentation only, or its change is dropped whole.
+        let changed = git::changed_files(&ctx.work, &before, &after).map_err(fail)?;
+        let code: Vec<&String> = changed
+            .iter()
+            .filter(|f| !glob::any(&doc_paths(), f))
+            .collect();
+        if !code.is_empty() {
+            git::git(&ctx.work, &["reset", "-q", "--hard", &before]).map_err(fail)?;
+            ctx.note(
+                "@docs",
+                "docs",
+                "failed",
+                format!("the documenter's change was dropped: it touched {code:?}, which is not documentation"),
+                format!("documentation paths: {:?}", doc_paths()),
+            );
+        }
+    }
     t.status = "done".into();
     ctx.save(&t);
     Ok(())
+}
+
+/// What the documenter may change after review: prose with no executable
+/// or configuration effect.
+pub fn doc_paths() -> Vec<String> {
+    [
+        "**/*.md",
+        "**/*.markdown",
+        "**/*.rst",
+        "**/*.adoc",
+        "**/CHANGELOG",
+        "**/CHANGES",
+        "**/NEWS",
+        "**/HISTORY",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// The run's change so far: its diff (capped at `cap` bytes) and the

@@ -16,6 +16,7 @@ mod steps;
 pub mod store;
 mod subtask;
 pub mod track;
+mod verify;
 
 pub use start::{resume, start};
 
