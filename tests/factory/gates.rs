@@ -283,3 +283,82 @@ fn a_documenter_that_edits_code_after_review_is_dropped() {
         "{dropped}"
     );
 }
+
+/// A diff too big for the reviewer's window: the reviewer is told what was
+/// cut, its approval does not count, and the size gate counts bytes (one
+/// 210 KB line is not "one line").
+#[test]
+fn a_truncated_review_cannot_approve_and_bytes_count() {
+    let home = shared_home();
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    let mut s = session(d.path());
+    let coder = s
+        .iter_mut()
+        .find(|x| x["stream"] == "fix-mean/coder/2" && x["seq"] == 0)
+        .unwrap();
+    let mut calls: Vec<(String, serde_json::Value)> = coder["response"]["message"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                serde_json::from_str(c["arguments"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    calls.insert(
+        0,
+        (
+            "write-file".into(),
+            serde_json::json!({"path": "NOTES.md", "content": format!("{}\n", "x".repeat(210_000))}),
+        ),
+    );
+    let calls: Vec<(&str, serde_json::Value)> =
+        calls.iter().map(|(n, a)| (n.as_str(), a.clone())).collect();
+    coder["response"] = reply("", &calls);
+    save_session(d.path(), &s);
+    let main_before = git(&repo, &["rev-parse", "main"]);
+    let record = d.path().join("seen.jsonl");
+    let (c, out) = run(&home, d.path(), &["--record", record.to_str().unwrap()]);
+    assert_eq!(c, 0, "{out}");
+    assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
+    let gate = |name: &str| {
+        out["result"]["gates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let review = gate("review-approved");
+    assert_eq!(review["passed"], false, "{review}");
+    assert!(
+        review["evidence"].as_str().unwrap().contains("truncated"),
+        "{review}"
+    );
+    let size = gate("diff-size");
+    assert_eq!(size["passed"], false, "{size}");
+    assert!(
+        size["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("bytes of diff, limit 200000"),
+        "{size}"
+    );
+    // What the reviewer was sent says where it was cut and what is missing.
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let review_request = seen
+        .lines()
+        .find(|l| l.contains("\"stream\":\"@review/reviewer/1\""))
+        .expect("the review was recorded");
+    assert!(
+        review_request.contains("the diff is truncated here")
+            && review_request.contains("not shown in full: "),
+        "{}",
+        &review_request[review_request.len().saturating_sub(2000)..]
+    );
+    assert_eq!(git(&repo, &["rev-parse", "main"]), main_before, "main moved");
+}

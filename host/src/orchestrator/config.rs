@@ -233,6 +233,8 @@ pub struct Gates {
     pub review_approved: bool,
     /// Most changed lines (0: no limit).
     pub max_diff_lines: u32,
+    /// Most bytes of diff (0: no limit): one huge line counts as what it is.
+    pub max_diff_bytes: u64,
     /// Globs no change may touch.
     pub forbidden_paths: Vec<String>,
     /// Globs of low-risk paths: `auto-merge` merges only changes within them.
@@ -245,27 +247,56 @@ impl Default for Gates {
             tests_pass: true,
             review_approved: true,
             max_diff_lines: 1000,
-            forbidden_paths: vec![
-                ".git/**".into(),
-                ".github/workflows/**".into(),
-                "factory.toml".into(),
-                "**/*.pem".into(),
-                "**/*.key".into(),
-                "**/.env".into(),
-            ],
-            low_risk_paths: vec![
-                "docs/**".into(),
-                "**/*.md".into(),
-                "**/*.txt".into(),
-                "tests/**".into(),
-                "test/**".into(),
-                "**/test_*.py".into(),
-                "**/*_test.go".into(),
-                "**/*.test.js".into(),
-                "CHANGELOG*".into(),
-            ],
+            max_diff_bytes: 200_000,
+            // CI, ownership and git's own files change what runs and who
+            // decides; keys and secrets are never a change to merge.
+            forbidden_paths: [
+                ".git/**",
+                "**/.git/**",
+                ".github/**",
+                ".gitlab-ci.yml",
+                ".gitlab/**",
+                ".circleci/**",
+                ".ci/**",
+                ".buildkite/**",
+                ".travis.yml",
+                "azure-pipelines.yml",
+                "Jenkinsfile",
+                ".pre-commit-config.yaml",
+                "**/CODEOWNERS",
+                "**/.gitattributes",
+                "**/.gitmodules",
+                "factory.toml",
+                "**/*.pem",
+                "**/*.key",
+                "**/.env",
+            ]
+            .map(String::from)
+            .to_vec(),
+            // Low-risk: no executable or configuration effect. Tests run
+            // code (a conftest.py runs on every pytest), `*.txt` includes
+            // CMakeLists.txt and requirements.txt, `docs/` holds Sphinx's
+            // conf.py: none of them is low-risk.
+            low_risk_paths: doc_paths(),
         }
     }
+}
+
+/// Prose with no executable or configuration effect: what `auto-merge`
+/// treats as low-risk by default, and all the documenter may change.
+pub fn doc_paths() -> Vec<String> {
+    [
+        "**/*.md",
+        "**/*.markdown",
+        "**/*.rst",
+        "**/*.adoc",
+        "**/CHANGELOG",
+        "**/CHANGES",
+        "**/NEWS",
+        "**/HISTORY",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -384,5 +415,49 @@ mod tests {
             argv(&c.test.command, Path::new("/s"))[3],
             "--junitxml=/s/j.xml"
         );
+    }
+
+    #[test]
+    fn low_risk_means_no_executable_or_configuration_effect() {
+        let g = Gates::default();
+        let low = |p: &str| factory_types::glob::any(&g.low_risk_paths, p);
+        let forbidden = |p: &str| factory_types::glob::any(&g.forbidden_paths, p);
+        for p in [
+            "README.md",
+            "docs/guide.md",
+            "CHANGELOG",
+            "docs/api.rst",
+            "sub/NEWS",
+        ] {
+            assert!(low(p), "{p} is prose");
+        }
+        for p in [
+            "CMakeLists.txt",
+            "requirements.txt",
+            "tests/conftest.py",
+            "tests/test_x.py",
+            "docs/conf.py",
+            "test_calc.py",
+            "CHANGELOG.py",
+            "Makefile",
+        ] {
+            assert!(!low(p), "{p} runs or configures something");
+        }
+        for p in [
+            ".github/workflows/ci.yml",
+            ".github/CODEOWNERS",
+            "CODEOWNERS",
+            "docs/CODEOWNERS",
+            ".ci/run",
+            ".gitattributes",
+            "sub/.gitattributes",
+            ".gitmodules",
+            ".gitlab-ci.yml",
+            "vendor/x/.git/config",
+            "factory.toml",
+        ] {
+            assert!(forbidden(p), "{p} is forbidden");
+        }
+        assert!(!forbidden("src/lib.rs") && !forbidden("README.md"));
     }
 }

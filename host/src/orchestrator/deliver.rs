@@ -86,21 +86,40 @@ pub async fn gates_and_deliver(
         ));
     }
     if g.review_approved {
-        let (passed, evidence) = match &review {
-            Some(r) => (
+        // A review of a cut diff approves only what the reviewer saw.
+        let truncated = ctx
+            .store
+            .task(&ctx.run_id, "@review")
+            .ok()
+            .flatten()
+            .and_then(|t| t.data["truncated"].as_str().map(str::to_string));
+        let (passed, evidence) = match (&review, truncated) {
+            (Some(_), Some(cut)) => (
+                false,
+                format!(
+                    "the reviewer saw a truncated diff ({cut}); its approval does not cover the rest"
+                ),
+            ),
+            (Some(r), None) => (
                 r.verdict == Verdict::Approve,
                 format!("{:?}: {}", r.verdict, r.summary),
             ),
-            None => (false, "no review ran ([pipeline] review = false)".into()),
+            (None, _) => (false, "no review ran ([pipeline] review = false)".into()),
         };
         gates.push(gate(ctx, "review-approved", passed, evidence));
     }
-    if g.max_diff_lines > 0 {
+    if g.max_diff_lines > 0 || g.max_diff_bytes > 0 {
+        let bytes = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?.len() as u64;
+        let lines_ok = g.max_diff_lines == 0 || lines <= g.max_diff_lines as u64;
+        let bytes_ok = g.max_diff_bytes == 0 || bytes <= g.max_diff_bytes;
         gates.push(gate(
             ctx,
             "diff-size",
-            lines <= g.max_diff_lines as u64,
-            format!("{lines} changed lines, limit {}", g.max_diff_lines),
+            lines_ok && bytes_ok,
+            format!(
+                "{lines} changed lines, limit {}; {bytes} bytes of diff, limit {}",
+                g.max_diff_lines, g.max_diff_bytes
+            ),
         ));
     }
     let forbidden: Vec<&String> = changed

@@ -79,6 +79,9 @@ pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
 
 /// Review the run's change; requested changes go back to a coder, then
 /// the tests and the review run again.
+/// The most of the diff a reviewer is sent.
+pub const REVIEW_WINDOW: usize = 200_000;
+
 pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
     let mut t = phase(ctx, "@review", 91, "review");
     if !ctx.cfg.pipeline.review {
@@ -101,7 +104,8 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
                 continue;
             }
         }
-        let (diff, changed) = change(ctx, 200_000)?;
+        let (diff, changed, truncated) = change(ctx, REVIEW_WINDOW)?;
+        t.data["truncated"] = json!(truncated);
         let input = ReviewerInput {
             task: ctx.task.clone(),
             workdir: ctx.work.display().to_string(),
@@ -160,7 +164,7 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
     t.attempts += 1;
     t.status = "in-flight".into();
     ctx.save(&t);
-    let (diff, changed) = change(ctx, 100_000)?;
+    let (diff, changed, _) = change(ctx, 100_000)?;
     let input = DocumenterInput {
         task: ctx.task.clone(),
         workdir: ctx.work.display().to_string(),
@@ -186,7 +190,7 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
         let changed = git::changed_files(&ctx.work, &before, &after).map_err(fail)?;
         let code: Vec<&String> = changed
             .iter()
-            .filter(|f| !glob::any(&doc_paths(), f))
+            .filter(|f| !glob::any(&super::config::doc_paths(), f))
             .collect();
         if !code.is_empty() {
             git::git(&ctx.work, &["reset", "-q", "--hard", &before]).map_err(fail)?;
@@ -195,7 +199,7 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
                 "docs",
                 "failed",
                 format!("the documenter's change was dropped: it touched {code:?}, which is not documentation"),
-                format!("documentation paths: {:?}", doc_paths()),
+                format!("documentation paths: {:?}", super::config::doc_paths()),
             );
         }
     }
@@ -204,29 +208,46 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
     Ok(())
 }
 
-/// What the documenter may change after review: prose with no executable
-/// or configuration effect.
-pub fn doc_paths() -> Vec<String> {
-    [
-        "**/*.md",
-        "**/*.markdown",
-        "**/*.rst",
-        "**/*.adoc",
-        "**/CHANGELOG",
-        "**/CHANGES",
-        "**/NEWS",
-        "**/HISTORY",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-/// The run's change so far: its diff (capped at `cap` bytes) and the
-/// changed files.
-fn change(ctx: &Ctx, cap: usize) -> Result<(String, Vec<String>), RunFailure> {
+/// The run's change so far: its diff (at most `cap` bytes, and then it
+/// says so at its end) and the changed files; with what was cut, if any.
+fn change(ctx: &Ctx, cap: usize) -> Result<(String, Vec<String>, Option<String>), RunFailure> {
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     let tip = git::head(&ctx.work).map_err(fail)?;
     let diff = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?;
     let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
-    Ok((super::cap_text(&diff, cap), changed))
+    if diff.len() <= cap {
+        return Ok((diff, changed, None));
+    }
+    let end = diff.floor_char_boundary(cap);
+    // Files whose part of the diff does not end before the cut.
+    let mut cut = Vec::new();
+    let mut starts: Vec<(usize, &str)> = diff
+        .match_indices("diff --git a/")
+        .filter(|(i, _)| *i == 0 || diff.as_bytes()[i - 1] == b'\n')
+        .map(|(i, _)| {
+            let line = diff[i..].lines().next().unwrap_or("");
+            let name = line
+                .strip_prefix("diff --git a/")
+                .and_then(|r| r.split(" b/").next())
+                .unwrap_or(line);
+            (i, name)
+        })
+        .collect();
+    starts.push((diff.len(), ""));
+    for w in starts.windows(2) {
+        if w[1].0 > end {
+            cut.push(w[0].1.to_string());
+        }
+    }
+    let note = format!(
+        "{end} of {} bytes of the diff were shown; not shown in full: {}",
+        diff.len(),
+        cut.join(", ")
+    );
+    let shown = format!(
+        "{}\n\n[factory: the diff is truncated here. {note}. Read those files with the tools; \
+         a review of a truncated diff cannot approve the change.]\n",
+        &diff[..end]
+    );
+    Ok((shown, changed, Some(note)))
 }
