@@ -70,7 +70,15 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
         .filter(|e| e["kind"] == "gate")
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    assert_eq!(journaled.len(), 3, "{journaled:#?}");
+    assert_eq!(journaled.len(), 4, "{journaled:#?}");
+    // The test file changed and no review ran: the host does not count it
+    // as tests that were kept.
+    assert!(
+        journaled
+            .iter()
+            .any(|m| m.starts_with("gate tests-not-weakened failed") && m.contains("test_calc.py")),
+        "{journaled:#?}"
+    );
     assert!(
         journaled
             .iter()
@@ -360,5 +368,70 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
         "{}",
         &review_request[review_request.len().saturating_sub(2000)..]
     );
-    assert_eq!(git(&repo, &["rev-parse", "main"]), main_before, "main moved");
+    assert_eq!(
+        git(&repo, &["rev-parse", "main"]),
+        main_before,
+        "main moved"
+    );
+}
+
+/// A coder that deletes the test its change breaks, instead of fixing the
+/// bug: the suite passes, the reviewer approves, but fewer tests pass than
+/// before the run, so the change does not merge.
+#[test]
+fn deleting_a_failing_test_does_not_merge() {
+    let home = shared_home();
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    let mut s = session(d.path());
+    let coder = s
+        .iter_mut()
+        .find(|x| x["stream"] == "fix-mean/coder/1" && x["seq"] == 1)
+        .unwrap();
+    let tests = "import unittest\n\nfrom calc import divide\n\n\nclass TestCalc(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 2)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n";
+    let calc = std::fs::read_to_string(repo.join("calc.py"))
+        .unwrap()
+        .replace(
+            "return sum(xs) / len(xs)",
+            "return sum(xs) // len(xs) if xs else 0",
+        );
+    coder["response"] = reply(
+        "",
+        &[
+            (
+                "write-file",
+                serde_json::json!({"path": "calc.py", "content": calc}),
+            ),
+            (
+                "write-file",
+                serde_json::json!({"path": "test_calc.py", "content": tests}),
+            ),
+        ],
+    );
+    save_session(d.path(), &s);
+    let main_before = git(&repo, &["rev-parse", "main"]);
+    let (c, out) = run(&home, d.path(), &["--trust", "scoped"]);
+    assert_eq!(c, 0, "{out}");
+    assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
+    let gates = out["result"]["gates"].as_array().unwrap();
+    let weakened = gates
+        .iter()
+        .find(|g| g["name"] == "tests-not-weakened")
+        .unwrap();
+    assert_eq!(weakened["passed"], false, "{weakened}");
+    assert!(
+        weakened["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("2 tests passed before the change, 1 after"),
+        "{weakened}"
+    );
+    // The suite itself passed: only the host's count before and after saw it.
+    let tests_pass = gates.iter().find(|g| g["name"] == "tests-pass").unwrap();
+    assert_eq!(tests_pass["passed"], true, "{tests_pass}");
+    assert_eq!(
+        git(&repo, &["rev-parse", "main"]),
+        main_before,
+        "main moved"
+    );
 }

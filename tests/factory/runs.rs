@@ -34,7 +34,7 @@ fn the_demo_loop_merges_after_one_feedback_round() {
     assert!(t1["detail"].as_str().unwrap().contains("test_mean"), "{t1}");
     // Four gates passed, each with its evidence.
     let gates = v["run"]["result"]["gates"].as_array().unwrap();
-    assert_eq!(gates.len(), 4);
+    assert_eq!(gates.len(), 5);
     assert!(
         gates
             .iter()

@@ -231,6 +231,10 @@ pub struct Gates {
     pub tests_pass: bool,
     /// The reviewer must approve.
     pub review_approved: bool,
+    /// Whenever a run may merge (auto-merge and up): as many tests pass
+    /// after the change as before it (the host runs the suite on both), and
+    /// a change to an existing test file was reviewed with that fact stated.
+    pub tests_not_weakened: bool,
     /// Most changed lines (0: no limit).
     pub max_diff_lines: u32,
     /// Most bytes of diff (0: no limit): one huge line counts as what it is.
@@ -246,6 +250,7 @@ impl Default for Gates {
         Gates {
             tests_pass: true,
             review_approved: true,
+            tests_not_weakened: true,
             max_diff_lines: 1000,
             max_diff_bytes: 200_000,
             // CI, ownership and git's own files change what runs and who

@@ -61,10 +61,15 @@ pub async fn gates_and_deliver(
     if changed.is_empty() {
         return Err(RunFailure::Failed("the run produced no change".into()));
     }
-    if g.tests_pass {
-        // The host's own run on the commit it delivers; the tester's report
-        // is shown beside it, never taken for it.
-        let verified = ctx.verify_tests(&tip).await?;
+    // The host's own run on the commit it delivers; the tester's report is
+    // shown beside it, never taken for it.
+    let may_merge = ctx.trust >= RunTrust::AutoMerge;
+    let verified = if g.tests_pass || (g.tests_not_weakened && may_merge) {
+        Some(ctx.verify_tests(&tip).await?)
+    } else {
+        None
+    };
+    if let (true, Some(verified)) = (g.tests_pass, &verified) {
         let integrate = ctx.store.task(&ctx.run_id, "@integrate").ok().flatten();
         let reported = match integrate.as_ref().map(|t| &t.data["tests"]) {
             Some(v) if !v.is_null() => format!(
@@ -85,13 +90,61 @@ pub async fn gates_and_deliver(
             format!("{}{reported}", verified.evidence),
         ));
     }
+    let review_task = ctx.store.task(&ctx.run_id, "@review").ok().flatten();
+    if let (true, true, Some(after)) = (g.tests_not_weakened, may_merge, &verified) {
+        let before = ctx.verify_base().await?;
+        let touched: Vec<String> = git::modified_or_deleted(&ctx.work, &ctx.base, &tip)
+            .map_err(fail)?
+            .into_iter()
+            .filter(|f| glob::any(&super::verify::test_files(), f))
+            .collect();
+        // Approved by a reviewer who saw the whole diff, with these very
+        // files named to it as edited tests.
+        let told: Vec<String> = review_task
+            .as_ref()
+            .and_then(|t| serde_json::from_value(t.data["tests_touched"].clone()).ok())
+            .unwrap_or_default();
+        let reviewed = review
+            .as_ref()
+            .is_some_and(|r| r.verdict == Verdict::Approve)
+            && review_task
+                .as_ref()
+                .is_some_and(|t| t.data["truncated"].is_null())
+            && touched.iter().all(|f| told.contains(f));
+        let (passed, evidence) = match (before.passing, after.passing) {
+            (Some(b), Some(a)) if a < b => (
+                false,
+                format!("{b} tests passed before the change, {a} after: tests were lost"),
+            ),
+            (Some(b), Some(a)) if !touched.is_empty() && !reviewed => (
+                false,
+                format!(
+                    "{b} tests passed before, {a} after; the change edits existing tests ({}) and no approving review saw that stated",
+                    touched.join(", ")
+                ),
+            ),
+            (Some(b), Some(a)) => (
+                true,
+                if touched.is_empty() {
+                    format!("{b} tests passed before the change, {a} after; no existing test changed")
+                } else {
+                    format!(
+                        "{b} tests passed before, {a} after; the review approved the edits to {} with that stated",
+                        touched.join(", ")
+                    )
+                },
+            ),
+            _ => (
+                false,
+                "the host could not count the passing tests before and after the change ([test] format)".into(),
+            ),
+        };
+        gates.push(gate(ctx, "tests-not-weakened", passed, evidence));
+    }
     if g.review_approved {
         // A review of a cut diff approves only what the reviewer saw.
-        let truncated = ctx
-            .store
-            .task(&ctx.run_id, "@review")
-            .ok()
-            .flatten()
+        let truncated = review_task
+            .as_ref()
             .and_then(|t| t.data["truncated"].as_str().map(str::to_string));
         let (passed, evidence) = match (&review, truncated) {
             (Some(_), Some(cut)) => (

@@ -104,8 +104,23 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
                 continue;
             }
         }
-        let (diff, changed, truncated) = change(ctx, REVIEW_WINDOW)?;
+        let (mut diff, changed, truncated) = change(ctx, REVIEW_WINDOW)?;
         t.data["truncated"] = json!(truncated);
+        // Tests the change edits or removes are a fact the reviewer is told.
+        let tip = git::head(&ctx.work).map_err(|e| RunFailure::Failed(e.to_string()))?;
+        let tests_touched: Vec<String> = git::modified_or_deleted(&ctx.work, &ctx.base, &tip)
+            .map_err(|e| RunFailure::Failed(e.to_string()))?
+            .into_iter()
+            .filter(|f| glob::any(&super::verify::test_files(), f))
+            .collect();
+        if !tests_touched.is_empty() {
+            diff = format!(
+                "[factory: this change modifies or removes existing tests: {}. Approve only if \
+                 no test was weakened, skipped or deleted to make the change pass.]\n\n{diff}",
+                tests_touched.join(", ")
+            );
+        }
+        t.data["tests_touched"] = json!(tests_touched);
         let input = ReviewerInput {
             task: ctx.task.clone(),
             workdir: ctx.work.display().to_string(),

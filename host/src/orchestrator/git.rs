@@ -298,6 +298,22 @@ pub fn changed_files(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, G
     )?))
 }
 
+/// The paths that existed at `base` and were changed or removed by `tip`
+/// (`-z`, no renames: a moved file counts as removed).
+pub fn modified_or_deleted(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, GitError> {
+    Ok(nul_list(&git(
+        dir,
+        &[
+            "diff",
+            "-z",
+            "--name-only",
+            "--no-renames",
+            "--diff-filter=MDT",
+            &format!("{base}..{tip}"),
+        ],
+    )?))
+}
+
 fn nul_list(out: &str) -> Vec<String> {
     out.split('\0')
         .filter(|l| !l.is_empty())

@@ -12,17 +12,35 @@ use std::path::PathBuf;
 pub struct Verified {
     pub passed: bool,
     pub evidence: String,
+    /// The tests that passed, as the configured format's parser counts
+    /// them (None: the output could not be read).
+    pub passing: Option<u32>,
 }
+
+/// Test files by the usual conventions of the languages factory runs.
+pub fn test_files() -> Vec<String> {
+    TEST_FILES.iter().map(|s| s.to_string()).collect()
+}
+
+const TEST_FILES: &[&str] = &[
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/tests/**",
+    "**/test/**",
+    "**/spec/**",
+    "**/*_test.go",
+    "**/*.test.js",
+    "**/*.test.ts",
+    "**/*.spec.js",
+    "**/*.spec.ts",
+    "**/*Test.java",
+    "**/*Tests.java",
+];
 
 impl Ctx {
     pub async fn verify_tests(&self, tip: &str) -> Result<Verified, RunFailure> {
         let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
-        if self.cfg.test.command.trim().is_empty() {
-            return Ok(Verified {
-                passed: false,
-                evidence: "no [test] command is configured".into(),
-            });
-        }
         // The tree is exactly the commit: nothing a role left beside it.
         git::reset_hard(&self.work).map_err(fail)?;
         let head = git::head(&self.work).map_err(fail)?;
@@ -31,7 +49,37 @@ impl Ctx {
                 "the integration worktree is at {head}, not at the commit to deliver ({tip})"
             )));
         }
-        let scratch = self.dir.join("scratch").join("@verify");
+        self.run_tests_in(&self.work.clone(), tip, "@verify").await
+    }
+
+    /// The test command on the run's base, in a worktree of its own: what
+    /// passed before the run.
+    pub async fn verify_base(&self) -> Result<Verified, RunFailure> {
+        let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
+        let dir = self.dir.join("base");
+        let branch = format!("{}-@base", self.branch);
+        git::worktree_add(&self.repo, &dir, &branch, &self.base).map_err(fail)?;
+        let v = self.run_tests_in(&dir, &self.base.clone(), "@base").await;
+        git::worktree_remove(&self.repo, &dir);
+        let _ = git::git(&self.repo, &["branch", "-D", &branch]);
+        v
+    }
+
+    async fn run_tests_in(
+        &self,
+        tree: &std::path::Path,
+        commit: &str,
+        label: &str,
+    ) -> Result<Verified, RunFailure> {
+        if self.cfg.test.command.trim().is_empty() {
+            return Ok(Verified {
+                passed: false,
+                evidence: "no [test] command is configured".into(),
+                passing: None,
+            });
+        }
+        let tip = commit;
+        let scratch = self.dir.join("scratch").join(label);
         let _ = std::fs::remove_dir_all(&scratch);
         std::fs::create_dir_all(&scratch)
             .map_err(|e| RunFailure::Failed(format!("cannot create {}: {e}", scratch.display())))?;
@@ -40,6 +88,7 @@ impl Ctx {
             return Ok(Verified {
                 passed: false,
                 evidence: "the [test] command is empty".into(),
+                passing: None,
             });
         };
         let program = if first.contains('/') {
@@ -51,6 +100,7 @@ impl Ctx {
                     return Ok(Verified {
                         passed: false,
                         evidence: format!("`{first}` is not on the host's PATH"),
+                        passing: None,
                     });
                 }
             }
@@ -59,10 +109,10 @@ impl Ctx {
             program,
             args: argv[1..].to_vec(),
             dirs: vec![
-                (self.work.clone(), Access::ReadOnly),
+                (tree.to_path_buf(), Access::ReadOnly),
                 (scratch.clone(), Access::ReadWrite),
             ],
-            cwd: self.work.clone(),
+            cwd: tree.to_path_buf(),
             env: Vec::new(),
             stdin: None,
             timeout: self.cfg.test.timeout,
@@ -71,6 +121,14 @@ impl Ctx {
         .await
         .map_err(|e| RunFailure::Failed(format!("the host cannot run the tests: {e}")))?;
         let passed = ran.exit_code == Some(0) && !ran.timed_out;
+        let output = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&ran.stdout),
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        let passing = factory_types::report::parse(&output, self.cfg.test.format.as_deref())
+            .ok()
+            .map(|r| r.passed);
         let short = &tip[..tip.len().min(12)];
         let evidence = format!(
             "the host ran `{}` on {short}: {}",
@@ -85,6 +143,10 @@ impl Ctx {
             run_id: Some(self.run_id.clone()),
             ..crate::journal::EventRecord::new("factory", "verify", evidence.clone())
         });
-        Ok(Verified { passed, evidence })
+        Ok(Verified {
+            passed,
+            evidence,
+            passing,
+        })
     }
 }
