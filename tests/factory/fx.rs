@@ -141,10 +141,13 @@ pub fn run(home: &Path, dir: &Path, args: &[&str]) -> (i32, Value) {
     (code(&o), v)
 }
 
-/// `factory run DIR/calc-issue.json --repo DIR/calc ARGS…`.
+/// `factory run DIR/calc-issue.json --repo DIR/calc ARGS…`, on a
+/// repository the operator's policy lets run at any trust its
+/// factory.toml asks for.
 pub fn run_output(home: &Path, dir: &Path, args: &[&str]) -> Output {
     let issue = dir.join("calc-issue.json");
     let repo = dir.join("calc");
+    allow_trust(home, &repo, "full");
     factory(
         home,
         &[
@@ -254,4 +257,20 @@ pub fn assert_one_feedback_round(v: &Value, task: &str) {
         first["summary"].as_str().unwrap().starts_with("tests fail"),
         "{first}"
     );
+}
+
+/// `factory policy set --repo REPO --max-trust LEVEL` on `home`.
+pub fn allow_trust(home: &Path, repo: &Path, level: &str) {
+    let o = factory(
+        home,
+        &[
+            "policy",
+            "set",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--max-trust",
+            level,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
 }

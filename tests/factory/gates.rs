@@ -51,11 +51,9 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
             .unwrap()
             .contains("test_calc.py")
     );
-    assert_eq!(
-        gate("review-approved"),
-        Value::Null,
-        "disabled gates are not evaluated"
-    );
+    // The repository turned the review gate off; the operator's policy
+    // keeps it on, and the run's timeline says so.
+    assert_eq!(gate("review-approved")["passed"], false);
     assert_eq!(
         git(&repo, &["log", "--oneline", "main"]).lines().count(),
         2,
@@ -70,7 +68,7 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
         .filter(|e| e["kind"] == "gate")
         .map(|e| e["message"].as_str().unwrap())
         .collect();
-    assert_eq!(journaled.len(), 4, "{journaled:#?}");
+    assert_eq!(journaled.len(), 5, "{journaled:#?}");
     // The test file changed and no review ran: the host does not count it
     // as tests that were kept.
     assert!(
@@ -83,6 +81,19 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
         journaled
             .iter()
             .any(|m| m.starts_with("gate forbidden-paths failed"))
+    );
+    let notes: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "policy")
+        .map(|s| s["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("turns the gate review_approved off; it stays on")),
+        "{notes:#?}"
     );
 }
 

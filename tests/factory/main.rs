@@ -8,6 +8,7 @@ mod fx;
 mod gates;
 mod intake;
 mod models;
+mod policy;
 mod realproject;
 mod roles;
 mod runs;

@@ -348,6 +348,21 @@ async fn run_real_project(protocol: &str) {
     )
     .unwrap();
     let home = shared_home();
+    // The operator lets this repository merge and use the test's key.
+    let o = factory(
+        &home,
+        &[
+            "policy",
+            "set",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--max-trust",
+            "scoped",
+            "--allow-key-env",
+            "FACTORY_TEST_SCRIPTED_KEY",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     let started = std::time::Instant::now();
     let o = Command::new(BIN)
         .args([

@@ -337,6 +337,7 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
     let home = home_dir.path().join("home");
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
+    allow_trust(&home, &repo, "scoped");
     let issue = d.path().join("calc-issue.json");
     let mut child = std::process::Command::new(BIN)
         .args([

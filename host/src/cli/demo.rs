@@ -6,7 +6,9 @@
 use super::{EXIT_INTERNAL, Failure, fail};
 use anyhow::{Context, anyhow};
 use clap::Args;
+use factory_host::orchestrator::config::RunTrust;
 use factory_host::orchestrator::git;
+use factory_host::orchestrator::operator::{Limits, Policy};
 use std::path::PathBuf;
 
 const FILES: &[(&str, &str)] = &[
@@ -124,6 +126,18 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
             anyhow!("cannot set up the example repository: {e}"),
         )
     })?;
+    // The example's factory.toml asks for trust `scoped`; a repository gets
+    // no more than the operator allows, and `factory demo` is the operator
+    // allowing it for the repository it just made.
+    Policy::update(host.home().root(), |p| {
+        p.repo.insert(
+            Policy::key(&repo),
+            Limits {
+                max_trust: Some(RunTrust::Scoped),
+                ..Default::default()
+            },
+        );
+    })?;
     if !a.json {
         println!("Example project: {} (a git repository)", repo.display());
         println!(
@@ -131,8 +145,13 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
             dir.join("calc-issue.json").display()
         );
         println!(
-            "Model: replies replayed from {} (no network, no API key)\n",
+            "Model: replies replayed from {} (no network, no API key)",
             dir.join("calc-session.json").display()
+        );
+        println!(
+            "Policy: this repository may merge at trust scoped, set by the demo in {} (factory policy show --repo {})\n",
+            host.home().root().join("policy.toml").display(),
+            repo.display()
         );
     }
     super::run::run_with(

@@ -8,6 +8,7 @@ mod intake;
 mod log;
 mod new;
 mod plugin;
+mod policy;
 mod role;
 mod run;
 mod sdk;
@@ -74,6 +75,11 @@ enum Command {
     /// Trust: track records of roles and plugins.
     #[command(subcommand)]
     Trust(trust::TrustCommand),
+    /// The operator's policy: the highest trust, model keys and URLs a
+    /// repository's factory.toml may ask for (default: draft, the
+    /// providers' own keys and URLs).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Call a role plugin outside a run (for role authors).
     #[command(subcommand)]
     Role(role::RoleCommand),
@@ -153,6 +159,7 @@ pub fn main() -> ExitCode {
             Command::Runs(a) => run::runs(a),
             Command::Report(a) => run::report(a),
             Command::Trust(c) => trust::run(c),
+            Command::Policy(c) => policy::run(c),
             Command::Demo(a) => demo::run(a).await,
             Command::Role(c) => role::run(c).await,
             Command::New(a) => new::run(a),

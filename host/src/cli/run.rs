@@ -38,7 +38,7 @@ pub struct RunArgs {
     json: bool,
 }
 
-fn parse_trust(s: &str) -> Result<RunTrust, String> {
+pub fn parse_trust(s: &str) -> Result<RunTrust, String> {
     RunTrust::parse(s).ok_or_else(|| {
         format!("unknown trust `{s}`; one of read-only, draft, auto-merge, scoped, full")
     })

@@ -9,6 +9,7 @@ mod deliver;
 mod finish;
 pub mod git;
 pub mod intake;
+pub mod operator;
 mod phases;
 pub mod report;
 mod start;

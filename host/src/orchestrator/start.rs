@@ -137,6 +137,12 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
             }
         }
     }
+    // The repository proposes; the operator's policy decides.
+    let policy = super::operator::Policy::load(host.home().root())
+        .map_err(|e| RunError::Setup(e.to_string()))?;
+    let limits = policy.effective(&repo);
+    let policy_notes = super::operator::apply(&mut cfg, &limits, &repo, opts.trust.is_some())
+        .map_err(RunError::Setup)?;
     check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
@@ -212,6 +218,15 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         format!("run started at trust {}", ctx.trust.name()),
         String::new(),
     );
+    for n in policy_notes {
+        ctx.note(
+            "@run",
+            "policy",
+            "ok",
+            n,
+            format!("policy: {}", limits.source),
+        );
+    }
     Ok(phases::drive(ctx).await)
 }
 
