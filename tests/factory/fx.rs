@@ -274,3 +274,21 @@ pub fn allow_trust(home: &Path, repo: &Path, level: &str) {
     );
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
 }
+
+/// The recorded exchange `stream` #`seq` of a session, to edit its reply.
+pub fn exchange_mut<'a>(s: &'a mut [Value], stream: &str, seq: u32) -> &'a mut Value {
+    s.iter_mut()
+        .find(|x| x["stream"] == stream && x["seq"] == seq)
+        .unwrap_or_else(|| panic!("no exchange {stream} #{seq} in the session"))
+}
+
+/// The gate `name` of a run's outcome (`run --json`), or Null.
+pub fn gate(out: &Value, name: &str) -> Value {
+    out["result"]["gates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}

@@ -19,41 +19,32 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
     let r = &out["result"];
     assert_eq!(r["delivery"], "draft");
     assert_eq!(r["gates_pass"], false);
-    let gate = |name: &str| {
-        r["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == name)
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    assert_eq!(gate("tests-pass")["passed"], true);
+    assert_eq!(gate(&out, "tests-pass")["passed"], true);
     assert!(
-        gate("tests-pass")["evidence"]
+        gate(&out, "tests-pass")["evidence"]
             .as_str()
             .unwrap()
             .contains("3 passed, 0 failed"),
         "{}",
-        gate("tests-pass")
+        gate(&out, "tests-pass")
     );
-    assert_eq!(gate("diff-size")["passed"], false);
+    assert_eq!(gate(&out, "diff-size")["passed"], false);
     assert!(
-        gate("diff-size")["evidence"]
+        gate(&out, "diff-size")["evidence"]
             .as_str()
             .unwrap()
             .contains("limit 3")
     );
-    assert_eq!(gate("forbidden-paths")["passed"], false);
+    assert_eq!(gate(&out, "forbidden-paths")["passed"], false);
     assert!(
-        gate("forbidden-paths")["evidence"]
+        gate(&out, "forbidden-paths")["evidence"]
             .as_str()
             .unwrap()
             .contains("test_calc.py")
     );
     // The repository turned the review gate off; the operator's policy
     // keeps it on, and the run's timeline says so.
-    assert_eq!(gate("review-approved")["passed"], false);
+    assert_eq!(gate(&out, "review-approved")["passed"], false);
     assert_eq!(
         git(&repo, &["log", "--oneline", "main"]).lines().count(),
         2,
@@ -219,12 +210,7 @@ fn a_tester_that_lies_does_not_pass_the_tests_gate() {
     assert_eq!(c, 0, "{out}");
     let r = &out["result"];
     assert_eq!(r["delivery"], "draft", "{out:#}");
-    let tests = r["gates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == "tests-pass")
-        .unwrap();
+    let tests = gate(&out, "tests-pass");
     assert_eq!(tests["passed"], false, "{tests}");
     let evidence = tests["evidence"].as_str().unwrap();
     assert!(
@@ -258,10 +244,7 @@ fn a_documenter_that_edits_code_after_review_is_dropped() {
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     let mut s = session(d.path());
-    let docs = s
-        .iter_mut()
-        .find(|x| x["stream"] == "@docs/documenter/1" && x["seq"] == 0)
-        .unwrap();
+    let docs = exchange_mut(&mut s, "@docs/documenter/1", 0);
     docs["response"] = reply(
         "",
         &[
@@ -312,10 +295,7 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     let mut s = session(d.path());
-    let coder = s
-        .iter_mut()
-        .find(|x| x["stream"] == "fix-mean/coder/2" && x["seq"] == 0)
-        .unwrap();
+    let coder = exchange_mut(&mut s, "fix-mean/coder/2", 0);
     let mut calls: Vec<(String, serde_json::Value)> = coder["response"]["message"]["tool_calls"]
         .as_array()
         .unwrap()
@@ -343,22 +323,13 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
     let (c, out) = run(&home, d.path(), &["--record", record.to_str().unwrap()]);
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
-    let gate = |name: &str| {
-        out["result"]["gates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == name)
-            .cloned()
-            .unwrap()
-    };
-    let review = gate("review-approved");
+    let review = gate(&out, "review-approved");
     assert_eq!(review["passed"], false, "{review}");
     assert!(
         review["evidence"].as_str().unwrap().contains("truncated"),
         "{review}"
     );
-    let size = gate("diff-size");
+    let size = gate(&out, "diff-size");
     assert_eq!(size["passed"], false, "{size}");
     assert!(
         size["evidence"]
@@ -395,10 +366,7 @@ fn deleting_a_failing_test_does_not_merge() {
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     let mut s = session(d.path());
-    let coder = s
-        .iter_mut()
-        .find(|x| x["stream"] == "fix-mean/coder/1" && x["seq"] == 1)
-        .unwrap();
+    let coder = exchange_mut(&mut s, "fix-mean/coder/1", 1);
     let tests = "import unittest\n\nfrom calc import divide\n\n\nclass TestCalc(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 2)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n";
     let calc = std::fs::read_to_string(repo.join("calc.py"))
         .unwrap()
@@ -424,11 +392,7 @@ fn deleting_a_failing_test_does_not_merge() {
     let (c, out) = run(&home, d.path(), &["--trust", "scoped"]);
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
-    let gates = out["result"]["gates"].as_array().unwrap();
-    let weakened = gates
-        .iter()
-        .find(|g| g["name"] == "tests-not-weakened")
-        .unwrap();
+    let weakened = gate(&out, "tests-not-weakened");
     assert_eq!(weakened["passed"], false, "{weakened}");
     assert!(
         weakened["evidence"]
@@ -438,7 +402,7 @@ fn deleting_a_failing_test_does_not_merge() {
         "{weakened}"
     );
     // The suite itself passed: only the host's count before and after saw it.
-    let tests_pass = gates.iter().find(|g| g["name"] == "tests-pass").unwrap();
+    let tests_pass = gate(&out, "tests-pass");
     assert_eq!(tests_pass["passed"], true, "{tests_pass}");
     assert_eq!(
         git(&repo, &["rev-parse", "main"]),
