@@ -18,6 +18,7 @@ pub mod store;
 mod subtask;
 pub mod track;
 mod verify;
+mod watchdog;
 
 pub use start::{resume, start};
 

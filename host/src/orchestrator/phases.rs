@@ -42,7 +42,20 @@ pub fn uncount_interrupted(t: &mut TaskRow) {
 
 /// Drive the run to its end; the summary of how it ended.
 pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
-    let outcome = phases(&ctx).await;
+    // The wall budget holds while host code runs too: the phases are cut
+    // off when it runs out (whatever they await), and a watchdog thread
+    // ends the process if host work stops yielding past it.
+    let max_wall = ctx.cfg.budget.max_wall;
+    let left = max_wall.saturating_sub(ctx.started.elapsed());
+    let watchdog = super::watchdog::Watchdog::arm(&ctx, left + super::watchdog::GRACE);
+    let outcome = match tokio::time::timeout(left, phases(&ctx)).await {
+        Ok(o) => o,
+        Err(_) => Err(RunFailure::Budget(format!(
+            "the run's wall time ({}) ran out",
+            humantime::format_duration(max_wall)
+        ))),
+    };
+    watchdog.disarm();
     let (status, reason) = match &outcome {
         Ok(()) => ("done".to_string(), String::new()),
         Err(RunFailure::Blocked(m)) => ("blocked".into(), m.clone()),
