@@ -219,6 +219,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         String::new(),
     );
     for n in policy_notes {
+        tracing::warn!("{n}");
         ctx.note(
             "@run",
             "policy",
