@@ -287,8 +287,9 @@ fn a_documenter_that_edits_code_after_review_is_dropped() {
 }
 
 /// A diff too big for the reviewer's window: the reviewer is told what was
-/// cut, its approval does not count, and the size gate counts bytes (one
-/// 210 KB line is not "one line").
+/// cut, its approval does not count, the size gate counts bytes (one 300 KB
+/// line is not "one line"), and the report links the change instead of
+/// embedding all of it.
 #[test]
 fn a_truncated_review_cannot_approve_and_bytes_count() {
     let home = shared_home();
@@ -311,7 +312,7 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
         0,
         (
             "write-file".into(),
-            serde_json::json!({"path": "NOTES.md", "content": format!("{}\n", "x".repeat(210_000))}),
+            serde_json::json!({"path": "NOTES.md", "content": format!("{}\n", "x".repeat(300_000))}),
         ),
     );
     let calls: Vec<(&str, serde_json::Value)> =
@@ -354,6 +355,16 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
         git(&repo, &["rev-parse", "main"]),
         main_before,
         "main moved"
+    );
+    let html = std::fs::read_to_string(out["report"].as_str().unwrap()).unwrap();
+    assert!(
+        html.contains("the first 262144 are shown") && html.contains("change.patch"),
+        "the report links the whole change"
+    );
+    assert!(
+        html.len() < 400_000,
+        "the report embeds {} bytes",
+        html.len()
     );
 }
 

@@ -239,6 +239,8 @@ pub struct Gates {
     pub max_diff_lines: u32,
     /// Most bytes of diff (0: no limit): one huge line counts as what it is.
     pub max_diff_bytes: u64,
+    /// Most changed files (0: no limit).
+    pub max_changed_files: u32,
     /// Globs no change may touch.
     pub forbidden_paths: Vec<String>,
     /// Globs of low-risk paths: `auto-merge` merges only changes within them.
@@ -253,6 +255,7 @@ impl Default for Gates {
             tests_not_weakened: true,
             max_diff_lines: 1000,
             max_diff_bytes: 200_000,
+            max_changed_files: 200,
             // CI, ownership and git's own files change what runs and who
             // decides; keys and secrets are never a change to merge.
             forbidden_paths: [

@@ -165,13 +165,17 @@ pub async fn gates_and_deliver(
         let bytes = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?.len() as u64;
         let lines_ok = g.max_diff_lines == 0 || lines <= g.max_diff_lines as u64;
         let bytes_ok = g.max_diff_bytes == 0 || bytes <= g.max_diff_bytes;
+        let files_ok = g.max_changed_files == 0 || changed.len() <= g.max_changed_files as usize;
         gates.push(gate(
             ctx,
             "diff-size",
-            lines_ok && bytes_ok,
+            lines_ok && bytes_ok && files_ok,
             format!(
-                "{lines} changed lines, limit {}; {bytes} bytes of diff, limit {}",
-                g.max_diff_lines, g.max_diff_bytes
+                "{lines} changed lines, limit {}; {bytes} bytes of diff, limit {}; {} changed files, limit {}",
+                g.max_diff_lines,
+                g.max_diff_bytes,
+                changed.len(),
+                g.max_changed_files
             ),
         ));
     }

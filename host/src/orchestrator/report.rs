@@ -22,9 +22,17 @@ pub struct RunView {
     pub invocations: Vec<Entry>,
     pub tokens: u64,
     pub cost_usd: f64,
-    /// The change, if it was written.
+    /// The change, if it was written: at most [`MAX_EMBEDDED_DIFF`] bytes
+    /// of it; the whole is in `diff_file`.
     pub diff: Option<String>,
+    /// The size of the whole change, and where it is.
+    pub diff_bytes: u64,
+    pub diff_file: Option<std::path::PathBuf>,
 }
+
+/// The most of a change a report or `runs show` embeds; a larger change is
+/// linked, so a 100 MB diff does not become a 100 MB page (or host memory).
+pub const MAX_EMBEDDED_DIFF: u64 = 256 * 1024;
 
 pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
     let store = Store::open(&host.home().db_path())?;
@@ -37,14 +45,20 @@ pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
         journal::query(&conn, None, Some(id), 100_000)?
             .into_iter()
             .partition(|e| matches!(e, Entry::Event { .. }));
-    let diff = std::fs::read_to_string(
-        host.home()
-            .root()
-            .join("runs")
-            .join(id)
-            .join("change.patch"),
-    )
-    .ok();
+    let patch = host
+        .home()
+        .root()
+        .join("runs")
+        .join(id)
+        .join("change.patch");
+    let diff_bytes = std::fs::metadata(&patch).map(|m| m.len()).unwrap_or(0);
+    let diff = std::fs::File::open(&patch).ok().map(|f| {
+        use std::io::Read;
+        let mut buf = Vec::new();
+        let _ = f.take(MAX_EMBEDDED_DIFF).read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    let diff_file = diff.as_ref().map(|_| patch.clone());
     Ok(Some(RunView {
         tokens: model_calls
             .iter()
@@ -58,6 +72,8 @@ pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
         events,
         invocations,
         diff,
+        diff_bytes,
+        diff_file,
     }))
 }
 
@@ -357,6 +373,18 @@ pub fn html(v: &RunView) -> String {
             ""
         };
         let _ = writeln!(o, "<span class=\"{class}\">{}</span>", esc(line));
+    }
+    if v.diff_bytes > MAX_EMBEDDED_DIFF
+        && let Some(file) = &v.diff_file
+    {
+        let _ = write!(
+            o,
+            "</pre><p class=meta>The change is {} bytes; the first {} are shown. The whole change: <a href=\"file://{}\">{}</a></p><pre>",
+            v.diff_bytes,
+            MAX_EMBEDDED_DIFF,
+            esc(&file.display().to_string()),
+            esc(&file.display().to_string())
+        );
     }
     let _ = write!(
         o,
