@@ -292,3 +292,15 @@ pub fn gate(out: &Value, name: &str) -> Value {
         .cloned()
         .unwrap_or(Value::Null)
 }
+
+/// The `policy` notes of a run's timeline: what the operator's policy
+/// changed of what factory.toml asked for.
+pub fn policy_notes(v: &Value) -> Vec<&str> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == "policy")
+        .map(|s| s["summary"].as_str().unwrap())
+        .collect()
+}

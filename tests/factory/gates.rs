@@ -73,13 +73,7 @@ fn a_failed_gate_keeps_the_change_a_draft_with_the_evidence() {
             .iter()
             .any(|m| m.starts_with("gate forbidden-paths failed"))
     );
-    let notes: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == "policy")
-        .map(|s| s["summary"].as_str().unwrap())
-        .collect();
+    let notes = policy_notes(&v);
     assert!(
         notes
             .iter()

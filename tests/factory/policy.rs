@@ -45,13 +45,7 @@ fn a_repository_gets_draft_unless_the_operator_allows_more() {
         "main moved"
     );
     let v = show(&home, out["id"].as_str().unwrap());
-    let notes: Vec<&str> = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["kind"] == "policy")
-        .map(|s| s["summary"].as_str().unwrap())
-        .collect();
+    let notes = policy_notes(&v);
     assert!(
         notes
             .iter()
