@@ -130,9 +130,17 @@ pub struct RunScope {
     pub budget: std::sync::Arc<Budget>,
     /// Model calls made in this scope so far (the replay sequence).
     seq: AtomicU32,
+    /// What the step may still write through the filesystem.
+    pub quota: std::sync::Arc<crate::caps::quota::Quota>,
 }
 
 impl RunScope {
+    /// The same scope with other write quotas.
+    pub fn with_quota(mut self, limits: crate::caps::quota::QuotaLimits) -> RunScope {
+        self.quota = crate::caps::quota::Quota::new(limits);
+        self
+    }
+
     pub fn new(
         run_id: &str,
         task_id: &str,
@@ -147,6 +155,7 @@ impl RunScope {
             attempt,
             budget,
             seq: AtomicU32::new(0),
+            quota: crate::caps::quota::Quota::new(crate::caps::quota::QuotaLimits::DEFAULT),
         }
     }
 

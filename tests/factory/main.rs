@@ -9,6 +9,7 @@ mod gates;
 mod intake;
 mod models;
 mod policy;
+mod quotas;
 mod realproject;
 mod roles;
 mod runs;

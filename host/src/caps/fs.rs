@@ -144,6 +144,14 @@ fn refuse_git(call: &CallInfo, op: &str, path: &str) {
     );
 }
 
+/// Journal a quota refusal (once per step: a loop that keeps trying is
+/// refused each time, but journaled once).
+fn over_quota(call: &CallInfo, q: &crate::caps::quota::Quota, op: &str, path: &str, why: &str) {
+    if q.first_refusal(why) {
+        call.event("limit", "write", format!("{op} {path}: write quota: {why}"));
+    }
+}
+
 type FsResult<T> = Result<T, FsError>;
 
 /// Split an `FsError` into the guest-visible code, or a trap.
@@ -152,7 +160,10 @@ fn code(e: FsError) -> wasmtime::Result<ErrorCode> {
 }
 
 macro_rules! guarded {
-    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {{
+    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {
+        guarded!($linker, $name, ($($arg : $ty),*), $ret, $write, false, $path, [$($fd),+], |$v| $call)
+    };
+    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $creates:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {{
         $linker.func_wrap_async(
             $name,
             |mut store: wasmtime::StoreContextMut<'_, InstanceState>, ($($arg,)*): ($($ty,)*)| {
@@ -170,6 +181,13 @@ macro_rules! guarded {
                     if write && touches_git_metadata(&shown) {
                         refuse_git(&call, op, &shown);
                         return Ok((Err(ErrorCode::NotPermitted),));
+                    }
+                    let creates: bool = $creates;
+                    if creates && let Some(q) = call.scope.as_ref().map(|s| s.quota.clone()) {
+                        if let Err(why) = q.create() {
+                            over_quota(&call, &q, op, &shown, &why);
+                            return Ok((Err(ErrorCode::Quota),));
+                        }
                     }
                     let mut $v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
                     let result: FsResult<$ret> = $call.await;
@@ -199,8 +217,9 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         (fd: Resource<Descriptor>, pf: PathFlags, path: String, of: OpenFlags, flags: DescriptorFlags),
         Resource<Descriptor>,
         flags.contains(DescriptorFlags::WRITE) || flags.contains(DescriptorFlags::MUTATE_DIRECTORY) || of.contains(OpenFlags::CREATE) || of.contains(OpenFlags::TRUNCATE),
+        of.contains(OpenFlags::CREATE),
         path, [fd], |v| HostDescriptor::open_at(&mut v, fd, pf, path, of, flags));
-    guarded!(l, "[method]descriptor.create-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
+    guarded!(l, "[method]descriptor.create-directory-at", (fd: Resource<Descriptor>, path: String), (), true, true, path, [fd],
         |v| HostDescriptor::create_directory_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.remove-directory-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::remove_directory_at(&mut v, fd, path));
@@ -241,6 +260,7 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         }
         HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path).await
     });
+    quota_writes(l)?;
     let mut pre = linker.instance("wasi:filesystem/preopens@0.2.12")?;
     pre.func_wrap(
         "get-directories",
@@ -249,5 +269,111 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         },
     )?;
     linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The write paths of `wasi:filesystem/types` under the step's quota:
+/// positional writes, write and append streams (wrapped to count), and
+/// `set-size` (a sparse terabyte is a file size too).
+fn quota_writes(
+    l: &mut wasmtime::component::LinkerInstance<'_, InstanceState>,
+) -> wasmtime::Result<()> {
+    use crate::caps::quota::Counted;
+    use wasmtime_wasi::p2::DynOutputStream;
+    type Stream = Resource<DynOutputStream>;
+
+    fn wrap(
+        state: &mut InstanceState,
+        stream: Stream,
+        at: Option<u64>,
+    ) -> wasmtime::Result<Stream> {
+        let Some(q) = state.call.scope.as_ref().map(|s| s.quota.clone()) else {
+            return Ok(stream);
+        };
+        let inner: DynOutputStream = state.table.delete(stream)?;
+        let call = state.call.clone();
+        let quota = q.clone();
+        let wrapped: DynOutputStream = Box::new(Counted {
+            inner,
+            quota: q,
+            at,
+            on_refusal: Box::new(move |why| over_quota(&call, &quota, "write", "(stream)", why)),
+        });
+        Ok(state.table.push(wrapped)?)
+    }
+
+    l.func_wrap(
+        "[method]descriptor.write-via-stream",
+        |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
+         (fd, offset): (Resource<Descriptor>, u64)| {
+            let state = store.data_mut();
+            let r = {
+                let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
+                HostDescriptor::write_via_stream(&mut v, fd, offset)
+            };
+            match r {
+                Ok(s) => Ok((Ok(wrap(state, s, Some(offset))?),)),
+                Err(e) => Ok((Err(code(e)?),)),
+            }
+        },
+    )?;
+    l.func_wrap(
+        "[method]descriptor.append-via-stream",
+        |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
+         (fd,): (Resource<Descriptor>,)| {
+            let state = store.data_mut();
+            let r = {
+                let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
+                HostDescriptor::append_via_stream(&mut v, fd)
+            };
+            match r {
+                Ok(s) => Ok((Ok(wrap(state, s, None)?),)),
+                Err(e) => Ok((Err(code(e)?),)),
+            }
+        },
+    )?;
+    l.func_wrap_async(
+        "[method]descriptor.write",
+        |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
+         (fd, buf, offset): (Resource<Descriptor>, Vec<u8>, u64)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let call = state.call.clone();
+                if let Some(q) = call.scope.as_ref().map(|s| s.quota.clone()) {
+                    let n = buf.len() as u64;
+                    if let Err(why) = q.write(n, Some(offset.saturating_add(n))) {
+                        over_quota(&call, &q, "write", "(file)", &why);
+                        return Ok((Err(ErrorCode::Quota),));
+                    }
+                }
+                let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
+                match HostDescriptor::write(&mut v, fd, buf, offset).await {
+                    Ok(n) => Ok((Ok(n),)),
+                    Err(e) => Ok((Err(code(e)?),)),
+                }
+            })
+        },
+    )?;
+    l.func_wrap_async(
+        "[method]descriptor.set-size",
+        |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
+         (fd, size): (Resource<Descriptor>, u64)| {
+            Box::new(async move {
+                let state = store.data_mut();
+                let call = state.call.clone();
+                if let Some(q) = call.scope.as_ref().map(|s| s.quota.clone())
+                    && let Err(why) = q.set_size(size)
+                {
+                    over_quota(&call, &q, "set-size", "(file)", &why);
+                    return Ok((Err(ErrorCode::FileTooLarge),));
+                }
+                let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
+                match HostDescriptor::set_size(&mut v, fd, size).await {
+                    Ok(()) => Ok((Ok(()),)),
+                    Err(e) => Ok((Err(code(e)?),)),
+                }
+            })
+        },
+    )?;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod kv;
 pub mod log;
 pub mod model;
 pub mod net;
+pub mod quota;
 pub mod tools;
 
 use crate::bindings::ErrorCode;

@@ -209,6 +209,13 @@ pub struct BudgetConfig {
     /// Wall-clock limit of the whole run.
     #[serde(with = "duration")]
     pub max_wall: Duration,
+    /// Bytes one role step (with the tools acting for it) may write.
+    pub max_step_write_bytes: u64,
+    /// Files and directories one step may create (every open that may
+    /// create counts).
+    pub max_step_files: u64,
+    /// The size any one file may reach in a step.
+    pub max_file_bytes: u64,
     pub roles: BTreeMap<String, RoleBudget>,
 }
 
@@ -219,6 +226,9 @@ impl Default for BudgetConfig {
             max_tokens: Some(2_000_000),
             max_cost_usd: Some(10.0),
             max_wall: Duration::from_secs(3600),
+            max_step_write_bytes: crate::caps::quota::QuotaLimits::DEFAULT.bytes,
+            max_step_files: crate::caps::quota::QuotaLimits::DEFAULT.files,
+            max_file_bytes: crate::caps::quota::QuotaLimits::DEFAULT.file_size,
             roles: BTreeMap::new(),
         }
     }

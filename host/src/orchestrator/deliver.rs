@@ -55,7 +55,9 @@ pub async fn gates_and_deliver(
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     let tip = git::head(&ctx.work).map_err(fail)?;
     let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
-    let lines = git::diff_lines(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    // The change, written by git to its file and counted from there.
+    let patch = ctx.dir.join("change.patch");
+    let (bytes, lines) = git::write_diff(&ctx.work, &ctx.base, &tip, &patch).map_err(fail)?;
     let g = &ctx.cfg.gates;
     let mut gates = Vec::new();
     if changed.is_empty() {
@@ -162,7 +164,6 @@ pub async fn gates_and_deliver(
         gates.push(gate(ctx, "review-approved", passed, evidence));
     }
     if g.max_diff_lines > 0 || g.max_diff_bytes > 0 {
-        let bytes = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?.len() as u64;
         let lines_ok = g.max_diff_lines == 0 || lines <= g.max_diff_lines as u64;
         let bytes_ok = g.max_diff_bytes == 0 || bytes <= g.max_diff_bytes;
         let files_ok = g.max_changed_files == 0 || changed.len() <= g.max_changed_files as usize;
@@ -195,10 +196,7 @@ pub async fn gates_and_deliver(
     ));
     let gates_pass = gates.iter().all(|g| g.passed);
 
-    // Write the evidence whatever happens next.
-    let diff = git::diff(&ctx.work, &ctx.base, &tip).map_err(fail)?;
-    let patch = ctx.dir.join("change.patch");
-    let _ = std::fs::write(&patch, &diff);
+    // Write the evidence whatever happens next (the patch is written).
     let pr = pull_request(ctx, &review, &gates, &changed, lines, &tip);
     let pr_path = ctx.dir.join("pull-request.json");
     let _ = std::fs::write(

@@ -321,6 +321,49 @@ fn nul_list(out: &str) -> Vec<String> {
         .collect()
 }
 
+/// Write the `--text` patch between two commits to `file` (git writes it;
+/// the host never holds it whole) and count it: (bytes, changed lines).
+pub fn write_diff(dir: &Path, base: &str, tip: &str, file: &Path) -> Result<(u64, u64), GitError> {
+    let out = format!("--output={}", file.display());
+    git(
+        dir,
+        &[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--text",
+            &out,
+            &format!("{base}..{tip}"),
+        ],
+    )?;
+    let counted = (|| -> std::io::Result<(u64, u64)> {
+        use std::io::BufRead;
+        let f = std::fs::File::open(file)?;
+        let bytes = f.metadata()?.len();
+        let mut reader = std::io::BufReader::new(f);
+        let (mut in_hunk, mut n) = (false, 0u64);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line)? > 0 {
+            if line.starts_with(b"diff --git ") {
+                in_hunk = false;
+            } else if line.starts_with(b"@@") {
+                in_hunk = true;
+            } else if in_hunk && (line.starts_with(b"+") || line.starts_with(b"-")) {
+                n += 1;
+            }
+            line.clear();
+        }
+        Ok((bytes, n))
+    })();
+    counted.map_err(|e| {
+        error(
+            &["diff", "--output"],
+            format!("cannot read {}: {e}", file.display()),
+        )
+    })
+}
+
 /// Lines added plus removed between two commits, counted in the `--text`
 /// patch (`--numstat` reports a file marked `binary` or `-diff` as `-`,
 /// whatever its size).

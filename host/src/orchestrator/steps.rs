@@ -123,13 +123,21 @@ impl Ctx {
             message: format!("cannot serialize the {} input: {e}", kind.name()),
             budget: false,
         })?;
-        let scope = Arc::new(RunScope::new(
-            &self.run_id,
-            task_id,
-            kind.name(),
-            attempt,
-            self.budget.clone(),
-        ));
+        let b = &self.cfg.budget;
+        let scope = Arc::new(
+            RunScope::new(
+                &self.run_id,
+                task_id,
+                kind.name(),
+                attempt,
+                self.budget.clone(),
+            )
+            .with_quota(crate::caps::quota::QuotaLimits {
+                bytes: b.max_step_write_bytes,
+                files: b.max_step_files,
+                file_size: b.max_file_bytes,
+            }),
+        );
         let limits = LimitOverrides {
             deadline_ms: Some(self.cfg.pipeline.step_timeout.as_millis() as u64),
             ..Default::default()

@@ -1,0 +1,152 @@
+//! Per-step write quotas: what one role step (its own instance and every
+//! tool acting for it) may write through the filesystem capability: bytes
+//! in all, files and directories created, and the size of any one file.
+//! Enforced as the writes happen (positional writes, write and append
+//! streams, `set-size`, creations), not after the step, so a role cannot
+//! fill the disk first; each refusal is journaled once per step.
+
+use bytes::Bytes;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime_wasi::async_trait;
+use wasmtime_wasi::p2::{DynOutputStream, OutputStream, Pollable, StreamError, StreamResult};
+
+/// The limits of one step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuotaLimits {
+    pub bytes: u64,
+    pub files: u64,
+    pub file_size: u64,
+}
+
+impl QuotaLimits {
+    pub const DEFAULT: QuotaLimits = QuotaLimits {
+        bytes: 256 << 20,
+        files: 10_000,
+        file_size: 64 << 20,
+    };
+}
+
+/// A step's counters, shared by its instance and the tools acting for it.
+#[derive(Debug)]
+pub struct Quota {
+    pub limits: QuotaLimits,
+    written: AtomicU64,
+    created: AtomicU64,
+    /// The kinds of refusal already journaled in this step.
+    reported: Mutex<Vec<String>>,
+}
+
+impl Quota {
+    pub fn new(limits: QuotaLimits) -> Arc<Quota> {
+        Arc::new(Quota {
+            limits,
+            written: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            reported: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Err(why) unless `n` more bytes may be written, ending at `end`
+    /// (the offset after the write, when known).
+    pub fn write(&self, n: u64, end: Option<u64>) -> Result<(), String> {
+        if let Some(end) = end
+            && end > self.limits.file_size
+        {
+            return Err(format!(
+                "a file may not grow past {} bytes in one step (the write would end at {end})",
+                self.limits.file_size
+            ));
+        }
+        let total = self.written.fetch_add(n, Ordering::AcqRel) + n;
+        if total > self.limits.bytes {
+            self.written.fetch_sub(n, Ordering::AcqRel);
+            return Err(format!(
+                "the step may write {} bytes in all; this write would make {total}",
+                self.limits.bytes
+            ));
+        }
+        Ok(())
+    }
+
+    /// Err(why) unless one more file or directory may be created.
+    pub fn create(&self) -> Result<(), String> {
+        let n = self.created.fetch_add(1, Ordering::AcqRel) + 1;
+        if n > self.limits.files {
+            self.created.fetch_sub(1, Ordering::AcqRel);
+            return Err(format!(
+                "the step may create {} files and directories",
+                self.limits.files
+            ));
+        }
+        Ok(())
+    }
+
+    /// Err(why) unless a file may be set to `size` bytes.
+    pub fn set_size(&self, size: u64) -> Result<(), String> {
+        if size > self.limits.file_size {
+            return Err(format!(
+                "a file may not be set to {size} bytes (at most {} in one step)",
+                self.limits.file_size
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether this is the step's first refusal of this kind (the words
+    /// before the first number of `why`): each kind is journaled once.
+    pub fn first_refusal(&self, why: &str) -> bool {
+        let kind: String = why.chars().take_while(|c| !c.is_ascii_digit()).collect();
+        let mut seen = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(&kind) {
+            return false;
+        }
+        seen.push(kind);
+        true
+    }
+}
+
+/// A file output stream that counts what goes through it.
+pub struct Counted {
+    pub inner: DynOutputStream,
+    pub quota: Arc<Quota>,
+    /// Where the next byte lands (None for an append stream).
+    pub at: Option<u64>,
+    /// Called with the reason when the quota refuses a write.
+    pub on_refusal: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+#[async_trait]
+impl Pollable for Counted {
+    async fn ready(&mut self) {
+        self.inner.ready().await
+    }
+}
+
+#[async_trait]
+impl OutputStream for Counted {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        let n = bytes.len() as u64;
+        if let Err(why) = self.quota.write(n, self.at.map(|a| a + n)) {
+            (self.on_refusal)(&why);
+            return Err(StreamError::LastOperationFailed(wasmtime::Error::msg(why)));
+        }
+        if let Some(a) = &mut self.at {
+            *a += n;
+        }
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        self.inner.flush()
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        self.inner.check_write()
+    }
+
+    async fn cancel(&mut self) {
+        self.inner.cancel().await
+    }
+}
