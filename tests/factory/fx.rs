@@ -304,3 +304,38 @@ pub fn policy_notes(v: &Value) -> Vec<&str> {
         .map(|s| s["summary"].as_str().unwrap())
         .collect()
 }
+
+/// The tool calls of a recorded exchange's reply: (name, arguments).
+pub fn reply_calls(exchange: &Value) -> Vec<(String, Value)> {
+    exchange["response"]["message"]["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                serde_json::from_str(c["arguments"].as_str().unwrap()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `factory plugin install` a test plugin (`tests/plugins/*`) as `name` at
+/// `trust`.
+pub fn install_guest(home: &Path, package: &str, name: &str, trust: &str) {
+    let wasm = PathBuf::from(env!("FACTORY_GUEST_DIR"))
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    let o = factory(
+        home,
+        &[
+            "plugin",
+            "install",
+            wasm.to_str().unwrap(),
+            "--name",
+            name,
+            "--trust",
+            trust,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+}

@@ -179,20 +179,7 @@ fn the_trust_report_shows_track_records_and_suggests_promotion_only() {
 fn a_tester_that_lies_does_not_pass_the_tests_gate() {
     let home_dir = tempfile::tempdir().unwrap();
     let home = home_dir.path().join("home");
-    let wasm = crate::common::guest("factory-test-lying-tester");
-    let o = factory(
-        &home,
-        &[
-            "plugin",
-            "install",
-            wasm.to_str().unwrap(),
-            "--name",
-            "liar",
-            "--trust",
-            "full",
-        ],
-    );
-    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    install_guest(&home, "factory-test-lying-tester", "liar", "full");
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     configure(&repo, "\n[roles]\ntester = \"liar\"\n");
@@ -291,17 +278,7 @@ fn a_truncated_review_cannot_approve_and_bytes_count() {
     let repo = example(d.path());
     let mut s = session(d.path());
     let coder = exchange_mut(&mut s, "fix-mean/coder/2", 0);
-    let mut calls: Vec<(String, serde_json::Value)> = coder["response"]["message"]["tool_calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                serde_json::from_str(c["arguments"].as_str().unwrap()).unwrap(),
-            )
-        })
-        .collect();
+    let mut calls: Vec<(String, serde_json::Value)> = reply_calls(coder);
     calls.insert(
         0,
         (

@@ -29,17 +29,7 @@ fn a_coder_that_writes_too_much_is_stopped_as_it_writes() {
             json!({"path": format!("many/f{i}.txt"), "content": "x", "create_dirs": true}),
         ));
     }
-    let originals: Vec<(String, serde_json::Value)> = coder["response"]["message"]["tool_calls"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                serde_json::from_str(c["arguments"].as_str().unwrap()).unwrap(),
-            )
-        })
-        .collect();
+    let originals: Vec<(String, serde_json::Value)> = reply_calls(coder);
     for (n, a) in &originals {
         calls.push((n.as_str(), a.clone()));
     }

@@ -100,20 +100,7 @@ fn a_coder_cannot_write_outside_its_worktree() {
 fn a_hostile_reviewer_gets_only_read_access_to_its_worktree() {
     let home_dir = tempfile::tempdir().unwrap();
     let home = home_dir.path().join("home");
-    let wasm = guest("factory-test-evil-role");
-    let o = factory(
-        &home,
-        &[
-            "plugin",
-            "install",
-            wasm.to_str().unwrap(),
-            "--name",
-            "evil",
-            "--trust",
-            "full",
-        ],
-    );
-    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    install_guest(&home, "factory-test-evil-role", "evil", "full");
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     configure(&repo, "\n[roles]\nreviewer = \"evil\"\n");

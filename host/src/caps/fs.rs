@@ -144,6 +144,12 @@ fn refuse_git(call: &CallInfo, op: &str, path: &str) {
     );
 }
 
+/// The write quota of the run step this call belongs to (none outside a
+/// run).
+fn step_quota(call: &CallInfo) -> Option<Arc<crate::caps::quota::Quota>> {
+    call.scope.as_ref().map(|s| s.quota.clone())
+}
+
 /// Journal a quota refusal (once per step: a loop that keeps trying is
 /// refused each time, but journaled once).
 fn over_quota(call: &CallInfo, q: &crate::caps::quota::Quota, op: &str, path: &str, why: &str) {
@@ -183,7 +189,7 @@ macro_rules! guarded {
                         return Ok((Err(ErrorCode::NotPermitted),));
                     }
                     let creates: bool = $creates;
-                    if creates && let Some(q) = call.scope.as_ref().map(|s| s.quota.clone()) {
+                    if creates && let Some(q) = step_quota(&call) {
                         if let Err(why) = q.create() {
                             over_quota(&call, &q, op, &shown, &why);
                             return Ok((Err(ErrorCode::Quota),));
@@ -287,7 +293,7 @@ fn quota_writes(
         stream: Stream,
         at: Option<u64>,
     ) -> wasmtime::Result<Stream> {
-        let Some(q) = state.call.scope.as_ref().map(|s| s.quota.clone()) else {
+        let Some(q) = step_quota(&state.call) else {
             return Ok(stream);
         };
         let inner: DynOutputStream = state.table.delete(stream)?;
@@ -339,7 +345,7 @@ fn quota_writes(
             Box::new(async move {
                 let state = store.data_mut();
                 let call = state.call.clone();
-                if let Some(q) = call.scope.as_ref().map(|s| s.quota.clone()) {
+                if let Some(q) = step_quota(&call) {
                     let n = buf.len() as u64;
                     if let Err(why) = q.write(n, Some(offset.saturating_add(n))) {
                         over_quota(&call, &q, "write", "(file)", &why);
@@ -361,7 +367,7 @@ fn quota_writes(
             Box::new(async move {
                 let state = store.data_mut();
                 let call = state.call.clone();
-                if let Some(q) = call.scope.as_ref().map(|s| s.quota.clone())
+                if let Some(q) = step_quota(&call)
                     && let Err(why) = q.set_size(size)
                 {
                     over_quota(&call, &q, "set-size", "(file)", &why);

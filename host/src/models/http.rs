@@ -106,7 +106,7 @@ pub async fn post_json(
     opts: &HttpOptions,
 ) -> Result<serde_json::Value, ErrorCode> {
     let secrets = secrets(headers);
-    let redact = |e: ErrorCode| match e {
+    let scrub = |e: ErrorCode| match e {
         ErrorCode::Failed(m) => ErrorCode::Failed(redact(&m, &secrets)),
         ErrorCode::InvalidInput(m) => ErrorCode::InvalidInput(redact(&m, &secrets)),
         ErrorCode::LimitExceeded(m) => ErrorCode::LimitExceeded(redact(&m, &secrets)),
@@ -130,7 +130,7 @@ pub async fn post_json(
                 let text = resp.text().await.unwrap_or_default();
                 if status.is_success() {
                     return serde_json::from_str(&text).map_err(|e| {
-                        redact(ErrorCode::Failed(format!(
+                        scrub(ErrorCode::Failed(format!(
                             "{provider} returned a response that is not JSON: {e}"
                         )))
                     });
@@ -143,17 +143,17 @@ pub async fn post_json(
                 if status == reqwest::StatusCode::UNAUTHORIZED
                     || status == reqwest::StatusCode::FORBIDDEN
                 {
-                    return Err(redact(ErrorCode::Failed(format!(
+                    return Err(scrub(ErrorCode::Failed(format!(
                         "{msg} (the host's API key for {provider} was refused; the operator must fix it)"
                     ))));
                 }
                 if !retryable(status) {
-                    return Err(redact(ErrorCode::InvalidInput(msg)));
+                    return Err(scrub(ErrorCode::InvalidInput(msg)));
                 }
                 (true, msg, after)
             }
             Err(e) if e.is_redirect() => {
-                return Err(redact(ErrorCode::Failed(format!(
+                return Err(scrub(ErrorCode::Failed(format!(
                     "{provider}: {}",
                     without_url(&e)
                 ))));
@@ -170,13 +170,13 @@ pub async fn post_json(
             ),
         };
         if !retry || attempt >= opts.max_retries {
-            return Err(redact(if why.contains("did not answer") {
+            return Err(scrub(if why.contains("did not answer") {
                 ErrorCode::LimitExceeded(format!("{why} (after {} attempts)", attempt + 1))
             } else {
                 ErrorCode::Failed(format!("{why} (after {} attempts)", attempt + 1))
             }));
         }
-        let why = self::redact(&why, &secrets);
+        let why = redact(&why, &secrets);
         let base = opts.backoff * 2u32.saturating_pow(attempt);
         let jitter = rand::rng().random_range(0..=base.as_millis() as u64 / 2);
         let wait = after

@@ -168,11 +168,6 @@ pub fn open_repo(path: &Path) -> Result<PathBuf, GitError> {
     Ok(top)
 }
 
-/// The repository's top directory, or an error saying it is not one.
-pub fn toplevel(path: &Path) -> Result<PathBuf, GitError> {
-    open_repo(path)
-}
-
 /// Make `dir` a new repository on branch `branch` and open it.
 pub fn init_repo(dir: &Path, branch: &str) -> Result<PathBuf, GitError> {
     let mut c = command();
@@ -269,18 +264,19 @@ pub fn reset_hard(dir: &Path) -> Result<(), GitError> {
     Ok(())
 }
 
+/// How the host diffs: every file as text, whatever `.gitattributes` says,
+/// with no external diff or textconv program.
+const DIFF: [&str; 5] = [
+    "diff",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--text",
+];
+
 pub fn diff(dir: &Path, base: &str, tip: &str) -> Result<String, GitError> {
-    git(
-        dir,
-        &[
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--text",
-            &format!("{base}..{tip}"),
-        ],
-    )
+    let range = format!("{base}..{tip}");
+    git(dir, &[&DIFF[..], &[range.as_str()]].concat())
 }
 
 /// The paths changed between two commits, exactly as named (`-z`: no
@@ -322,21 +318,13 @@ fn nul_list(out: &str) -> Vec<String> {
 }
 
 /// Write the `--text` patch between two commits to `file` (git writes it;
-/// the host never holds it whole) and count it: (bytes, changed lines).
+/// the host never holds it whole) and count it: (bytes, lines added plus
+/// removed). The lines are counted in the patch: `--numstat` reports a file
+/// marked `binary` or `-diff` as `-`, whatever its size.
 pub fn write_diff(dir: &Path, base: &str, tip: &str, file: &Path) -> Result<(u64, u64), GitError> {
     let out = format!("--output={}", file.display());
-    git(
-        dir,
-        &[
-            "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
-            "--text",
-            &out,
-            &format!("{base}..{tip}"),
-        ],
-    )?;
+    let range = format!("{base}..{tip}");
+    git(dir, &[&DIFF[..], &[out.as_str(), range.as_str()]].concat())?;
     let counted = (|| -> std::io::Result<(u64, u64)> {
         use std::io::BufRead;
         let f = std::fs::File::open(file)?;
@@ -362,28 +350,6 @@ pub fn write_diff(dir: &Path, base: &str, tip: &str, file: &Path) -> Result<(u64
             format!("cannot read {}: {e}", file.display()),
         )
     })
-}
-
-/// Lines added plus removed between two commits, counted in the `--text`
-/// patch (`--numstat` reports a file marked `binary` or `-diff` as `-`,
-/// whatever its size).
-pub fn diff_lines(dir: &Path, base: &str, tip: &str) -> Result<u64, GitError> {
-    Ok(count_changed_lines(&diff(dir, base, tip)?))
-}
-
-fn count_changed_lines(patch: &str) -> u64 {
-    let mut in_hunk = false;
-    let mut n = 0;
-    for l in patch.lines() {
-        if l.starts_with("diff --git ") {
-            in_hunk = false;
-        } else if l.starts_with("@@") {
-            in_hunk = true;
-        } else if in_hunk && (l.starts_with('+') || l.starts_with('-')) {
-            n += 1;
-        }
-    }
-    n
 }
 
 /// Every ref of the repository and where it points, with `HEAD`: to see
@@ -549,7 +515,12 @@ mod tests {
         std::fs::write(wt.join("clé.pem"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
         std::fs::write(wt.join("tab\there"), "x\n").unwrap();
         let sha = commit_all(&wt, "change").unwrap().unwrap();
-        assert!(diff_lines(&wt, &base, &sha).unwrap() >= 3000);
+        let patch = wt.with_extension("patch");
+        let (bytes, lines) = write_diff(&wt, &base, &sha, &patch).unwrap();
+        assert!(
+            lines >= 3000 && bytes > 30_000,
+            "{lines} lines, {bytes} bytes"
+        );
         let d = diff(&wt, &base, &sha).unwrap();
         assert!(
             d.contains("+line 2999") && !d.contains("Binary files"),

@@ -24,7 +24,7 @@ use super::config::{Config, Gates, RunTrust};
 use crate::models::ProviderKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub const FILE: &str = "policy.toml";
 
@@ -239,11 +239,6 @@ pub fn apply(
         }
     }
     Ok(notes)
-}
-
-/// `repo`'s path as the policy names it, for messages.
-pub fn shown(repo: &Path) -> PathBuf {
-    PathBuf::from(Policy::key(repo))
 }
 
 #[cfg(test)]

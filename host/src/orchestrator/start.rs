@@ -100,7 +100,7 @@ fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
 
 /// Start a run of `opts.spec` on `opts.repo` and drive it to its end.
 pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError> {
-    let repo = git::toplevel(&opts.repo)
+    let repo = git::open_repo(&opts.repo)
         .map_err(|e| RunError::NotARepo(opts.repo.display().to_string(), e.message))?;
     let mut cfg = Config::load(&repo)?;
     if let Some(t) = opts.trust {
