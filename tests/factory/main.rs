@@ -6,10 +6,9 @@
 mod common;
 mod fx;
 mod gates;
+mod hostile;
 mod intake;
 mod models;
-mod policy;
-mod quotas;
 mod realproject;
 mod roles;
 mod runs;

@@ -22,7 +22,7 @@ fn msg(role: Role, content: &str) -> Message {
 }
 
 /// A conversation with a system prompt, a tool call and its result.
-fn request(model: &str) -> Request {
+pub fn request(model: &str) -> Request {
     Request {
         model: Some(model.into()),
         messages: vec![
@@ -52,7 +52,7 @@ fn request(model: &str) -> Request {
     }
 }
 
-fn ctx() -> ModelCtx {
+pub fn ctx() -> ModelCtx {
     ModelCtx {
         plugin: "coder".into(),
         stream: "t1/coder/1".into(),
@@ -60,7 +60,7 @@ fn ctx() -> ModelCtx {
     }
 }
 
-fn config(provider: ProviderKind, name: &str, url: &str, key_env: &str) -> ModelConfig {
+pub fn config(provider: ProviderKind, name: &str, url: &str, key_env: &str) -> ModelConfig {
     toml::from_str::<ModelConfig>(&format!(
         "provider = \"{}\"\nname = \"{name}\"\nbase_url = \"{url}\"\napi_key_env = \"{key_env}\"\ntimeout = \"300ms\"\nmax_retries = 2",
         match provider {
@@ -117,7 +117,7 @@ async fn openai_compatible_request_tools_usage_and_cost() {
     assert_eq!(b["max_tokens"], 100);
 }
 
-fn unsafe_set_env(k: &str, v: &str) {
+pub fn unsafe_set_env(k: &str, v: &str) {
     // Tests in this binary use distinct variable names, so setting them is
     // not racy with respect to what each test reads.
     #[allow(unsafe_code)]
@@ -443,68 +443,4 @@ async fn strict_replay_refuses_a_changed_tool_result() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("replay provider only"), "{e}");
-}
-
-/// The API key reaches only its provider: a redirect to another origin is
-/// refused before anything is sent there, and a server that echoes the key
-/// in an error does not get it into the error a role (or the journal) sees.
-#[tokio::test]
-async fn the_key_goes_to_its_provider_only() {
-    let key = "sk-ant-very-secret-7731";
-    unsafe_set_env("FACTORY_TEST_ANTHROPIC_KEY_REDIRECT", key);
-    let elsewhere = serve(vec![(200, vec![], "{}".into())]).await;
-    let redirecting = serve(vec![(
-        307,
-        vec![("location", format!("{}/v1/messages", elsewhere.url))],
-        String::new(),
-    )])
-    .await;
-    let p = config(
-        ProviderKind::Anthropic,
-        "claude-sonnet-4-5",
-        &redirecting.url,
-        "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
-    )
-    .provider(std::path::Path::new("."), None, Default::default())
-    .unwrap();
-    let e = p
-        .complete(request("claude-sonnet-4-5"), &ctx())
-        .await
-        .unwrap_err();
-    let text = format!("{e:?}");
-    assert!(text.contains("another origin"), "{text}");
-    assert!(!text.contains(key), "{text}");
-    assert!(
-        elsewhere.requests.lock().unwrap().is_empty(),
-        "the key left its provider"
-    );
-
-    for status in [400, 401, 500] {
-        let echo = serve(vec![
-            (
-                status,
-                vec![],
-                format!(
-                    r#"{{"error":{{"message":"key {key} is not valid here (Bearer {key})"}}}}"#
-                ),
-            );
-            3
-        ])
-        .await;
-        let p = config(
-            ProviderKind::Anthropic,
-            "claude-sonnet-4-5",
-            &echo.url,
-            "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
-        )
-        .provider(std::path::Path::new("."), None, Default::default())
-        .unwrap();
-        let e = p
-            .complete(request("claude-sonnet-4-5"), &ctx())
-            .await
-            .unwrap_err();
-        let text = format!("{e:?}");
-        assert!(!text.contains(key), "HTTP {status}: {text}");
-        assert!(text.contains("[redacted]"), "HTTP {status}: {text}");
-    }
 }

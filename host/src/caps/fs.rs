@@ -57,6 +57,9 @@ pub fn configure(builder: &mut WasiCtxBuilder, call: &CallInfo) {
 pub struct FsState {
     empty_root: Arc<std::fs::File>,
     sentinels: Vec<u32>,
+    /// The path each opened descriptor was opened with, to name the file
+    /// in a quota refusal (a reused handle is re-recorded when opened).
+    opened: std::collections::HashMap<u32, String>,
 }
 
 impl FsState {
@@ -64,11 +67,20 @@ impl FsState {
         FsState {
             empty_root,
             sentinels: Vec::new(),
+            opened: Default::default(),
         }
     }
 
     fn is_sentinel(&self, fd: &Resource<Descriptor>) -> bool {
         self.sentinels.contains(&fd.rep())
+    }
+
+    /// The path `fd` was opened with, for messages.
+    fn name(&self, fd: &Resource<Descriptor>) -> String {
+        self.opened
+            .get(&fd.rep())
+            .cloned()
+            .unwrap_or_else(|| "(file)".into())
     }
 }
 
@@ -166,10 +178,10 @@ fn code(e: FsError) -> wasmtime::Result<ErrorCode> {
 }
 
 macro_rules! guarded {
-    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {
-        guarded!($linker, $name, ($($arg : $ty),*), $ret, $write, false, $path, [$($fd),+], |$v| $call)
+    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $path:ident $(< $from:ident)?, [$($fd:ident),+], |$v:ident| $call:expr) => {
+        guarded!($linker, $name, ($($arg : $ty),*), $ret, $write, false, $path $(< $from)?, [$($fd),+], |$v| $call)
     };
-    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $creates:expr, $path:ident, [$($fd:ident),+], |$v:ident| $call:expr) => {{
+    ($linker:ident, $name:literal, ($($arg:ident : $ty:ty),*), $ret:ty, $write:expr, $creates:expr, $path:ident $(< $from:ident)?, [$($fd:ident),+], |$v:ident| $call:expr) => {{
         $linker.func_wrap_async(
             $name,
             |mut store: wasmtime::StoreContextMut<'_, InstanceState>, ($($arg,)*): ($($ty,)*)| {
@@ -184,7 +196,15 @@ macro_rules! guarded {
                         record(&call, write, op, &shown);
                         return Ok((Err(ErrorCode::NotPermitted),));
                     }
-                    if write && touches_git_metadata(&shown) {
+                    // The source of a link or rename counts too: a link
+                    // to git metadata opens it later under another name,
+                    // and moving it away lets something replace it.
+                    let from: Option<&String> = None $(.or(Some(&$from)))?;
+                    if write && (touches_git_metadata(&shown) || from.is_some_and(|f| touches_git_metadata(f))) {
+                        let shown = match from {
+                            Some(f) => format!("{f} -> {shown}"),
+                            None => shown,
+                        };
                         refuse_git(&call, op, &shown);
                         return Ok((Err(ErrorCode::NotPermitted),));
                     }
@@ -198,7 +218,12 @@ macro_rules! guarded {
                     let mut $v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
                     let result: FsResult<$ret> = $call.await;
                     match result {
-                        Ok(v) => Ok((Ok(v),)),
+                        Ok(v) => {
+                            if op == "open-at" {
+                                remember(store.data_mut(), &v, shown);
+                            }
+                            Ok((Ok(v),))
+                        }
                         Err(e) => {
                             let c = code(e)?;
                             if is_refusal(&c) {
@@ -211,6 +236,14 @@ macro_rules! guarded {
             },
         )?;
     }};
+}
+
+/// Record the path of a descriptor `open-at` returned (any other result
+/// type is not a descriptor and is ignored).
+fn remember<T: 'static>(state: &mut InstanceState, v: &T, path: String) {
+    if let Some(fd) = (v as &dyn std::any::Any).downcast_ref::<Resource<Descriptor>>() {
+        state.fs.opened.insert(fd.rep(), path);
+    }
 }
 
 /// Shadow the path-taking methods of `wasi:filesystem/types` with journaled
@@ -231,15 +264,8 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         |v| HostDescriptor::remove_directory_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.unlink-file-at", (fd: Resource<Descriptor>, path: String), (), true, path, [fd],
         |v| HostDescriptor::unlink_file_at(&mut v, fd, path));
-    guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path, [fd],
-    |v| async {
-        // A link that leads into git metadata would open it later under
-        // another name.
-        if touches_git_metadata(&old) {
-            return Err(FsError::from(ErrorCode::NotPermitted));
-        }
-        HostDescriptor::symlink_at(&mut v, fd, old, path).await
-    });
+    guarded!(l, "[method]descriptor.symlink-at", (fd: Resource<Descriptor>, old: String, path: String), (), true, path < old, [fd],
+        |v| HostDescriptor::symlink_at(&mut v, fd, old, path));
     guarded!(l, "[method]descriptor.readlink-at", (fd: Resource<Descriptor>, path: String), String, false, path, [fd],
         |v| HostDescriptor::readlink_at(&mut v, fd, path));
     guarded!(l, "[method]descriptor.stat-at",
@@ -250,22 +276,11 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         (fd: Resource<Descriptor>, pf: PathFlags, path: String, a: NewTimestamp, m: NewTimestamp), (), true, path, [fd],
         |v| HostDescriptor::set_times_at(&mut v, fd, pf, path, a, m));
     guarded!(l, "[method]descriptor.rename-at",
-    (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-    |v| async {
-        // Moving git metadata away (and something else in its place).
-        if touches_git_metadata(&old) {
-            return Err(FsError::from(ErrorCode::NotPermitted));
-        }
-        HostDescriptor::rename_at(&mut v, fd, old, nfd, path).await
-    });
+    (fd: Resource<Descriptor>, old: String, nfd: Resource<Descriptor>, path: String), (), true, path < old, [fd, nfd],
+        |v| HostDescriptor::rename_at(&mut v, fd, old, nfd, path));
     guarded!(l, "[method]descriptor.link-at",
-    (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path, [fd, nfd],
-    |v| async {
-        if touches_git_metadata(&old) {
-            return Err(FsError::from(ErrorCode::NotPermitted));
-        }
-        HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path).await
-    });
+    (fd: Resource<Descriptor>, pf: PathFlags, old: String, nfd: Resource<Descriptor>, path: String), (), true, path < old, [fd, nfd],
+        |v| HostDescriptor::link_at(&mut v, fd, pf, old, nfd, path));
     quota_writes(l)?;
     let mut pre = linker.instance("wasi:filesystem/preopens@0.2.12")?;
     pre.func_wrap(
@@ -292,6 +307,7 @@ fn quota_writes(
         state: &mut InstanceState,
         stream: Stream,
         at: Option<u64>,
+        name: String,
     ) -> wasmtime::Result<Stream> {
         let Some(q) = step_quota(&state.call) else {
             return Ok(stream);
@@ -303,7 +319,7 @@ fn quota_writes(
             inner,
             quota: q,
             at,
-            on_refusal: Box::new(move |why| over_quota(&call, &quota, "write", "(stream)", why)),
+            on_refusal: Box::new(move |why| over_quota(&call, &quota, "write", &name, why)),
         });
         Ok(state.table.push(wrapped)?)
     }
@@ -313,12 +329,13 @@ fn quota_writes(
         |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
          (fd, offset): (Resource<Descriptor>, u64)| {
             let state = store.data_mut();
+            let name = state.fs.name(&fd);
             let r = {
                 let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
                 HostDescriptor::write_via_stream(&mut v, fd, offset)
             };
             match r {
-                Ok(s) => Ok((Ok(wrap(state, s, Some(offset))?),)),
+                Ok(s) => Ok((Ok(wrap(state, s, Some(offset), name)?),)),
                 Err(e) => Ok((Err(code(e)?),)),
             }
         },
@@ -328,12 +345,13 @@ fn quota_writes(
         |mut store: wasmtime::StoreContextMut<'_, InstanceState>,
          (fd,): (Resource<Descriptor>,)| {
             let state = store.data_mut();
+            let name = state.fs.name(&fd);
             let r = {
                 let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);
                 HostDescriptor::append_via_stream(&mut v, fd)
             };
             match r {
-                Ok(s) => Ok((Ok(wrap(state, s, None)?),)),
+                Ok(s) => Ok((Ok(wrap(state, s, None, name)?),)),
                 Err(e) => Ok((Err(code(e)?),)),
             }
         },
@@ -348,7 +366,7 @@ fn quota_writes(
                 if let Some(q) = step_quota(&call) {
                     let n = buf.len() as u64;
                     if let Err(why) = q.write(n, Some(offset.saturating_add(n))) {
-                        over_quota(&call, &q, "write", "(file)", &why);
+                        over_quota(&call, &q, "write", &state.fs.name(&fd), &why);
                         return Ok((Err(ErrorCode::Quota),));
                     }
                 }
@@ -370,7 +388,7 @@ fn quota_writes(
                 if let Some(q) = step_quota(&call)
                     && let Err(why) = q.set_size(size)
                 {
-                    over_quota(&call, &q, "set-size", "(file)", &why);
+                    over_quota(&call, &q, "set-size", &state.fs.name(&fd), &why);
                     return Ok((Err(ErrorCode::FileTooLarge),));
                 }
                 let mut v = wasmtime_wasi::filesystem::WasiFilesystemView::filesystem(state);

@@ -107,6 +107,9 @@ impl Quota {
     }
 }
 
+/// Linux's "disk quota exceeded" (the host runs where bubblewrap does).
+const EDQUOT: i32 = 122;
+
 /// A file output stream that counts what goes through it.
 pub struct Counted {
     pub inner: DynOutputStream,
@@ -130,7 +133,11 @@ impl OutputStream for Counted {
         let n = bytes.len() as u64;
         if let Err(why) = self.quota.write(n, self.at.map(|a| a + n)) {
             (self.on_refusal)(&why);
-            return Err(StreamError::LastOperationFailed(wasmtime::Error::msg(why)));
+            // An OS quota error, so `filesystem-error-code` tells the guest
+            // `quota` (its libc: EDQUOT) rather than a bare I/O error.
+            return Err(StreamError::LastOperationFailed(wasmtime::Error::from(
+                std::io::Error::from_raw_os_error(EDQUOT),
+            )));
         }
         if let Some(a) = &mut self.at {
             *a += n;

@@ -1,88 +1,75 @@
-//! A repository cannot raise its own trust or redirect secrets: its
-//! factory.toml proposes, the operator's policy (`factory policy`, kept in
-//! `$FACTORY_HOME`) decides, and `factory run --trust` is the operator.
+//! Classes 4 and 5: a repository cannot redirect the operator's secrets,
+//! and the API key reaches only its provider (no cross-origin redirect,
+//! redacted from every error a role or the journal sees).
 
 use crate::fx::*;
+use crate::models::{config, ctx, request, unsafe_set_env};
+use crate::server::serve;
+use factory_host::models::ProviderKind;
 use serde_json::Value;
 
-#[test]
-fn a_repository_gets_draft_unless_the_operator_allows_more() {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    // The repository asks for full trust and turns the gates off.
-    let toml = std::fs::read_to_string(repo.join("factory.toml"))
-        .unwrap()
-        .replace("trust = \"scoped\"", "trust = \"full\"");
-    set_config(
-        &repo,
-        &format!(
-            "{toml}\n[gates]\ntests_pass = false\nreview_approved = false\nforbidden_paths = []\nlow_risk_paths = [\"**\"]\n\n[deploy]\ncommand = \"/bin/sh -c 'touch /tmp/factory-pwned'\"\nhealth = \"/bin/true\"\n"
-        ),
-    );
-    let main_before = git(&repo, &["rev-parse", "main"]);
-    let o = factory(
-        &home,
-        &[
-            "run",
-            d.path().join("calc-issue.json").to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    let out: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o.stderr)));
-    assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
+/// The API key reaches only its provider: a redirect to another origin is
+/// refused before anything is sent there, and a server that echoes the key
+/// in an error does not get it into the error a role (or the journal) sees.
+#[tokio::test]
+async fn the_key_goes_to_its_provider_only() {
+    let key = "sk-ant-very-secret-7731";
+    unsafe_set_env("FACTORY_TEST_ANTHROPIC_KEY_REDIRECT", key);
+    let elsewhere = serve(vec![(200, vec![], "{}".into())]).await;
+    let redirecting = serve(vec![(
+        307,
+        vec![("location", format!("{}/v1/messages", elsewhere.url))],
+        String::new(),
+    )])
+    .await;
+    let p = config(
+        ProviderKind::Anthropic,
+        "claude-sonnet-4-5",
+        &redirecting.url,
+        "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
+    )
+    .provider(std::path::Path::new("."), None, Default::default())
+    .unwrap();
+    let e = p
+        .complete(request("claude-sonnet-4-5"), &ctx())
+        .await
+        .unwrap_err();
+    let text = format!("{e:?}");
+    assert!(text.contains("another origin"), "{text}");
+    assert!(!text.contains(key), "{text}");
     assert!(
-        out["result"]["deploy"].is_null(),
-        "nothing deployed: {out:#}"
-    );
-    assert_eq!(
-        git(&repo, &["rev-parse", "main"]),
-        main_before,
-        "main moved"
-    );
-    let v = show(&home, out["id"].as_str().unwrap());
-    let notes = policy_notes(&v);
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("asks for trust full") && n.contains("allows at most draft")),
-        "{notes:#?}"
-    );
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.contains("tests_pass off; it stays on")),
-        "{notes:#?}"
-    );
-    let gates = out["result"]["gates"].as_array().unwrap();
-    assert!(
-        gates.iter().any(|g| g["name"] == "tests-pass"),
-        "{gates:#?}"
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the key left its provider"
     );
 
-    // The operator's own `--trust` stands for that run.
-    let o = factory(
-        &home,
-        &[
-            "run",
-            d.path().join("calc-issue.json").to_str().unwrap(),
-            "--repo",
-            repo.to_str().unwrap(),
-            "--trust",
-            "scoped",
-            "--json",
-        ],
-    );
-    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let v = show(&home, out["id"].as_str().unwrap());
-    assert_eq!(v["run"]["trust"], "scoped", "{:#}", v["run"]);
-    // Its own low_risk_paths (`**`) were not the operator's, so only the
-    // task's scope counts: README.md and CHANGELOG.md keep it a draft.
-    assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
+    for status in [400, 401, 500] {
+        let echo = serve(vec![
+            (
+                status,
+                vec![],
+                format!(
+                    r#"{{"error":{{"message":"key {key} is not valid here (Bearer {key})"}}}}"#
+                ),
+            );
+            3
+        ])
+        .await;
+        let p = config(
+            ProviderKind::Anthropic,
+            "claude-sonnet-4-5",
+            &echo.url,
+            "FACTORY_TEST_ANTHROPIC_KEY_REDIRECT",
+        )
+        .provider(std::path::Path::new("."), None, Default::default())
+        .unwrap();
+        let e = p
+            .complete(request("claude-sonnet-4-5"), &ctx())
+            .await
+            .unwrap_err();
+        let text = format!("{e:?}");
+        assert!(!text.contains(key), "HTTP {status}: {text}");
+        assert!(text.contains("[redacted]"), "HTTP {status}: {text}");
+    }
 }
 
 #[test]
