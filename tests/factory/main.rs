@@ -4,6 +4,7 @@
 
 #[path = "../common.rs"]
 mod common;
+mod edges;
 mod fx;
 mod gates;
 mod hostile;

@@ -64,6 +64,8 @@ pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
             Some(r) if !r.passed => {
                 t.data["passed"] = json!(false);
                 let fb = test_feedback(&r);
+                let edge = ctx.cfg.pipeline.on_test_failure;
+                ctx.on_failure(edge, "on_test_failure", "tests fail", &mut t, &fb)?;
                 ctx.next_round(&mut t, fb, r.report.signature())?;
             }
             r => {
@@ -100,6 +102,8 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
                 && !r.passed
             {
                 let fb = test_feedback(&r);
+                let edge = ctx.cfg.pipeline.on_test_failure;
+                ctx.on_failure(edge, "on_test_failure", "tests fail", &mut t, &fb)?;
                 ctx.next_round(&mut t, fb, r.report.signature())?;
                 continue;
             }
@@ -145,12 +149,6 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
             ctx.save(&t);
             return Ok(Some(out));
         }
-        if ctx.cfg.pipeline.on_changes_requested == super::config::FeedbackEdge::Stop {
-            return Err(RunFailure::Blocked(format!(
-                "the reviewer requested changes: {}",
-                out.summary
-            )));
-        }
         let mut details = String::new();
         for c in &out.comments {
             let at = match (&c.path, c.line) {
@@ -167,6 +165,14 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
             summary: out.summary.clone(),
             details,
         };
+        let edge = ctx.cfg.pipeline.on_changes_requested;
+        ctx.on_failure(
+            edge,
+            "on_changes_requested",
+            "the reviewer requested changes",
+            &mut t,
+            &fb,
+        )?;
         ctx.next_round(&mut t, fb, sig.join("\n"))?;
     }
 }

@@ -93,6 +93,32 @@ impl Ctx {
         ))
     }
 
+    /// A failure on a configured feedback edge: `Coder` goes on (the
+    /// caller sends the feedback round with [`Ctx::next_round`]); `Stop`
+    /// saves the task blocked, says which setting stopped it, and ends the
+    /// run. The one place subtasks, integration and review honour the edge.
+    pub fn on_failure(
+        &self,
+        edge: super::config::FeedbackEdge,
+        setting: &str,
+        what: &str,
+        t: &mut TaskRow,
+        fb: &Feedback,
+    ) -> Result<(), RunFailure> {
+        if edge == super::config::FeedbackEdge::Coder {
+            return Ok(());
+        }
+        let why = format!(
+            "{}: {what} ({}); [pipeline] {setting} = \"stop\"",
+            t.id, fb.summary
+        );
+        self.note(&t.id, "loop", "blocked", why.clone(), String::new());
+        t.status = "blocked".into();
+        t.reason = why.clone();
+        self.save(t);
+        Err(RunFailure::Blocked(why))
+    }
+
     /// Record a failure and decide: go round again (Ok, with the feedback
     /// stored for the next attempt), or stop (the task is saved blocked,
     /// with the reason).
@@ -248,12 +274,15 @@ impl Ctx {
                     Ok(None) => None,
                     Ok(Some(r)) if r.passed => None,
                     Ok(Some(r)) => {
-                        if self.cfg.pipeline.on_test_failure == super::config::FeedbackEdge::Stop {
-                            let why = format!(
-                                "{}: tests fail and [pipeline] on_test_failure = \"stop\"",
-                                sub.id
-                            );
-                            return Ended::Stopped(RunFailure::Blocked(why));
+                        let edge = self.cfg.pipeline.on_test_failure;
+                        if let Err(stop) = self.on_failure(
+                            edge,
+                            "on_test_failure",
+                            "tests fail",
+                            &mut t,
+                            &test_feedback(&r),
+                        ) {
+                            return Ended::Stopped(stop);
                         }
                         Some((test_feedback(&r), r.report.signature()))
                     }
