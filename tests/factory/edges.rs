@@ -9,7 +9,7 @@ use serde_json::json;
 
 fn set_pipeline(repo: &std::path::Path, pipeline: &str) {
     let toml = std::fs::read_to_string(repo.join("factory.toml")).unwrap();
-    set_config(&repo, &format!("{toml}\n[pipeline]\n{pipeline}\n"));
+    set_config(repo, &format!("{toml}\n[pipeline]\n{pipeline}\n"));
 }
 
 fn assert_stopped_by(out: &serde_json::Value, task: &str, setting: &str) {
