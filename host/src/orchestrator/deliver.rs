@@ -113,7 +113,24 @@ pub async fn gates_and_deliver(
                 .as_ref()
                 .is_some_and(|t| t.data["truncated"].is_null())
             && touched.iter().all(|f| told.contains(f));
+        // By name where the output lists names: every test that passed
+        // before still exists and passes (a deleted failing test replaced
+        // by a trivial one keeps the count, not the names).
+        let lost: Vec<&String> = before
+            .passing_names
+            .iter()
+            .filter(|n| !after.passing_names.contains(n))
+            .collect();
         let (passed, evidence) = match (before.passing, after.passing) {
+            (Some(b), Some(a)) if !lost.is_empty() => (
+                false,
+                format!(
+                    "{b} tests passed before the change, {a} after; {} that passed before no longer pass{}: {}",
+                    lost.len(),
+                    if after.passing_names.is_empty() { " (the output after the change names no test)" } else { " or are gone" },
+                    lost.iter().take(20).map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ),
             (Some(b), Some(a)) if a < b => (
                 false,
                 format!("{b} tests passed before the change, {a} after: tests were lost"),

@@ -15,6 +15,8 @@ pub struct Verified {
     /// The tests that passed, as the configured format's parser counts
     /// them (None: the output could not be read).
     pub passing: Option<u32>,
+    /// The names of the tests that passed, where the output lists them.
+    pub passing_names: Vec<String>,
 }
 
 /// Test files by the usual conventions of the languages factory runs.
@@ -76,6 +78,7 @@ impl Ctx {
                 passed: false,
                 evidence: "no [test] command is configured".into(),
                 passing: None,
+                passing_names: Vec::new(),
             });
         }
         let tip = commit;
@@ -89,6 +92,7 @@ impl Ctx {
                 passed: false,
                 evidence: "the [test] command is empty".into(),
                 passing: None,
+                passing_names: Vec::new(),
             });
         };
         let program = if first.contains('/') {
@@ -101,6 +105,7 @@ impl Ctx {
                         passed: false,
                         evidence: format!("`{first}` is not on the host's PATH"),
                         passing: None,
+                        passing_names: Vec::new(),
                     });
                 }
             }
@@ -126,9 +131,9 @@ impl Ctx {
             String::from_utf8_lossy(&ran.stdout),
             String::from_utf8_lossy(&ran.stderr)
         );
-        let passing = factory_types::report::parse(&output, self.cfg.test.format.as_deref())
-            .ok()
-            .map(|r| r.passed);
+        let report = factory_types::report::parse(&output, self.cfg.test.format.as_deref()).ok();
+        let passing = report.as_ref().map(|r| r.passed);
+        let passing_names = report.map(|r| r.passed_names).unwrap_or_default();
         let short = &tip[..tip.len().min(12)];
         let evidence = format!(
             "the host ran `{}` on {short}: {}",
@@ -147,6 +152,7 @@ impl Ctx {
             passed,
             evidence,
             passing,
+            passing_names,
         })
     }
 }

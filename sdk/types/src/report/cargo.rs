@@ -25,6 +25,10 @@ pub fn parse(text: &str) -> TestReport {
             && let Some(name) = rest.strip_suffix(" ... FAILED")
         {
             failed_names.push(name.trim().to_string());
+        } else if let Some(rest) = l.strip_prefix("test ")
+            && let Some(name) = rest.strip_suffix(" ... ok")
+        {
+            r.passed_names.push(name.trim().to_string());
         }
     }
     // The `---- NAME stdout ----` blocks.

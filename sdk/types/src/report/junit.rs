@@ -27,14 +27,15 @@ pub fn parse(text: &str) -> Result<TestReport, String> {
             r.skipped += 1;
             continue;
         }
-        let Some(p) = problem else {
-            r.passed += 1;
-            continue;
-        };
         let name = case.attribute("name").unwrap_or("(unnamed)");
         let full = match case.attribute("classname") {
             Some(c) if !c.is_empty() => format!("{c}.{name}"),
             _ => name.to_string(),
+        };
+        let Some(p) = problem else {
+            r.passed += 1;
+            r.passed_names.push(full);
+            continue;
         };
         let body = p.text().unwrap_or("").trim();
         // The exception up to its first blank line (pytest puts a list

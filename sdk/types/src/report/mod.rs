@@ -33,6 +33,11 @@ pub struct TestReport {
     pub failed: u32,
     pub skipped: u32,
     pub failures: Vec<TestFailure>,
+    /// The names of the tests that passed, where the output lists them
+    /// (verbose unittest, `pytest -v`, `cargo test`, JUnit XML), in the
+    /// same form as a failure's name. Empty when it does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_names: Vec<String>,
 }
 
 impl TestReport {

@@ -45,6 +45,20 @@ pub fn parse(text: &str) -> TestReport {
             break;
         }
     }
+    // `-v` lines (`path::name PASSED [ 50%]`) and `-rA`'s short summary
+    // (`PASSED path::name`); a name once.
+    for l in &lines {
+        let l = l.trim();
+        let name = l
+            .strip_prefix("PASSED ")
+            .or_else(|| l.split_once(" PASSED").map(|(n, _)| n))
+            .filter(|n| n.contains("::") && !n.contains(' '));
+        if let Some(n) = name
+            && !r.passed_names.iter().any(|x| x == n)
+        {
+            r.passed_names.push(n.to_string());
+        }
+    }
     // Blocks in FAILURES / ERRORS.
     let mut section = false;
     let mut i = 0;

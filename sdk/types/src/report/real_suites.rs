@@ -239,3 +239,27 @@ fn junit_from_maven_surefire() {
     assert_eq!(e.message, "java.lang.ArithmeticException: / by zero");
     assert_eq!(e.line, Some(10));
 }
+
+#[test]
+fn passed_names_match_the_passed_counts() {
+    for (name, text) in [
+        ("cargo", real!("cargo-test-percent-encoding.txt")),
+        ("junit-pytest", real!("junit-pytest-more-itertools.xml")),
+        ("junit-surefire", real!("junit-surefire.xml")),
+    ] {
+        let r = parse(text, None).unwrap();
+        assert!(r.passed > 0, "{name}");
+        assert_eq!(r.passed_names.len() as u32, r.passed, "{name}");
+        let mut unique = r.passed_names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            r.passed_names.len(),
+            "{name}: duplicate names"
+        );
+        for f in &r.failures {
+            assert!(!r.passed_names.contains(&f.name), "{name}: {} both", f.name);
+        }
+    }
+}

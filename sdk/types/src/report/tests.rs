@@ -134,3 +134,39 @@ fn signature_ignores_order_and_output() {
     a.failures[0].output.push_str("different");
     assert_eq!(a.signature(), sig);
 }
+
+#[test]
+fn passed_names_where_the_output_lists_them() {
+    let unittest_v = "test_divide (test_calc.TestCalc.test_divide) ... ok\n\
+        test_mean (test_calc.TestCalc.test_mean)\nThe mean of a list. ... ok\n\
+        test_odd (test_calc.TestCalc.test_odd) ... FAIL\n\
+        test_skip (test_calc.TestCalc.test_skip) ... skipped 'later'\n\n\
+        ======================================================================\n\
+        FAIL: test_odd (test_calc.TestCalc.test_odd)\n\
+        ----------------------------------------------------------------------\n\
+        AssertionError: 1 != 2\n\n\
+        ----------------------------------------------------------------------\n\
+        Ran 4 tests in 0.001s\n\nFAILED (failures=1, skipped=1)\n";
+    let r = parse(unittest_v, None).unwrap();
+    assert_eq!(r.passed, 2);
+    assert_eq!(
+        r.passed_names,
+        [
+            "test_calc.TestCalc.test_divide",
+            "test_calc.TestCalc.test_mean"
+        ]
+    );
+    let pytest_v = "============================= test session starts ==============================\n\
+        test_calc.py::test_divide PASSED                                         [ 50%]\n\
+        test_calc.py::test_mean FAILED                                           [100%]\n\
+        =========================== short test summary info ============================\n\
+        PASSED test_calc.py::test_divide\n\
+        FAILED test_calc.py::test_mean - assert 1 == 2\n\
+        ========================= 1 failed, 1 passed in 0.01s ==========================\n";
+    let r = parse(pytest_v, None).unwrap();
+    assert_eq!(r.passed_names, ["test_calc.py::test_divide"]);
+    // Without -v there are no names, only counts.
+    let quiet = "..\n----------------------------------------------------------------------\nRan 2 tests in 0.000s\n\nOK\n";
+    let r = parse(quiet, None).unwrap();
+    assert_eq!((r.passed, r.passed_names.len()), (2, 0));
+}

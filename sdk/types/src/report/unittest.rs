@@ -61,9 +61,28 @@ pub fn parse(text: &str) -> TestReport {
         }
         i += 1;
     }
+    r.passed_names = passed_names(&lines);
     r.failed = errors_and_failures.max(r.failures.len() as u32);
     r.passed = r.total.saturating_sub(r.failed + r.skipped);
     r
+}
+
+/// The tests `-v` reports `... ok`: `test_x (m.C.test_x) ... ok`, or the
+/// name on one line and a docstring's first line `... ok` on the next.
+fn passed_names(lines: &[&str]) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        let Some(head) = l.strip_suffix(" ... ok") else {
+            continue;
+        };
+        let named = |s: &str| s.starts_with("test") && s.contains(" (") && s.ends_with(')');
+        if named(head) {
+            names.push(full_name(head));
+        } else if i > 0 && named(lines[i - 1]) {
+            names.push(full_name(lines[i - 1]));
+        }
+    }
+    names
 }
 
 /// Whether line `i` is the rule that ends the last failure: `-----`
