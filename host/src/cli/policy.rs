@@ -5,7 +5,7 @@ use super::{EXIT_USAGE, Failure, fail, print_json};
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
 use factory_host::orchestrator::config::RunTrust;
-use factory_host::orchestrator::operator::{Limits, Policy};
+use factory_host::orchestrator::operator::{Caps, Limits, Policy};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -41,6 +41,14 @@ pub enum PolicyCommand {
         /// Replaces the list.
         #[arg(long, value_name = "URL")]
         allow_base_url: Vec<String>,
+        /// A ceiling on a budget or size cap: the repository's factory.toml
+        /// may set it lower, never higher, and cannot turn it off. Repeat
+        /// for more. NAME is one of max_attempts, max_tokens, max_cost_usd,
+        /// max_wall (e.g. 2h), max_step_write_bytes, max_step_files,
+        /// max_file_bytes, max_diff_lines, max_diff_bytes,
+        /// max_changed_files. Unset: the built-in defaults.
+        #[arg(long, value_name = "NAME=VALUE", value_parser = Caps::parse_one)]
+        cap: Vec<Caps>,
     },
 }
 
@@ -76,6 +84,22 @@ pub fn run(cmd: PolicyCommand) -> Result<(), Failure> {
                     .map(|u| format!(", {u}"))
                     .collect::<String>()
             );
+            let c = &eff.caps;
+            println!(
+                "caps:       attempts {}, tokens {}, cost ${}, wall {}",
+                c.max_attempts,
+                c.max_tokens,
+                c.max_cost_usd,
+                humantime::format_duration(c.max_wall)
+            );
+            println!(
+                "            per step: {} bytes written, {} files created, {} bytes a file",
+                c.max_step_write_bytes, c.max_step_files, c.max_file_bytes
+            );
+            println!(
+                "            per change: {} lines, {} bytes, {} files",
+                c.max_diff_lines, c.max_diff_bytes, c.max_changed_files
+            );
             Ok(())
         }
         PolicyCommand::Set {
@@ -83,12 +107,17 @@ pub fn run(cmd: PolicyCommand) -> Result<(), Failure> {
             max_trust,
             allow_key_env,
             allow_base_url,
+            cap,
         } => {
-            if max_trust.is_none() && allow_key_env.is_empty() && allow_base_url.is_empty() {
+            if max_trust.is_none()
+                && allow_key_env.is_empty()
+                && allow_base_url.is_empty()
+                && cap.is_empty()
+            {
                 return Err(fail(
                     EXIT_USAGE,
                     anyhow!(
-                        "nothing to set: give --max-trust, --allow-key-env or --allow-base-url"
+                        "nothing to set: give --max-trust, --allow-key-env, --allow-base-url or --cap"
                     ),
                 ));
             }
@@ -116,6 +145,9 @@ pub fn run(cmd: PolicyCommand) -> Result<(), Failure> {
                 }
                 if !allow_base_url.is_empty() {
                     limits.base_urls = Some(allow_base_url);
+                }
+                for c in cap {
+                    limits.caps.merge(c);
                 }
             })
             .map_err(|e| fail(super::EXIT_INTERNAL, e.into()))?;

@@ -151,5 +151,9 @@ fn replacing_a_failing_test_with_a_trivial_one_does_not_merge() {
         "{evidence}"
     );
     assert_eq!(gate(&out, "tests-pass")["passed"], true);
-    assert_eq!(git(&repo, &["rev-parse", "main"]), main_before, "main moved");
+    assert_eq!(
+        git(&repo, &["rev-parse", "main"]),
+        main_before,
+        "main moved"
+    );
 }

@@ -20,8 +20,11 @@
 //! defaults say so. `factory run --trust LEVEL` is the operator deciding
 //! for that run, and it stands.
 
+pub mod caps;
+
 use super::config::{Config, Gates, RunTrust};
 use crate::models::ProviderKind;
+pub use caps::{Caps, Ceilings};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -41,6 +44,9 @@ pub struct Limits {
     /// and loopback addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_urls: Option<Vec<String>>,
+    /// Ceilings on the repository's budgets and size caps.
+    #[serde(default, skip_serializing_if = "Caps::is_empty")]
+    pub caps: Caps,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -66,6 +72,8 @@ pub struct Effective {
     pub max_trust: RunTrust,
     pub key_envs: Vec<String>,
     pub base_urls: Vec<String>,
+    /// The most each budget and size cap may be.
+    pub caps: Ceilings,
     /// Where it came from: `repo PATH`, `default`, or `built-in`.
     pub source: String,
 }
@@ -74,8 +82,18 @@ impl Policy {
     pub fn load(home: &Path) -> Result<Policy, PolicyError> {
         let path = home.join(FILE);
         match std::fs::read_to_string(&path) {
-            Ok(t) => toml::from_str(&t)
-                .map_err(|e| PolicyError::Invalid(path.display().to_string(), e.to_string())),
+            Ok(t) => {
+                let invalid = |e: String| PolicyError::Invalid(path.display().to_string(), e);
+                let p: Policy = toml::from_str(&t).map_err(|e| invalid(e.to_string()))?;
+                for (name, l) in std::iter::once(("default", &p.default))
+                    .chain(p.repo.iter().map(|(k, l)| (k.as_str(), l)))
+                {
+                    l.caps
+                        .check()
+                        .map_err(|e| invalid(format!("{name}'s caps: {e}")))?;
+                }
+                Ok(p)
+            }
             Err(_) => Ok(Policy::default()),
         }
     }
@@ -136,6 +154,7 @@ impl Policy {
                 vec!["OPENAI_API_KEY".into(), "ANTHROPIC_API_KEY".into()],
             ),
             base_urls: pick(|l| l.base_urls.as_ref(), Vec::new()),
+            caps: Caps::resolve(own.map(|l| &l.caps), &self.default.caps),
             source: if own.is_some() {
                 format!("repo {}", Policy::key(repo))
             } else if self.default != Limits::default() {
@@ -175,6 +194,7 @@ pub fn apply(
         ));
         cfg.trust = eff.max_trust;
     }
+    caps::clamp(cfg, &eff.caps, &eff.source, &mut notes);
     let defaults = Gates::default();
     let g = &mut cfg.gates;
     for (name, on) in [
