@@ -8,17 +8,18 @@ pub mod builtins;
 pub mod caps;
 pub mod db;
 pub mod engine;
-pub mod grants;
 pub mod guest;
 pub mod home;
 pub mod journal;
 pub mod models;
 pub mod orchestrator;
-pub mod policy;
 pub mod registry;
 pub mod runtime;
 pub mod scaffold;
-pub mod trust;
+
+// The policy crate under its old paths, so `crate::trust` and friends
+// read as before.
+pub use factory_policy::{compiled as policy, grants, trust};
 
 pub use home::Home;
 pub use runtime::{

@@ -21,12 +21,7 @@ use wasmtime::component::{HasSelf, Linker};
 const BWRAP: &str = "bwrap";
 
 /// Find `name` on the host's PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
+pub use factory_policy::which;
 
 /// Whether bubblewrap works here: checked once per process by running `true`
 /// in the same sandbox shape. Err says why not.

@@ -12,63 +12,11 @@ use crate::policy::LimitOverrides;
 use crate::runtime::Outcome;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The role kinds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Architect,
-    Coder,
-    Tester,
-    Reviewer,
-    Documenter,
-    Deployer,
-}
-
-impl Kind {
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Architect => "architect",
-            Kind::Coder => "coder",
-            Kind::Tester => "tester",
-            Kind::Reviewer => "reviewer",
-            Kind::Documenter => "documenter",
-            Kind::Deployer => "deployer",
-        }
-    }
-
-    /// The tools a role of this kind may call (acting with its grants).
-    fn tools(self) -> &'static [&'static str] {
-        match self {
-            Kind::Architect | Kind::Reviewer => &["read-file", "list-files", "search-text"],
-            Kind::Coder | Kind::Documenter => &[
-                "read-file",
-                "write-file",
-                "list-files",
-                "search-text",
-                "apply-patch",
-            ],
-            Kind::Tester | Kind::Deployer => &[],
-        }
-    }
-
-    /// Whether the role may write its directory.
-    fn writes(self) -> bool {
-        matches!(self, Kind::Coder | Kind::Documenter)
-    }
-}
-
-/// What a step may touch, besides its kind's tools and the run's model.
-pub struct Access {
-    /// The worktree the role works on (read-write only for writing kinds).
-    pub workdir: PathBuf,
-    /// A writable scratch directory outside the repository (tests' output).
-    pub scratch: Option<PathBuf>,
-    /// Programs the step may run in the exec sandbox.
-    pub exec: Vec<String>,
-}
+/// The role kinds and what a step may touch: the policy crate's table.
+pub use factory_policy::roles::{RoleKind as Kind, StepAccess as Access};
 
 /// A step that did not produce its output.
 #[derive(Debug)]
@@ -80,20 +28,7 @@ pub struct StepError {
 
 impl Ctx {
     fn grants(&self, kind: Kind, access: &Access) -> Vec<Grant> {
-        let mut g = vec![if kind.writes() {
-            Grant::Write(access.workdir.clone())
-        } else {
-            Grant::Read(access.workdir.clone())
-        }];
-        if let Some(s) = &access.scratch {
-            g.push(Grant::Write(s.clone()));
-        }
-        g.extend(access.exec.iter().cloned().map(Grant::Exec));
-        g.extend(kind.tools().iter().map(|t| Grant::Tool(t.to_string())));
-        if let Some(m) = &self.model {
-            g.push(Grant::Model(m.clone()));
-        }
-        g
+        factory_policy::step_grants(kind, access, self.model.as_deref())
     }
 
     pub fn plugin_for(&self, kind: Kind) -> &str {

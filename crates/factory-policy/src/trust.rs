@@ -2,7 +2,7 @@
 //!
 //! This is the only place where a level turns into concrete limits. Grants are
 //! checked against [`TrustLevel::ceiling`] when the operator adds them and again
-//! when a policy is compiled (`crate::policy::compile`), so lowering a plugin's
+//! when a policy is compiled (`crate::compiled::compile`), so lowering a plugin's
 //! trust cuts the grants above the new level without deleting them.
 
 use serde::{Deserialize, Serialize};

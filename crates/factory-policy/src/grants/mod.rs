@@ -1,5 +1,5 @@
 //! Grants: what the operator gave a plugin, exactly as written (after
-//! validation). `crate::policy::compile` turns them, with the trust level,
+//! validation). `crate::compiled::compile` turns them, with the trust level,
 //! into the policy the capability modules enforce.
 
 mod net_target;
@@ -159,7 +159,7 @@ impl Grant {
             if !Path::new(name).is_file() {
                 return Err(GrantError::ProgramNotFound(name.to_string()));
             }
-        } else if crate::caps::exec::which(name).is_none() {
+        } else if crate::which(name).is_none() {
             return Err(GrantError::ProgramNotFound(name.to_string()));
         }
         Ok(Grant::Exec(name.to_string()))
