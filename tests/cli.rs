@@ -365,3 +365,61 @@ fn the_demo_names_what_the_machine_lacks_and_how_to_install_it() {
     // Nothing was started: no demo repository, no run.
     assert!(!cli.home.path().join("demo").exists());
 }
+
+/// A database that is not one is the machine's problem, not the user's:
+/// every command that needs it exits 70 (internal), naming the database
+/// and SQLite's own words, and a user's mistake beside it stays 2.
+#[test]
+fn a_broken_database_is_an_internal_error() {
+    let cli = Cli::new();
+    let o = cli.run(&["plugin", "list"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    // Garbage over the database, and no write-ahead log to rebuild it from.
+    for f in ["factory.db-wal", "factory.db-shm"] {
+        let _ = std::fs::remove_file(cli.home.path().join(f));
+    }
+    std::fs::write(cli.home.path().join("factory.db"), vec![0x42u8; 8192]).unwrap();
+    for args in [
+        &["plugin", "list"][..],
+        &["runs"],
+        &["log"],
+        &["tool", "call", "read-file", "--input", "{}"],
+    ] {
+        let o = cli.run(args);
+        let err = text(&o.stderr);
+        assert_eq!(code(&o), 70, "{args:?}: {err}");
+        assert!(err.contains("not a database"), "{args:?}: {err}");
+    }
+    // On a sound home, a spec that is not there is the user's to fix.
+    let o = Cli::new().run(&["run", "/nonexistent/spec.md", "--repo", "/nonexistent"]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+}
+
+/// `plugin inspect` shows what a role gets in a run's step, from the same
+/// table the orchestrator uses: a reviewer reads, a coder writes.
+#[test]
+fn inspect_shows_a_roles_step_grants() {
+    let cli = Cli::new();
+    let inspect = |name: &str| -> serde_json::Value {
+        let o = cli.run(&["plugin", "inspect", name, "--json"]);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let reviewer = inspect("reviewer");
+    assert_eq!(reviewer["run_step"]["writes_worktree"], false);
+    assert!(
+        !reviewer["run_step"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "write-file")
+    );
+    let coder = inspect("coder");
+    assert_eq!(coder["run_step"]["writes_worktree"], true);
+    assert!(
+        inspect("read-file")["run_step"].is_null(),
+        "a tool has no step"
+    );
+    let o = cli.run(&["plugin", "inspect", "coder"]);
+    assert!(text(&o.stdout).contains("in a run:    as coder: its worktree read-write"));
+}

@@ -11,10 +11,3 @@ pub mod model;
 pub mod net;
 pub mod quota;
 pub mod tools;
-
-use crate::bindings::ErrorCode;
-
-/// The WIT error for a denial message made by `CallInfo::deny`.
-pub fn denied(message: String) -> ErrorCode {
-    ErrorCode::Denied(message)
-}

@@ -102,13 +102,42 @@ pub struct Failure {
     pub error: anyhow::Error,
 }
 
+/// The one mapping from an error to an exit code, for errors that reach
+/// the CLI edge without one (`fail` names a code where a command knows
+/// better): the database and the machine failing under us are internal
+/// (70); a path the user named that is missing, unreadable or malformed,
+/// and every other error, is the user's to fix (2).
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
+        let error: anyhow::Error = e.into();
         Failure {
-            code: EXIT_USAGE,
-            error: e.into(),
+            code: exit_code_of(&error),
+            error,
         }
     }
+}
+
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    use std::io::ErrorKind as K;
+    for cause in error.chain() {
+        if cause.downcast_ref::<rusqlite::Error>().is_some() {
+            return EXIT_INTERNAL;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                K::NotFound
+                | K::PermissionDenied
+                | K::InvalidInput
+                | K::InvalidData
+                | K::AlreadyExists
+                | K::IsADirectory
+                | K::NotADirectory
+                | K::InvalidFilename => EXIT_USAGE,
+                _ => EXIT_INTERNAL,
+            };
+        }
+    }
+    EXIT_USAGE
 }
 
 pub fn fail(code: u8, error: anyhow::Error) -> Failure {

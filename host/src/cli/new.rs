@@ -1,7 +1,6 @@
 //! `factory new tool|role NAME --lang LANG`.
 
 use super::{EXIT_USAGE, Failure, fail};
-use anyhow::anyhow;
 use clap::Args;
 use factory_host::scaffold::{self, Kind, Lang};
 use std::path::PathBuf;
@@ -27,8 +26,8 @@ pub struct NewArgs {
 
 pub fn run(a: NewArgs) -> Result<(), Failure> {
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
-    let files = scaffold::create(a.kind, &a.name, a.lang, &dir)
-        .map_err(|e| fail(EXIT_USAGE, anyhow!("{e}")))?;
+    let files =
+        scaffold::create(a.kind, &a.name, a.lang, &dir).map_err(|e| fail(EXIT_USAGE, e.into()))?;
     if a.json {
         println!(
             "{}",

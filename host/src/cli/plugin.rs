@@ -266,6 +266,9 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             let grants = reg.grants(&name)?;
             let policy = reg.policy(&r)?;
             let effective = factory_host::runtime::effective_flags(&policy);
+            // A role's step in a run: what the per-role table gives it
+            // (cut further by this plugin's own trust).
+            let role = factory_policy::RoleKind::from_name(&r.kind);
             if json {
                 return emit(&serde_json::json!({
                     "plugin": r,
@@ -274,6 +277,12 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
                     "kv": policy.kv,
                     "limits": policy.limits,
                     "cut": policy.cut,
+                    "run_step": role.map(|k| serde_json::json!({
+                        "kind": k.name(),
+                        "writes_worktree": k.writes(),
+                        "tools": k.tools(),
+                        "summary": k.describe(),
+                    })),
                 }));
             }
             println!("name:        {}", r.name);
@@ -300,6 +309,10 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             }
             for f in effective {
                 println!("  {f}");
+            }
+            if let Some(k) = role {
+                println!("in a run:    as {}: {}", k.name(), k.describe());
+                println!("             (each within this plugin's trust, {})", r.trust);
             }
             if !policy.cut.is_empty() {
                 println!("cut:");

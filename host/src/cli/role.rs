@@ -2,8 +2,7 @@
 //! grants installed for it (for role authors testing their plugin).
 
 use super::tool::{CallArgs, print_outcome, read_input, read_timeout};
-use super::{EXIT_USAGE, Failure, fail, open_host};
-use anyhow::anyhow;
+use super::{Failure, fail, open_host};
 use clap::Subcommand;
 use factory_host::budget::{Budget, RunScope};
 use factory_host::policy::LimitOverrides;
@@ -24,10 +23,10 @@ pub async fn run(cmd: RoleCommand) -> Result<(), Failure> {
     let input = read_input(a.input)?;
     let timeout = read_timeout(a.timeout)?;
     let host = open_host()?;
-    let grants = host
-        .registry()
-        .grants(&a.name)
-        .map_err(|e| fail(EXIT_USAGE, anyhow!("{e}")))?;
+    let grants = host.registry().grants(&a.name).map_err(|e| {
+        let e = anyhow::Error::from(e);
+        fail(super::exit_code_of(&e), e)
+    })?;
     let scope = Arc::new(RunScope::new(
         "role-call",
         "-",

@@ -59,7 +59,7 @@ pub struct ComponentizeArgs {
 }
 
 pub fn run(cmd: SdkCommand) -> Result<(), Failure> {
-    let usage = |e: guest::GuestError| fail(EXIT_USAGE, anyhow!("{e}"));
+    let usage = |e: guest::GuestError| fail(EXIT_USAGE, e.into());
     match cmd {
         SdkCommand::Wit { out } => {
             let files = guest::write_tree(guest::files::WIT, &out).map_err(usage)?;

@@ -74,11 +74,11 @@ pub enum RunError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Intake(#[from] intake::IntakeError),
-    #[error("model setup: {0}")]
+    #[error(transparent)]
     Model(#[from] crate::models::ModelSetupError),
     #[error(transparent)]
     Git(#[from] git::GitError),
-    #[error("run database: {0}")]
+    #[error("run database")]
     Db(#[from] rusqlite::Error),
     #[error("no run `{0}` (see `factory runs`)")]
     UnknownRun(String),

@@ -81,10 +81,8 @@ pub enum RegistryError {
     Builtin(String),
     #[error(transparent)]
     Grant(#[from] GrantError),
-    #[error("registry database: {0}")]
+    #[error("registry database")]
     Db(#[from] rusqlite::Error),
-    #[error("registry record is corrupt: {0}")]
-    Corrupt(String),
 }
 
 pub struct Registry {

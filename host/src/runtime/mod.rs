@@ -57,10 +57,12 @@ pub enum InvokeError {
 pub enum HostError {
     #[error(transparent)]
     Home(#[from] crate::home::HomeError),
-    #[error("cannot open the factory database: {0}")]
+    #[error("cannot open the factory database")]
     Db(#[from] rusqlite::Error),
     #[error("cannot set up the wasm engine: {0:#}")]
     Engine(wasmtime::Error),
+    #[error("cannot register the built-in plugins")]
+    Builtins(#[source] RegistryError),
 }
 
 /// Options of [`Host::open`].
@@ -143,12 +145,7 @@ impl Host {
                 empty_root: Arc::new(empty_root),
             }),
         };
-        crate::builtins::register(&host.inner.registry).map_err(|e| {
-            HostError::Db(match e {
-                RegistryError::Db(e) => e,
-                other => rusqlite::Error::InvalidParameterName(other.to_string()),
-            })
-        })?;
+        crate::builtins::register(&host.inner.registry).map_err(HostError::Builtins)?;
         Ok(host)
     }
 
