@@ -10,6 +10,7 @@ mod gates;
 mod hostile;
 mod intake;
 mod models;
+mod progress;
 mod realproject;
 mod roles;
 mod runs;

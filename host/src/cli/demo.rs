@@ -159,6 +159,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
         factory_host::orchestrator::RunOptions {
             repo: repo.clone(),
             spec: dir.join("calc-issue.json"),
+            progress: super::run::progress_sink(false, a.json),
             ..Default::default()
         },
         a.json,

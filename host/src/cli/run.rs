@@ -3,6 +3,8 @@
 use super::{EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_USAGE, Failure, fail, open_host, print_json};
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
+use factory_host::orchestrator::progress::{ProgressSink, Terminal};
+use factory_host::orchestrator::state::RunStatus;
 use factory_host::orchestrator::{
     self, RunError, RunOptions, RunSummary, config::RunTrust, report,
 };
@@ -36,6 +38,10 @@ pub struct RunArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
+    /// Show each step on standard error as it starts and ends, even when
+    /// it is not a terminal (on a terminal it is on unless --json).
+    #[arg(long)]
+    progress: bool,
 }
 
 pub fn parse_trust(s: &str) -> Result<RunTrust, String> {
@@ -53,6 +59,10 @@ pub struct ResumeArgs {
     record: Option<PathBuf>,
     #[arg(long)]
     json: bool,
+    /// Show each step on standard error as it starts and ends, even when
+    /// it is not a terminal (on a terminal it is on unless --json).
+    #[arg(long)]
+    progress: bool,
 }
 
 #[derive(Subcommand)]
@@ -127,11 +137,11 @@ fn finish(s: RunSummary, json: bool) -> Result<(), Failure> {
         println!("  {} tokens, ${:.4}", s.tokens, s.cost_usd);
         println!("  timeline: factory runs show {}", s.id);
         println!("  report:   {}", s.report.display());
-        if s.status != "done" {
+        if s.status != RunStatus::Done {
             println!("  continue: factory resume {}", s.id);
         }
     }
-    if s.status == "done" {
+    if s.status == RunStatus::Done {
         Ok(())
     } else {
         Err(fail(EXIT_TOOL_ERROR, anyhow!("run {} {}", s.id, s.status)))
@@ -148,6 +158,7 @@ pub async fn run(a: RunArgs) -> Result<(), Failure> {
         replay: a.replay,
         replay_lenient: a.replay_lenient,
         record: a.record,
+        progress: progress_sink(a.progress, a.json),
     };
     run_with(&host, opts, a.json).await
 }
@@ -161,9 +172,21 @@ pub async fn run_with(
     finish(s, json)
 }
 
+/// Live progress on standard error: asked for, or on a terminal without
+/// --json (whose standard output is for machines, its errors for people).
+pub fn progress_sink(asked: bool, json: bool) -> ProgressSink {
+    use std::io::IsTerminal;
+    if asked || (!json && std::io::stderr().is_terminal()) {
+        ProgressSink::to(std::sync::Arc::new(Terminal::new()))
+    } else {
+        ProgressSink::default()
+    }
+}
+
 pub async fn resume(a: ResumeArgs) -> Result<(), Failure> {
     let host = open_host()?;
-    let s = orchestrator::resume(&host, &a.id, a.record.as_deref())
+    let progress = progress_sink(a.progress, a.json);
+    let s = orchestrator::resume(&host, &a.id, a.record.as_deref(), progress)
         .await
         .map_err(run_error)?;
     finish(s, a.json)

@@ -6,6 +6,7 @@
 //! scope), a merge and a deploy.
 
 use super::config::RunTrust;
+use super::state::{self, Phase};
 use super::steps::{Access, Kind};
 use super::{Ctx, RunFailure, git};
 use crate::journal::EventRecord;
@@ -25,7 +26,7 @@ pub struct GateResult {
 fn gate(ctx: &Ctx, name: &str, passed: bool, evidence: String) -> GateResult {
     let status = if passed { "passed" } else { "failed" };
     ctx.note(
-        "@gates",
+        state::GATES,
         "gate",
         status,
         format!("{name}: {status}"),
@@ -72,7 +73,11 @@ pub async fn gates_and_deliver(
         None
     };
     if let (true, Some(verified)) = (g.tests_pass, &verified) {
-        let integrate = ctx.store.task(&ctx.run_id, "@integrate").ok().flatten();
+        let integrate = ctx
+            .store
+            .task(&ctx.run_id, Phase::Integrate.id())
+            .ok()
+            .flatten();
         let reported = match integrate.as_ref().map(|t| &t.data["tests"]) {
             Some(v) if !v.is_null() => format!(
                 " (the tester reported {} passed, {} failed)",
@@ -92,7 +97,11 @@ pub async fn gates_and_deliver(
             format!("{}{reported}", verified.evidence),
         ));
     }
-    let review_task = ctx.store.task(&ctx.run_id, "@review").ok().flatten();
+    let review_task = ctx
+        .store
+        .task(&ctx.run_id, Phase::Review.id())
+        .ok()
+        .flatten();
     if let (true, true, Some(after)) = (g.tests_not_weakened, may_merge, &verified) {
         let before = ctx.verify_base().await?;
         let touched: Vec<String> = git::modified_or_deleted(&ctx.work, &ctx.base, &tip)
@@ -277,7 +286,7 @@ pub async fn gates_and_deliver(
     if ctx.trust == RunTrust::ReadOnly {
         result["delivery"] = json!("patch");
         ctx.note(
-            "@deliver",
+            state::DELIVER,
             "deliver",
             "ok",
             format!("suggested patch written to {}", patch.display()),
@@ -294,7 +303,7 @@ pub async fn gates_and_deliver(
                 result["merged_into"] = json!(ctx.target);
                 result["merge_commit"] = json!(commit);
                 ctx.note(
-                    "@deliver",
+                    state::DELIVER,
                     "deliver",
                     "ok",
                     format!("merged into {}", ctx.target),
@@ -305,7 +314,7 @@ pub async fn gates_and_deliver(
                 result["delivery"] = json!("draft");
                 result["not_merged"] = json!(why);
                 ctx.note(
-                    "@deliver",
+                    state::DELIVER,
                     "deliver",
                     "draft",
                     format!("left as a draft: {why}"),
@@ -318,7 +327,7 @@ pub async fn gates_and_deliver(
         result["pull_request"] = json!(pr_path);
         result["not_merged"] = json!(why_not);
         ctx.note(
-            "@deliver",
+            state::DELIVER,
             "deliver",
             "draft",
             format!("pull-request record for {}: {why_not}", ctx.branch),
@@ -431,7 +440,7 @@ async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
     let Some(d) = &ctx.cfg.deploy else {
         return Err(RunFailure::Failed("no [deploy] table".into()));
     };
-    let scratch = ctx.scratch("@deploy");
+    let scratch = ctx.scratch(state::DEPLOY);
     let argv = |c: &str| super::config::argv(c, &scratch);
     let input = DeployerInput {
         workdir: ctx.repo.display().to_string(),
@@ -460,6 +469,6 @@ async fn deploy(ctx: &Ctx) -> Result<DeployerOutput, RunFailure> {
         exec,
     };
     Ok(ctx
-        .step("@deploy", Kind::Deployer, 1, &input, &access)
+        .step(state::DEPLOY, Kind::Deployer, 1, &input, &access)
         .await?)
 }

@@ -3,6 +3,7 @@
 //! back to a coder, then the tests and the review run again), the docs.
 
 use super::phases::phase;
+use super::state::{Phase, TaskStatus};
 use super::steps::{Access, Kind};
 use super::store::TaskRow;
 use super::subtask::test_feedback;
@@ -49,18 +50,21 @@ async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailu
 
 /// Test the merged run branch; failures go back to a coder on it.
 pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
-    let mut t = phase(ctx, "@integrate", 90, "integration tests");
-    if t.status == "done" {
+    let mut t = phase(ctx, Phase::Integrate);
+    if t.status == TaskStatus::Done {
         return Ok(());
     }
     loop {
         t.attempts += 1;
-        t.status = "in-flight".into();
+        t.status = TaskStatus::InFlight;
         ctx.save(&t);
         if t.attempts > 1 {
             fix_on_work(ctx, &t, "fix integration test failures").await?;
         }
-        match ctx.test("@integrate", t.attempts, &ctx.work).await? {
+        match ctx
+            .test(Phase::Integrate.id(), t.attempts, &ctx.work)
+            .await?
+        {
             Some(r) if !r.passed => {
                 t.data["passed"] = json!(false);
                 let fb = test_feedback(&r);
@@ -71,7 +75,7 @@ pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
             r => {
                 t.data["passed"] = json!(r.is_some());
                 t.data["tests"] = serde_json::to_value(&r).unwrap_or_default();
-                t.status = "done".into();
+                t.status = TaskStatus::Done;
                 ctx.save(&t);
                 return Ok(());
             }
@@ -85,20 +89,20 @@ pub async fn integrate(ctx: &Ctx) -> Result<(), RunFailure> {
 pub const REVIEW_WINDOW: usize = 200_000;
 
 pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
-    let mut t = phase(ctx, "@review", 91, "review");
+    let mut t = phase(ctx, Phase::Review);
     if !ctx.cfg.pipeline.review {
         return Ok(None);
     }
-    if t.status == "done" {
+    if t.status == TaskStatus::Done {
         return Ok(serde_json::from_value(t.data["review"].clone()).ok());
     }
     loop {
         t.attempts += 1;
-        t.status = "in-flight".into();
+        t.status = TaskStatus::InFlight;
         ctx.save(&t);
         if t.attempts > 1 {
             fix_on_work(ctx, &t, "address review comments").await?;
-            if let Some(r) = ctx.test("@review", t.attempts, &ctx.work).await?
+            if let Some(r) = ctx.test(Phase::Review.id(), t.attempts, &ctx.work).await?
                 && !r.passed
             {
                 let fb = test_feedback(&r);
@@ -141,11 +145,17 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
             exec: vec![],
         };
         let out: ReviewerOutput = ctx
-            .step("@review", Kind::Reviewer, t.attempts, &input, &access)
+            .step(
+                Phase::Review.id(),
+                Kind::Reviewer,
+                t.attempts,
+                &input,
+                &access,
+            )
             .await?;
         if out.verdict == Verdict::Approve {
             t.data["review"] = serde_json::to_value(&out).unwrap_or_default();
-            t.status = "done".into();
+            t.status = TaskStatus::Done;
             ctx.save(&t);
             return Ok(Some(out));
         }
@@ -178,12 +188,12 @@ pub async fn review(ctx: &Ctx) -> Result<Option<ReviewerOutput>, RunFailure> {
 }
 
 pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
-    let mut t = phase(ctx, "@docs", 92, "documentation");
-    if !ctx.cfg.pipeline.docs || t.status == "done" {
+    let mut t = phase(ctx, Phase::Docs);
+    if !ctx.cfg.pipeline.docs || t.status == TaskStatus::Done {
         return Ok(());
     }
     t.attempts += 1;
-    t.status = "in-flight".into();
+    t.status = TaskStatus::InFlight;
     ctx.save(&t);
     let (diff, changed, _) = change(ctx, 100_000)?;
     let input = DocumenterInput {
@@ -201,7 +211,13 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     let before = git::head(&ctx.work).map_err(fail)?;
     let out: DocumenterOutput = ctx
-        .step("@docs", Kind::Documenter, t.attempts, &input, &access)
+        .step(
+            Phase::Docs.id(),
+            Kind::Documenter,
+            t.attempts,
+            &input,
+            &access,
+        )
         .await?;
     if let Some(after) =
         git::commit_all(&ctx.work, &format!("docs: {}", out.summary)).map_err(fail)?
@@ -216,7 +232,7 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
         if !code.is_empty() {
             git::git(&ctx.work, &["reset", "-q", "--hard", &before]).map_err(fail)?;
             ctx.note(
-                "@docs",
+                Phase::Docs.id(),
                 "docs",
                 "failed",
                 format!("the documenter's change was dropped: it touched {code:?}, which is not documentation"),
@@ -224,7 +240,7 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
             );
         }
     }
-    t.status = "done".into();
+    t.status = TaskStatus::Done;
     ctx.save(&t);
     Ok(())
 }

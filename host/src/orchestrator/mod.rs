@@ -11,8 +11,10 @@ pub mod git;
 pub mod intake;
 pub mod operator;
 mod phases;
+pub mod progress;
 pub mod report;
 mod start;
+pub mod state;
 mod steps;
 pub mod store;
 mod subtask;
@@ -52,6 +54,8 @@ pub struct Ctx {
     pub model: Option<String>,
     pub budget: Arc<Budget>,
     pub started: Instant,
+    /// Where live progress goes (a terminal, or nowhere).
+    pub progress: progress::ProgressSink,
 }
 
 /// Why a run stopped before delivery.
@@ -83,7 +87,7 @@ pub enum RunError {
     #[error("no run `{0}` (see `factory runs`)")]
     UnknownRun(String),
     #[error("run {0} is already {1}; nothing to resume")]
-    Finished(String, String),
+    Finished(String, state::RunStatus),
     #[error("{0}")]
     Setup(String),
 }
@@ -92,7 +96,7 @@ pub enum RunError {
 #[derive(Debug, serde::Serialize)]
 pub struct RunSummary {
     pub id: String,
-    pub status: String,
+    pub status: state::RunStatus,
     pub reason: String,
     pub result: Option<serde_json::Value>,
     pub report: PathBuf,
@@ -111,6 +115,8 @@ pub struct RunOptions {
     /// Replay a recording even where the live requests differ from it.
     pub replay_lenient: bool,
     pub record: Option<PathBuf>,
+    /// Where live progress goes.
+    pub progress: progress::ProgressSink,
 }
 
 pub fn failure_text(f: &ToolFailure) -> String {

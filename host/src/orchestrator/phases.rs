@@ -3,6 +3,7 @@
 //! run branch), then `finish` (`@integrate`, `@review`, `@docs`), gates and
 //! delivery.
 
+use super::state::{self, Phase, RunStatus, TaskStatus};
 use super::steps::{Access, Kind};
 use super::store::TaskRow;
 use super::subtask::Ended;
@@ -12,7 +13,18 @@ use factory_types::{Plan, Subtask};
 use serde_json::json;
 use std::sync::Arc;
 
-pub fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
+/// Where the plan's subtasks sit among the tasks: after the plan, before
+/// integration (see [`Phase::seq`]).
+const SUBTASK_SEQ: i64 = 10;
+
+/// A phase's task, as stored (or new).
+pub fn phase(ctx: &Ctx, p: Phase) -> TaskRow {
+    task_row(ctx, p.id(), p.seq(), p.title())
+}
+
+/// A task as stored, or a new pending one; an interrupted attempt is not
+/// counted.
+fn task_row(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
     let mut t = ctx
         .store
         .task(&ctx.run_id, id)
@@ -22,7 +34,7 @@ pub fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
             id: id.into(),
             seq,
             title: title.into(),
-            status: "pending".into(),
+            status: TaskStatus::Pending,
             attempts: 0,
             reason: String::new(),
             data: json!({}),
@@ -34,9 +46,9 @@ pub fn phase(ctx: &Ctx, id: &str, seq: i64, title: &str) -> TaskRow {
 /// A task found in flight was interrupted (the process died): its last
 /// attempt did not finish, so it is not counted; it is redone from its start.
 pub fn uncount_interrupted(t: &mut TaskRow) {
-    if t.status == "in-flight" {
+    if t.status == TaskStatus::InFlight {
         t.attempts = t.attempts.saturating_sub(1);
-        t.status = "pending".into();
+        t.status = TaskStatus::Pending;
     }
 }
 
@@ -57,29 +69,29 @@ pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
     };
     watchdog.disarm();
     let (status, reason) = match &outcome {
-        Ok(()) => ("done".to_string(), String::new()),
-        Err(RunFailure::Blocked(m)) => ("blocked".into(), m.clone()),
-        Err(RunFailure::Budget(m)) => ("failed".into(), format!("budget: {m}")),
-        Err(RunFailure::Failed(m)) => ("failed".into(), m.clone()),
+        Ok(()) => (RunStatus::Done, String::new()),
+        Err(RunFailure::Blocked(m)) => (RunStatus::Blocked, m.clone()),
+        Err(RunFailure::Budget(m)) => (RunStatus::Failed, format!("budget: {m}")),
+        Err(RunFailure::Failed(m)) => (RunStatus::Failed, m.clone()),
     };
-    if let Err(e) = ctx.store.set_run_status(&ctx.run_id, &status, &reason) {
+    if let Err(e) = ctx.store.set_run_status(&ctx.run_id, status, &reason) {
         tracing::error!("cannot record the run's end: {e}");
     }
     // The tasks the failure stopped mid-step failed with it (a killed
     // process leaves them in flight instead, for resume to redo).
     if outcome.is_err() {
         for mut t in ctx.store.tasks(&ctx.run_id).unwrap_or_default() {
-            if t.status == "in-flight" {
-                t.status = "failed".into();
+            if t.status == TaskStatus::InFlight {
+                t.status = TaskStatus::Failed;
                 t.reason = reason.clone();
                 ctx.save(&t);
             }
         }
     }
     ctx.note(
-        "@run",
+        state::RUN,
         "note",
-        &status,
+        status.as_str(),
         if reason.is_empty() {
             format!("run {status}")
         } else {
@@ -93,7 +105,7 @@ pub async fn drive(ctx: Arc<Ctx>) -> RunSummary {
         tracing::error!("cannot write the report: {e}");
     }
     // Worktrees are scratch; the branches keep the work.
-    if status == "done" {
+    if status == RunStatus::Done {
         if let Ok(tasks) = ctx.store.tasks(&ctx.run_id) {
             for t in tasks.iter().filter(|t| !t.id.starts_with('@')) {
                 git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&t.id));
@@ -138,8 +150,8 @@ async fn phases(ctx: &Arc<Ctx>) -> Result<(), RunFailure> {
 }
 
 async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
-    let mut t = phase(ctx, "@plan", 0, "plan");
-    if t.status == "done"
+    let mut t = phase(ctx, Phase::Plan);
+    if t.status == TaskStatus::Done
         && let Some(plan) = ctx
             .store
             .run(&ctx.run_id)
@@ -150,7 +162,7 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
     {
         return Ok(p);
     }
-    t.status = "in-flight".into();
+    t.status = TaskStatus::InFlight;
     t.attempts += 1;
     ctx.save(&t);
     let input = ArchitectInput {
@@ -163,7 +175,13 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
         exec: vec![],
     };
     let plan: Plan = ctx
-        .step("@plan", Kind::Architect, t.attempts, &input, &access)
+        .step(
+            Phase::Plan.id(),
+            Kind::Architect,
+            t.attempts,
+            &input,
+            &access,
+        )
         .await?;
     // The guest checked its plan; the host checks it again.
     let problems = plan.problems(&ctx.task.scope);
@@ -181,16 +199,16 @@ async fn plan(ctx: &Ctx) -> Result<Plan, RunFailure> {
         if ctx.store.task(&ctx.run_id, &s.id).ok().flatten().is_none() {
             ctx.save(&TaskRow {
                 id: s.id.clone(),
-                seq: 10 + i as i64,
+                seq: SUBTASK_SEQ + i as i64,
                 title: s.title.clone(),
-                status: "pending".into(),
+                status: TaskStatus::Pending,
                 attempts: 0,
                 reason: String::new(),
                 data: json!({"scope": s.scope, "depends_on": s.depends_on}),
             });
         }
     }
-    t.status = "done".into();
+    t.status = TaskStatus::Done;
     ctx.save(&t);
     Ok(plan)
 }
@@ -207,7 +225,7 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
     };
     loop {
         // Merge what passed before (also after a resume).
-        for r in rows(ctx)?.iter().filter(|r| r.status == "passed") {
+        for r in rows(ctx)?.iter().filter(|r| r.status == TaskStatus::Passed) {
             if let Some(s) = plan.subtasks.iter().find(|s| s.id == r.id) {
                 merge(ctx, s)?;
             }
@@ -216,13 +234,13 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
         let status = |id: &str| {
             rows.iter()
                 .find(|r| r.id == id)
-                .map(|r| r.status.as_str())
-                .unwrap_or("pending")
+                .map(|r| r.status)
+                .unwrap_or(TaskStatus::Pending)
         };
         if let Some(b) = plan
             .subtasks
             .iter()
-            .find(|s| status(&s.id) == "blocked" || status(&s.id) == "failed")
+            .find(|s| matches!(status(&s.id), TaskStatus::Blocked | TaskStatus::Failed))
         {
             let r = rows
                 .iter()
@@ -234,8 +252,8 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
         let mut wave: Vec<Subtask> = Vec::new();
         for s in &plan.subtasks {
             let st = status(&s.id);
-            let ready = (st == "pending" || st == "in-flight")
-                && s.depends_on.iter().all(|d| status(d) == "done");
+            let ready = matches!(st, TaskStatus::Pending | TaskStatus::InFlight)
+                && s.depends_on.iter().all(|d| status(d) == TaskStatus::Done);
             if ready
                 && wave.len() < ctx.cfg.pipeline.parallel
                 && wave.iter().all(|w| Plan::independent(w, s))
@@ -244,7 +262,11 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
             }
         }
         if wave.is_empty() {
-            return if plan.subtasks.iter().all(|s| status(&s.id) == "done") {
+            return if plan
+                .subtasks
+                .iter()
+                .all(|s| status(&s.id) == TaskStatus::Done)
+            {
                 Ok(())
             } else {
                 Err(RunFailure::Failed(
@@ -253,7 +275,7 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
             };
         }
         ctx.note(
-            "@run",
+            state::RUN,
             "wave",
             "ok",
             match wave.len() {
@@ -294,7 +316,7 @@ async fn subtasks(ctx: &Arc<Ctx>, plan: &Plan) -> Result<(), RunFailure> {
 
 /// Merge a passed subtask's branch into the run branch.
 fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
-    let mut t = phase(ctx, &s.id, 10, &s.title);
+    let mut t = task_row(ctx, &s.id, SUBTASK_SEQ, &s.title);
     let branch = ctx.subtask_branch(&s.id);
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
     match git::merge(&ctx.work, &branch, &format!("merge {}: {}", s.id, s.title)).map_err(fail)? {
@@ -306,7 +328,7 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
                 format!("merged {branch} into {}", ctx.branch),
                 head,
             );
-            t.status = "done".into();
+            t.status = TaskStatus::Done;
             ctx.save(&t);
             git::worktree_remove(&ctx.repo, &ctx.subtask_dir(&s.id));
             let _ = git::git(&ctx.repo, &["branch", "-D", &branch]);
@@ -327,7 +349,7 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
                 details: "Your working tree now holds the merged work of the other subtasks. Make your change again on top of it.".into(),
             };
             ctx.next_round(&mut t, fb, format!("conflict: {list}"))?;
-            t.status = "pending".into();
+            t.status = TaskStatus::Pending;
             ctx.save(&t);
             Ok(())
         }

@@ -1,6 +1,7 @@
 //! Showing a run: the data (`runs show --json`), a readable timeline with
 //! costs (`runs show`), and a self-contained HTML report (`report --html`).
 
+use super::state::Phase;
 use super::store::{RunRow, StepRow, Store, TaskRow};
 use crate::journal::{self, Entry, ModelCallRecord};
 use crate::runtime::Host;
@@ -224,8 +225,8 @@ pub fn html(v: &RunView) -> String {
         o,
         "<h1>{}</h1><p><b class=\"{}\">{}</b> {} · run {} · trust {} · {} → {}<br><span class=meta>{} · {} tokens · {} · {} model calls</span></p>",
         esc(r.task["title"].as_str().unwrap_or("")),
-        esc(&r.status),
-        esc(&r.status),
+        esc(r.status.as_str()),
+        esc(r.status.as_str()),
         esc(&r.reason),
         esc(&r.id),
         esc(&r.trust),
@@ -251,8 +252,8 @@ pub fn html(v: &RunView) -> String {
             "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
             esc(&t.id),
             esc(&t.title),
-            esc(&t.status),
-            esc(&t.status),
+            esc(t.status.as_str()),
+            esc(t.status.as_str()),
             t.attempts,
             esc(&t.reason)
         );
@@ -314,7 +315,7 @@ pub fn html(v: &RunView) -> String {
         }
         let _ = write!(o, "</table>");
     }
-    if let Some(t) = v.tasks.iter().find(|t| t.id == "@integrate")
+    if let Some(t) = v.tasks.iter().find(|t| t.id == Phase::Integrate.id())
         && let Some(rep) = t.data.pointer("/tests/report")
     {
         let _ = write!(

@@ -2,6 +2,7 @@
 //! worktree, budget) and resuming one from its stored state.
 
 use super::config::{Config, RunTrust};
+use super::state::{self, RunStatus, TaskStatus};
 use super::store::{RunRow, Store};
 use super::{Ctx, RunError, RunOptions, RunSummary, git, intake, phases};
 use crate::budget::{Allowance, Budget, Spent};
@@ -187,7 +188,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         target: target.clone(),
         base: base.clone(),
         branch: branch.clone(),
-        status: "running".into(),
+        status: RunStatus::Running,
         reason: String::new(),
         plan: None,
         result: None,
@@ -210,9 +211,10 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         target,
         model,
         started: Instant::now(),
+        progress: opts.progress.clone(),
     });
     ctx.note(
-        "@run",
+        state::RUN,
         "note",
         "ok",
         format!("run started at trust {}", ctx.trust.name()),
@@ -221,7 +223,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     for n in policy_notes {
         tracing::warn!("{n}");
         ctx.note(
-            "@run",
+            state::RUN,
             "policy",
             "ok",
             n,
@@ -234,12 +236,17 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
 /// Resume a run that was interrupted (killed, crashed) or stopped blocked
 /// or failed, with the configuration it started with. Steps already done
 /// are not done again; a step that was in flight is redone from its start.
-pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunSummary, RunError> {
+pub async fn resume(
+    host: &Host,
+    id: &str,
+    record: Option<&Path>,
+    progress: super::progress::ProgressSink,
+) -> Result<RunSummary, RunError> {
     let store = Arc::new(Store::open(&host.home().db_path())?);
     let run = store
         .run(id)?
         .ok_or_else(|| RunError::UnknownRun(id.to_string()))?;
-    if run.status == "done" {
+    if run.status == RunStatus::Done {
         return Err(RunError::Finished(id.to_string(), run.status));
     }
     let repo = git::open_repo(Path::new(&run.repo))
@@ -283,15 +290,15 @@ pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunS
     // A blocked or failed task gets one more try: its loop detector is
     // reset and it has one attempt left.
     for mut t in store.tasks(id)? {
-        if t.status == "blocked" || t.status == "failed" {
-            t.status = "pending".into();
+        if t.status == TaskStatus::Blocked || t.status == TaskStatus::Failed {
+            t.status = TaskStatus::Pending;
             t.reason.clear();
             t.data["signature"] = serde_json::Value::Null;
             t.attempts = t.attempts.min(cfg.budget.max_attempts.saturating_sub(1));
             store.upsert_task(id, &t)?;
         }
     }
-    store.set_run_status(id, "running", "")?;
+    store.set_run_status(id, RunStatus::Running, "")?;
     let ctx = Arc::new(Ctx {
         budget: Arc::new(budget_from(&cfg, total, by_role)),
         host: host.clone(),
@@ -308,7 +315,14 @@ pub async fn resume(host: &Host, id: &str, record: Option<&Path>) -> Result<RunS
         target: run.target,
         model,
         started: Instant::now(),
+        progress,
     });
-    ctx.note("@run", "note", "ok", "run resumed".into(), String::new());
+    ctx.note(
+        state::RUN,
+        "note",
+        "ok",
+        "run resumed".into(),
+        String::new(),
+    );
     Ok(phases::drive(ctx).await)
 }

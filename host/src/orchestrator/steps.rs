@@ -54,6 +54,11 @@ impl Ctx {
     ) -> Result<O, StepError> {
         let plugin = self.plugin_for(kind).to_string();
         let started = Instant::now();
+        self.progress.emit(&super::progress::RunEvent::StepStarted {
+            task_id,
+            role: kind.name(),
+            attempt,
+        });
         let input = serde_json::to_string(input).map_err(|e| StepError {
             message: format!("cannot serialize the {} input: {e}", kind.name()),
             budget: false,
@@ -173,6 +178,12 @@ impl Ctx {
         if let Err(e) = self.store.add_step(&self.run_id, row) {
             tracing::error!("cannot record a step: {e}");
         }
+        let spent = self.budget.spent();
+        self.progress.emit(&super::progress::RunEvent::Recorded {
+            row,
+            tokens: spent.tokens,
+            cost_usd: spent.cost_micro_usd as f64 / 1e6,
+        });
     }
 
     /// A timeline note (merges, gates, delivery, loop decisions).

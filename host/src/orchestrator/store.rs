@@ -77,7 +77,7 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// pending, in-flight, blocked, done, failed.
-pub type Status = String;
+pub use super::state::{RunStatus, TaskStatus};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRow {
@@ -92,8 +92,7 @@ pub struct RunRow {
     pub target: String,
     pub base: String,
     pub branch: String,
-    /// running, done, blocked, failed.
-    pub status: Status,
+    pub status: RunStatus,
     pub reason: String,
     pub plan: Option<serde_json::Value>,
     pub result: Option<serde_json::Value>,
@@ -104,7 +103,7 @@ pub struct TaskRow {
     pub id: String,
     pub seq: i64,
     pub title: String,
-    pub status: Status,
+    pub status: TaskStatus,
     pub attempts: u32,
     pub reason: String,
     /// Task-specific state: feedback, branch, last failure signature, ….
@@ -215,7 +214,12 @@ impl Store {
         rows.collect()
     }
 
-    pub fn set_run_status(&self, id: &str, status: &str, reason: &str) -> rusqlite::Result<()> {
+    pub fn set_run_status(
+        &self,
+        id: &str,
+        status: RunStatus,
+        reason: &str,
+    ) -> rusqlite::Result<()> {
         self.conn().execute(
             "UPDATE runs SET status=?2, reason=?3, updated=?4 WHERE id=?1",
             params![id, status, reason, crate::db::now_ms()],

@@ -3,6 +3,7 @@
 //! to the coder as feedback until the tests pass, the attempts run out, or
 //! the same failure comes back twice (blocked: a loop, not progress).
 
+use super::state::TaskStatus;
 use super::steps::{Access, Kind};
 use super::store::TaskRow;
 use super::{Ctx, RunFailure, git};
@@ -113,7 +114,7 @@ impl Ctx {
             t.id, fb.summary
         );
         self.note(&t.id, "loop", "blocked", why.clone(), String::new());
-        t.status = "blocked".into();
+        t.status = TaskStatus::Blocked;
         t.reason = why.clone();
         self.save(t);
         Err(RunFailure::Blocked(why))
@@ -144,7 +145,7 @@ impl Ctx {
         };
         if let Some(why) = why {
             self.note(&t.id, "loop", "blocked", why.clone(), signature);
-            t.status = "blocked".into();
+            t.status = TaskStatus::Blocked;
             t.reason = why.clone();
             self.save(t);
             return Err(RunFailure::Blocked(why));
@@ -189,7 +190,7 @@ impl Ctx {
         }
         loop {
             t.attempts += 1;
-            t.status = "in-flight".into();
+            t.status = TaskStatus::InFlight;
             self.save(&t);
             let feedback: Vec<Feedback> =
                 serde_json::from_value(t.data["feedback"].clone()).unwrap_or_default();
@@ -290,7 +291,7 @@ impl Ctx {
             };
             match problem {
                 None => {
-                    t.status = "passed".into();
+                    t.status = TaskStatus::Passed;
                     t.data["branch"] = json!(branch);
                     t.data["head"] = json!(git::head(&dir).unwrap_or_default());
                     t.data["feedback"] = json!([]);

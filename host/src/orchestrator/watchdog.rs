@@ -42,7 +42,7 @@ impl Watchdog {
                 let reason = "budget: the run's wall time ran out while host work did not yield; \
                               the process was stopped (factory resume takes the run up again)";
                 if let Ok(store) = super::store::Store::open(&db) {
-                    let _ = store.set_run_status(&run_id, "failed", reason);
+                    let _ = store.set_run_status(&run_id, super::state::RunStatus::Failed, reason);
                 }
                 eprintln!("factory: run {run_id}: {reason}");
                 std::process::exit(3);
