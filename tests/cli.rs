@@ -423,3 +423,28 @@ fn inspect_shows_a_roles_step_grants() {
     let o = cli.run(&["plugin", "inspect", "coder"]);
     assert!(text(&o.stdout).contains("in a run:    as coder: its worktree read-write"));
 }
+
+/// Limits are checked where they are stored: above the trust level's
+/// ceiling, or zero, they are refused with the ceiling named, and what was
+/// set before stays.
+#[test]
+fn limits_above_the_ceiling_are_refused() {
+    let cli = Cli::new();
+    let o = cli.run(&["plugin", "limits", "read-file", "--memory", "64"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    for args in [
+        &["plugin", "limits", "read-file", "--memory", "1000000"][..],
+        &["plugin", "limits", "read-file", "--deadline", "0"],
+    ] {
+        let o = cli.run(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        let err = text(&o.stderr);
+        assert!(
+            err.contains("above the ceiling of trust") || err.contains("must be positive"),
+            "{err}"
+        );
+    }
+    let o = cli.run(&["plugin", "inspect", "read-file", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["limits"]["memory"], 64 << 20, "{:#}", v["limits"]);
+}

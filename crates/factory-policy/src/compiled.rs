@@ -202,23 +202,59 @@ impl Policy {
     }
 
     /// This policy as seen through a caller: a tool called by another tool
-    /// keeps only what the caller holds too. Nothing widens.
+    /// keeps only what the caller holds too, at the lower of the two trust
+    /// levels, with the lower limits. Compiled like any policy, so what is
+    /// cut (by the lower trust, or because the caller lacks it) is listed
+    /// with the reason. Nothing widens.
     pub fn narrowed_by(&self, caller: &Policy) -> Policy {
-        let mut p = self.clone();
-        p.trust = self.trust.min(caller.trust);
+        let mut kept = Vec::new();
+        let mut lacking = Vec::new();
+        let mut held = self.grants();
+        held.extend(self.tools.iter().cloned().map(Grant::Tool));
+        for g in held {
+            match caller.admits(&g) {
+                Some(n) => kept.push(n),
+                None => lacking.push(g),
+            }
+        }
+        let mut p = compile(
+            &self.plugin,
+            self.trust.min(caller.trust),
+            &kept,
+            &LimitOverrides::default(),
+        );
         p.limits = self.limits.min(caller.limits);
-        p.dirs = self
-            .dirs
-            .iter()
-            .filter_map(|(d, a)| caller.dir_access(d).map(|ca| (d.clone(), (*a).min(ca))))
-            .collect();
-        p.net.retain(|t| caller.net.contains(t));
-        p.exec.retain(|e| caller.exec.contains(e));
-        p.env.retain(|e| caller.env.contains(e));
-        p.tools.retain(|t| caller.tools.contains(t));
-        p.models
-            .retain(|m| caller.models.iter().any(|c| c == m || c == "*"));
+        p.cut.retain(|c| c.grant != "limits");
+        for g in lacking {
+            p.cut.push(Cut {
+                grant: g.flag(),
+                reason: format!("the calling plugin `{}` does not hold it", caller.plugin),
+                narrowed_to: None,
+            });
+        }
         p
+    }
+
+    /// `g` as far as this policy holds it: itself, a write narrowed to a
+    /// read where only reading is held, or None.
+    fn admits(&self, g: &Grant) -> Option<Grant> {
+        let has = |v: &[String], x: &String| v.contains(x);
+        match g {
+            Grant::Read(d) => self.dir_access(d).map(|_| g.clone()),
+            Grant::Write(d) => match self.dir_access(d)? {
+                Access::ReadWrite => Some(g.clone()),
+                Access::ReadOnly => Some(Grant::Read(d.clone())),
+            },
+            Grant::Net(t) => self.net.contains(t).then(|| g.clone()),
+            Grant::Exec(e) => has(&self.exec, e).then(|| g.clone()),
+            Grant::Env(e) => has(&self.env, e).then(|| g.clone()),
+            Grant::Tool(t) => has(&self.tools, t).then(|| g.clone()),
+            Grant::Model(m) => self
+                .models
+                .iter()
+                .any(|c| c == m || c == "*")
+                .then(|| g.clone()),
+        }
     }
 }
 
@@ -352,5 +388,16 @@ mod tests {
         assert_eq!(n.dirs, vec![(PathBuf::from("/src/out"), Access::ReadOnly)]);
         assert!(n.net.is_empty() && n.exec.is_empty());
         assert_eq!(n.trust, TrustLevel::ReadOnly);
+        assert!(!n.kv || caller.kv, "kv follows the lower trust");
+        // What was cut says why: the caller lacks the exec and net grants.
+        for g in ["--exec git", "--read /src"] {
+            assert!(
+                n.cut
+                    .iter()
+                    .any(|c| c.grant == g && c.reason.contains("`caller` does not hold it")),
+                "{g}: {:#?}",
+                n.cut
+            );
+        }
     }
 }

@@ -203,7 +203,6 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
         }
         PluginCommand::Limits { name, memory, deadline, max_result, max_output, reset } => {
             let mut l = if reset { LimitOverrides::default() } else { reg.require(&name)?.limits };
-            let ceiling = reg.require(&name)?.trust.ceiling().limits;
             if let Some(m) = memory {
                 l.memory = Some(m << 20);
             }
@@ -217,19 +216,6 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
                 l.max_output = max_output;
             }
             let want = l.requested();
-            if want.min(ceiling) != want {
-                bail!(
-                    "limits above the ceiling of trust {}: at most {} MiB memory, {} s deadline, {} B result, {} B output",
-                    reg.require(&name)?.trust,
-                    ceiling.memory >> 20,
-                    ceiling.deadline.as_secs(),
-                    ceiling.max_result,
-                    ceiling.max_output
-                );
-            }
-            if want.memory == 0 || want.deadline.is_zero() {
-                bail!("memory and deadline must be positive");
-            }
             reg.set_limits(&name, &l)?;
             println!(
                 "{name}: memory {} MiB, deadline {} s, result {} B, output {} B",

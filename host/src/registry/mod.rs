@@ -81,6 +81,8 @@ pub enum RegistryError {
     Builtin(String),
     #[error(transparent)]
     Grant(#[from] GrantError),
+    #[error("{0}")]
+    Limits(String),
     #[error("registry database")]
     Db(#[from] rusqlite::Error),
 }
@@ -325,8 +327,27 @@ impl Registry {
         Ok(old)
     }
 
+    /// Set a plugin's resource limits: positive, and within its trust
+    /// level's ceiling (the one check, whoever calls).
     pub fn set_limits(&self, name: &str, limits: &LimitOverrides) -> Result<(), RegistryError> {
-        self.require(name)?;
+        let p = self.require(name)?;
+        let want = limits.requested();
+        if want.memory == 0 || want.deadline.is_zero() {
+            return Err(RegistryError::Limits(
+                "memory and deadline must be positive".into(),
+            ));
+        }
+        let ceiling = p.trust.ceiling().limits;
+        if want.min(ceiling) != want {
+            return Err(RegistryError::Limits(format!(
+                "limits above the ceiling of trust {}: at most {} MiB memory, {} s deadline, {} B result, {} B output",
+                p.trust,
+                ceiling.memory >> 20,
+                ceiling.deadline.as_secs(),
+                ceiling.max_result,
+                ceiling.max_output
+            )));
+        }
         self.conn().execute(
             "UPDATE plugins SET limits=?2 WHERE name=?1",
             params![name, serde_json::to_string(limits).unwrap_or_default()],
