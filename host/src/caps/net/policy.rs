@@ -199,9 +199,151 @@ pub async fn socket_allowed(
     Err(last)
 }
 
+/// What a socket use is, in the policy's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketUse {
+    Connect,
+    Send,
+    Receive,
+    /// An explicit or implicit bind (`scheme` Tcp or Udp).
+    Bind(NetScheme),
+    Listen,
+}
+
+/// A refusal: what was asked, why not, the grant that would allow it
+/// (None: nothing does), and whether it is journaled (a UDP packet that
+/// arrives from elsewhere is dropped quietly).
+#[derive(Debug, PartialEq)]
+pub struct SocketDenial {
+    pub target: String,
+    pub why: String,
+    pub grant: Option<String>,
+    pub journal: bool,
+}
+
+/// The policy's answer on a socket use, before any name is resolved.
+#[derive(Debug)]
+pub enum SocketVerdict<'p> {
+    Allow,
+    Deny(SocketDenial),
+    /// Allowed if `socket_allowed` admits the address for these grants;
+    /// otherwise the denial, with its reason filled in.
+    Resolve(Vec<&'p NetTarget>, SocketDenial),
+}
+
+/// Decide a socket use: the only place bind, listen, connect and send are
+/// decided.
+pub fn socket_use(net: &[NetTarget], addr: SocketAddr, use_: SocketUse) -> SocketVerdict<'_> {
+    let name = |s: NetScheme| if s == NetScheme::Tcp { "tcp" } else { "udp" };
+    let (scheme, verb) = match use_ {
+        SocketUse::Connect => (NetScheme::Tcp, "connect"),
+        SocketUse::Send => (NetScheme::Udp, "send"),
+        SocketUse::Receive => (NetScheme::Udp, "receive"),
+        SocketUse::Bind(scheme) => {
+            // Implicit binds before connect/send use the wildcard address
+            // and port 0: allowed to plugins holding a grant of that kind.
+            if addr.ip().is_unspecified() && addr.port() == 0 {
+                if net.iter().any(|t| t.scheme == scheme) {
+                    return SocketVerdict::Allow;
+                }
+                return SocketVerdict::Deny(SocketDenial {
+                    target: format!("{} socket", name(scheme)),
+                    why: format!("no {} grant", name(scheme)),
+                    grant: Some(format!("--net {}://HOST:PORT", name(scheme))),
+                    journal: true,
+                });
+            }
+            return SocketVerdict::Deny(SocketDenial {
+                target: format!("bind {addr}"),
+                why: "binding a socket to a chosen address or port is not allowed".into(),
+                grant: None,
+                journal: true,
+            });
+        }
+        SocketUse::Listen => {
+            return SocketVerdict::Deny(SocketDenial {
+                target: format!("listen {addr}"),
+                why: "plugins may not accept connections".into(),
+                grant: None,
+                journal: true,
+            });
+        }
+    };
+    let host = match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    };
+    let denial = SocketDenial {
+        target: format!("{} {verb} {addr}", name(scheme)),
+        why: "no matching grant".into(),
+        grant: Some(format!("--net {}://{host}:{}", name(scheme), addr.port())),
+        journal: use_ != SocketUse::Receive,
+    };
+    let grants: Vec<&NetTarget> = net
+        .iter()
+        .filter(|t| t.scheme == scheme && t.port_matches(addr.port()))
+        .collect();
+    if grants.is_empty() {
+        return SocketVerdict::Deny(denial);
+    }
+    SocketVerdict::Resolve(grants, denial)
+}
+
+/// Whether a plugin may look up `name`: a `dns://` grant matching it, or a
+/// TCP/UDP grant for that very name.
+pub fn dns_allowed(net: &[NetTarget], name: &str) -> bool {
+    net.iter().any(|t| match t.scheme {
+        NetScheme::Dns => t.host.matches_name(name),
+        NetScheme::Tcp | NetScheme::Udp => {
+            matches!(t.host, crate::grants::HostPattern::Name(_)) && t.host.matches_name(name)
+        }
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binds_and_listens_are_decided_here() {
+        let tcp: Vec<NetTarget> = vec!["tcp://example.com:443".parse().unwrap()];
+        let any = "0.0.0.0:0".parse().unwrap();
+        assert!(matches!(
+            socket_use(&tcp, any, SocketUse::Bind(NetScheme::Tcp)),
+            SocketVerdict::Allow
+        ));
+        let SocketVerdict::Deny(d) = socket_use(&tcp, any, SocketUse::Bind(NetScheme::Udp)) else {
+            panic!("an implicit UDP bind without a UDP grant")
+        };
+        assert_eq!(d.grant.as_deref(), Some("--net udp://HOST:PORT"));
+        let chosen = "0.0.0.0:8080".parse().unwrap();
+        assert!(matches!(
+            socket_use(&tcp, chosen, SocketUse::Bind(NetScheme::Tcp)),
+            SocketVerdict::Deny(SocketDenial { grant: None, .. })
+        ));
+        assert!(matches!(
+            socket_use(&tcp, chosen, SocketUse::Listen),
+            SocketVerdict::Deny(_)
+        ));
+        let SocketVerdict::Deny(d) =
+            socket_use(&tcp, "1.2.3.4:22".parse().unwrap(), SocketUse::Connect)
+        else {
+            panic!("a port no grant names")
+        };
+        assert_eq!(d.grant.as_deref(), Some("--net tcp://1.2.3.4:22"));
+        let SocketVerdict::Deny(d) =
+            socket_use(&[], "1.2.3.4:53".parse().unwrap(), SocketUse::Receive)
+        else {
+            panic!("a datagram from anywhere")
+        };
+        assert!(!d.journal, "received datagrams are dropped quietly");
+        assert!(matches!(
+            socket_use(&tcp, "1.2.3.4:443".parse().unwrap(), SocketUse::Connect),
+            SocketVerdict::Resolve(g, _) if g.len() == 1
+        ));
+        assert!(dns_allowed(&tcp, "example.com") && !dns_allowed(&tcp, "other.com"));
+    }
 
     #[test]
     fn special_ranges_are_restricted() {

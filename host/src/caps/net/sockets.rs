@@ -3,7 +3,7 @@
 //! [`configure`]'s check, which asks the network policy and journals each
 //! refusal; `ip-name-lookup` is wrapped by [`DnsGuard`] the same way.
 
-use super::policy;
+use super::policy::{self, SocketUse, SocketVerdict};
 use crate::grants::NetScheme;
 use crate::runtime::call::CallInfo;
 use crate::runtime::state::InstanceState;
@@ -36,108 +36,39 @@ pub fn configure(builder: &mut WasiCtxBuilder, call: &Arc<CallInfo>) {
         });
 }
 
+/// Ask the network policy about a socket use; journal a refusal.
 async fn check(call: &CallInfo, addr: SocketAddr, use_: SocketAddrUse) -> bool {
-    let (scheme, verb) = match use_ {
-        SocketAddrUse::TcpConnect => (NetScheme::Tcp, "connect"),
-        SocketAddrUse::UdpSend => (NetScheme::Udp, "send"),
-        SocketAddrUse::UdpReceive => (NetScheme::Udp, "receive"),
-        SocketAddrUse::TcpBind | SocketAddrUse::UdpBind => {
-            // Implicit binds before connect/send use the wildcard address and
-            // port 0; allow them only to plugins holding a matching grant.
-            let scheme = if matches!(use_, SocketAddrUse::TcpBind) {
-                NetScheme::Tcp
-            } else {
-                NetScheme::Udp
-            };
-            let has = call.policy.net.iter().any(|t| t.scheme == scheme);
-            if addr.ip().is_unspecified() && addr.port() == 0 {
-                if has {
-                    return true;
-                }
-                let name = if scheme == NetScheme::Tcp {
-                    "tcp"
-                } else {
-                    "udp"
-                };
-                call.deny(
-                    CapabilityKind::Socket,
-                    &format!("{name} socket"),
-                    &format!("no {name} grant"),
-                    Some(&format!("--net {name}://HOST:PORT")),
-                );
-                return false;
-            }
-            call.deny(
-                CapabilityKind::Socket,
-                &format!("bind {addr}"),
-                "binding a socket to a chosen address or port is not allowed",
-                None,
-            );
-            return false;
-        }
-        SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => {
-            call.deny(
-                CapabilityKind::Socket,
-                &format!("listen {addr}"),
-                "plugins may not accept connections",
-                None,
-            );
-            return false;
-        }
+    let use_ = match use_ {
+        SocketAddrUse::TcpConnect => SocketUse::Connect,
+        SocketAddrUse::UdpSend => SocketUse::Send,
+        SocketAddrUse::UdpReceive => SocketUse::Receive,
+        SocketAddrUse::TcpBind => SocketUse::Bind(NetScheme::Tcp),
+        SocketAddrUse::UdpBind => SocketUse::Bind(NetScheme::Udp),
+        SocketAddrUse::TcpListen | SocketAddrUse::TcpAccept => SocketUse::Listen,
     };
-    let grants: Vec<_> = call
-        .policy
-        .net
-        .iter()
-        .filter(|t| t.scheme == scheme && t.port_matches(addr.port()))
-        .collect();
-    let scheme_name = if scheme == NetScheme::Tcp {
-        "tcp"
-    } else {
-        "udp"
-    };
-    let flag = format!("--net {scheme_name}://{}:{}", bracketed(addr), addr.port());
-    let target = format!("{scheme_name} {verb} {addr}");
-    if grants.is_empty() {
-        if !matches!(use_, SocketAddrUse::UdpReceive) {
-            call.deny(
-                CapabilityKind::Socket,
-                &target,
-                "no matching grant",
-                Some(&flag),
-            );
+    let deny = |d: &policy::SocketDenial, why: &str| {
+        if d.journal {
+            call.deny(CapabilityKind::Socket, &d.target, why, d.grant.as_deref());
         }
-        return false;
-    }
-    let timeout = LOOKUP_TIMEOUT.min(call.remaining());
-    match policy::socket_allowed(&grants, addr, timeout).await {
-        Ok(()) => true,
-        Err(why) => {
-            if !matches!(use_, SocketAddrUse::UdpReceive) {
-                call.deny(CapabilityKind::Socket, &target, &why, Some(&flag));
+        false
+    };
+    match policy::socket_use(&call.policy.net, addr, use_) {
+        SocketVerdict::Allow => true,
+        SocketVerdict::Deny(d) => deny(&d, &d.why),
+        SocketVerdict::Resolve(grants, d) => {
+            let timeout = LOOKUP_TIMEOUT.min(call.remaining());
+            match policy::socket_allowed(&grants, addr, timeout).await {
+                Ok(()) => true,
+                Err(why) => deny(&d, &why),
             }
-            false
         }
     }
 }
 
-fn bracketed(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    }
-}
-
-/// Whether the policy lets the plugin look up `name`: a `dns://` grant
-/// matching it, or a TCP/UDP grant for that very name.
+/// Whether the policy lets the plugin look up `name` (the network
+/// policy decides).
 pub fn dns_allowed(call: &CallInfo, name: &str) -> bool {
-    call.policy.net.iter().any(|t| match t.scheme {
-        NetScheme::Dns => t.host.matches_name(name),
-        NetScheme::Tcp | NetScheme::Udp => {
-            matches!(t.host, crate::grants::HostPattern::Name(_)) && t.host.matches_name(name)
-        }
-        _ => false,
-    })
+    policy::dns_allowed(&call.policy.net, name)
 }
 
 /// `wasi:sockets/ip-name-lookup` with the policy check in front.
