@@ -79,3 +79,48 @@ impl Home {
             .join(format!("{digest}-{engine_key}.cwasm"))
     }
 }
+
+/// Write `bytes` to `path` atomically: into a sibling temporary file of
+/// this process and call (two threads writing the same file at once must
+/// not share one), then renamed over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
+    let r = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    /// Parallel subtasks load (and precompile) the same built-in at once.
+    #[test]
+    fn threads_writing_one_file_at_once_all_succeed() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("x.cwasm");
+        let threads: Vec<_> = (0..8u8)
+            .map(|i| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..50 {
+                        super::write_atomic(&path, &[i; 4096]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() == 4096 && bytes.iter().all(|b| *b == bytes[0]));
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp left"
+        );
+    }
+}

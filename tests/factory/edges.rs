@@ -88,9 +88,10 @@ fn integration_test_failures_stop_when_told_to() {
     std::fs::write(d.path().join("calc-issue.json"), task.to_string()).unwrap();
     let main_before = git(&repo, &["rev-parse", "main"]);
     let (c, out) = run(&home, d.path(), &[]);
-    assert_eq!(c, 1, "{out:#}");
-    assert_stopped_by(&out, "@integrate", "on_test_failure");
     let v = show(&home, out["id"].as_str().unwrap());
+    assert_eq!(c, 1, "{out:#}");
+    assert_eq!(out["status"], "blocked", "{:#?}", v["steps"]);
+    assert_stopped_by(&out, "@integrate", "on_test_failure");
     let s = steps(&v);
     assert!(s.contains(&"calc tester#1 ok".to_string()), "{s:#?}");
     assert!(s.contains(&"stats tester#1 ok".to_string()), "{s:#?}");

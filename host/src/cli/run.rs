@@ -3,6 +3,7 @@
 use super::{EXIT_INTERNAL, EXIT_TOOL_ERROR, EXIT_USAGE, Failure, fail, open_host, print_json};
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
+use factory_host::orchestrator::outcome::Delivery;
 use factory_host::orchestrator::progress::{ProgressSink, Terminal};
 use factory_host::orchestrator::state::RunStatus;
 use factory_host::orchestrator::{
@@ -118,20 +119,21 @@ fn finish(s: RunSummary, json: bool) -> Result<(), Failure> {
             }
         );
         if let Some(r) = &s.result {
-            let d = r["delivery"].as_str().unwrap_or("-");
-            match d {
-                "merged" => println!(
+            let why = r.not_merged.as_deref().unwrap_or("");
+            match r.delivery {
+                Delivery::Merged => println!(
                     "  merged into {} ({})",
-                    r["merged_into"].as_str().unwrap_or(""),
-                    r["merge_commit"].as_str().unwrap_or("")
+                    r.merged_into.as_deref().unwrap_or(""),
+                    r.merge_commit.as_deref().unwrap_or("")
                 ),
-                "draft" => println!(
-                    "  draft: branch {}, pull-request record {} ({})",
-                    r["branch"].as_str().unwrap_or(""),
-                    r["pull_request"].as_str().unwrap_or("-"),
-                    r["not_merged"].as_str().unwrap_or("")
+                Delivery::Draft => println!(
+                    "  draft: branch {}, pull-request record {} ({why})",
+                    r.branch,
+                    r.pull_request
+                        .as_ref()
+                        .map_or("-".into(), |p| p.display().to_string()),
                 ),
-                _ => println!("  suggested patch: {}", r["patch"].as_str().unwrap_or("")),
+                Delivery::Patch => println!("  suggested patch: {}", r.patch.display()),
             }
         }
         println!("  {} tokens, ${:.4}", s.tokens, s.cost_usd);

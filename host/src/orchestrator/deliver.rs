@@ -13,15 +13,10 @@ use crate::journal::EventRecord;
 use factory_types::glob;
 use factory_types::roles::{DeployerInput, DeployerOutput, ReviewerOutput, Verdict};
 use factory_types::task::in_scope;
-use serde::Serialize;
 use serde_json::json;
 
-#[derive(Clone, Debug, Serialize)]
-pub struct GateResult {
-    pub name: String,
-    pub passed: bool,
-    pub evidence: String,
-}
+pub use super::outcome::GateResult;
+use super::outcome::{Delivery, RunResult};
 
 fn gate(ctx: &Ctx, name: &str, passed: bool, evidence: String) -> GateResult {
     let status = if passed { "passed" } else { "failed" };
@@ -230,15 +225,22 @@ pub async fn gates_and_deliver(
         serde_json::to_string_pretty(&pr).unwrap_or_default(),
     );
 
-    let mut result = json!({
-        "trust": ctx.trust.name(),
-        "gates": gates,
-        "gates_pass": gates_pass,
-        "changed": changed,
-        "patch": patch,
-        "branch": ctx.branch,
-        "tip": tip,
-    });
+    let mut result = RunResult {
+        trust: ctx.trust.name().to_string(),
+        gates_pass,
+        gates,
+        changed,
+        patch: patch.clone(),
+        branch: ctx.branch.clone(),
+        tip: tip.clone(),
+        delivery: Delivery::Patch,
+        merged_into: None,
+        merge_commit: None,
+        pull_request: None,
+        not_merged: None,
+        deploy: None,
+    };
+    let changed = &result.changed;
     let merge_ok = |why_not: Option<String>| -> (bool, String) {
         match why_not {
             None if gates_pass => (true, String::new()),
@@ -284,7 +286,7 @@ pub async fn gates_and_deliver(
         }
     };
     if ctx.trust == RunTrust::ReadOnly {
-        result["delivery"] = json!("patch");
+        result.delivery = Delivery::Patch;
         ctx.note(
             state::DELIVER,
             "deliver",
@@ -299,9 +301,9 @@ pub async fn gates_and_deliver(
         let merged = merge_into_target(ctx, &tip).map_err(fail)?;
         match merged {
             Ok(commit) => {
-                result["delivery"] = json!("merged");
-                result["merged_into"] = json!(ctx.target);
-                result["merge_commit"] = json!(commit);
+                result.delivery = Delivery::Merged;
+                result.merged_into = Some(ctx.target.clone());
+                result.merge_commit = Some(commit.clone());
                 ctx.note(
                     state::DELIVER,
                     "deliver",
@@ -311,8 +313,8 @@ pub async fn gates_and_deliver(
                 );
             }
             Err(why) => {
-                result["delivery"] = json!("draft");
-                result["not_merged"] = json!(why);
+                result.delivery = Delivery::Draft;
+                result.not_merged = Some(why.clone());
                 ctx.note(
                     state::DELIVER,
                     "deliver",
@@ -323,9 +325,9 @@ pub async fn gates_and_deliver(
             }
         }
     } else {
-        result["delivery"] = json!("draft");
-        result["pull_request"] = json!(pr_path);
-        result["not_merged"] = json!(why_not);
+        result.delivery = Delivery::Draft;
+        result.pull_request = Some(pr_path.clone());
+        result.not_merged = Some(why_not.clone());
         ctx.note(
             state::DELIVER,
             "deliver",
@@ -334,15 +336,16 @@ pub async fn gates_and_deliver(
             String::new(),
         );
     }
-    if ctx.trust == RunTrust::Full && result["delivery"] == "merged" {
+    if ctx.trust == RunTrust::Full && result.delivery == Delivery::Merged {
         let out = deploy(ctx).await?;
         let ok = out.deployed && out.healthy;
-        result["deploy"] = serde_json::to_value(&out).unwrap_or_default();
+        let rolled_back = out.rolled_back;
+        result.deploy = Some(out);
         let _ = ctx.store.set_result(&ctx.run_id, &result);
         if !ok {
             return Err(RunFailure::Failed(format!(
                 "the deploy failed its health check{}",
-                if out.rolled_back { "; rolled back" } else { "" }
+                if rolled_back { "; rolled back" } else { "" }
             )));
         }
     }

@@ -10,6 +10,7 @@ mod finish;
 pub mod git;
 pub mod intake;
 pub mod operator;
+pub mod outcome;
 mod phases;
 pub mod progress;
 pub mod report;
@@ -98,7 +99,7 @@ pub struct RunSummary {
     pub id: String,
     pub status: state::RunStatus,
     pub reason: String,
-    pub result: Option<serde_json::Value>,
+    pub result: Option<outcome::RunResult>,
     pub report: PathBuf,
     pub tokens: u64,
     pub cost_usd: f64,

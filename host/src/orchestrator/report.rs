@@ -186,9 +186,15 @@ pub fn text(v: &RunView) -> String {
         }
     }
     if let Some(res) = &r.result {
-        let _ = writeln!(o, "\nRESULT  {}", res["delivery"].as_str().unwrap_or("-"));
-        for k in ["merged_into", "pull_request", "not_merged", "patch"] {
-            if let Some(s) = res.get(k).and_then(|x| x.as_str()) {
+        let _ = writeln!(o, "\nRESULT  {}", res.delivery.as_str());
+        let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+        for (k, v) in [
+            ("merged_into", res.merged_into.clone()),
+            ("pull_request", path(&res.pull_request)),
+            ("not_merged", res.not_merged.clone()),
+            ("patch", Some(res.patch.display().to_string())),
+        ] {
+            if let Some(s) = v {
                 let _ = writeln!(o, "  {k}: {s}");
             }
         }
@@ -299,18 +305,16 @@ pub fn html(v: &RunView) -> String {
         let _ = write!(
             o,
             "<h2>Gates and delivery</h2><p>Delivery: <b class=\"{0}\">{0}</b> {1}</p><table><tr><th>gate</th><th>result</th><th>evidence</th></tr>",
-            esc(res["delivery"].as_str().unwrap_or("-")),
-            esc(res["not_merged"].as_str().unwrap_or(""))
+            esc(res.delivery.as_str()),
+            esc(res.not_merged.as_deref().unwrap_or(""))
         );
-        for g in res["gates"].as_array().into_iter().flatten() {
-            let passed = g["passed"] == true;
+        for g in &res.gates {
+            let word = if g.passed { "passed" } else { "failed" };
             let _ = write!(
                 o,
-                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td></tr>",
-                esc(g["name"].as_str().unwrap_or("")),
-                if passed { "passed" } else { "failed" },
-                if passed { "passed" } else { "failed" },
-                esc(g["evidence"].as_str().unwrap_or(""))
+                "<tr><td>{}</td><td class=\"{word}\">{word}</td><td>{}</td></tr>",
+                esc(&g.name),
+                esc(&g.evidence)
             );
         }
         let _ = write!(o, "</table>");

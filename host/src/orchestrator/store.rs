@@ -95,7 +95,7 @@ pub struct RunRow {
     pub status: RunStatus,
     pub reason: String,
     pub plan: Option<serde_json::Value>,
-    pub result: Option<serde_json::Value>,
+    pub result: Option<super::outcome::RunResult>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -153,7 +153,11 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
         status: r.get(11)?,
         reason: r.get(12)?,
         plan: opt(13)?,
-        result: opt(14)?,
+        // A result this version cannot read (an older layout) is left out
+        // rather than failing the whole run's view.
+        result: r
+            .get::<_, Option<String>>(14)?
+            .and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
@@ -188,7 +192,7 @@ impl Store {
                 r.status,
                 r.reason,
                 r.plan.as_ref().map(|p| p.to_string()),
-                r.result.as_ref().map(|p| p.to_string())
+                r.result.as_ref().and_then(|p| serde_json::to_string(p).ok())
             ],
         )?;
         Ok(())
@@ -235,10 +239,14 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_result(&self, id: &str, result: &serde_json::Value) -> rusqlite::Result<()> {
+    pub fn set_result(&self, id: &str, result: &super::outcome::RunResult) -> rusqlite::Result<()> {
         self.conn().execute(
             "UPDATE runs SET result=?2, updated=?3 WHERE id=?1",
-            params![id, result.to_string(), crate::db::now_ms()],
+            params![
+                id,
+                serde_json::to_string(result).unwrap_or_default(),
+                crate::db::now_ms()
+            ],
         )?;
         Ok(())
     }

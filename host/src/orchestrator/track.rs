@@ -4,6 +4,7 @@
 //! the operator runs `factory plugin trust NAME LEVEL` themselves.
 
 use super::git;
+use super::outcome::Delivery;
 use super::store::Store;
 use crate::runtime::Host;
 use crate::trust::TrustLevel;
@@ -53,15 +54,16 @@ pub fn report(host: &Host) -> rusqlite::Result<Vec<TrackRecord>> {
     let mut recs: BTreeMap<String, TrackRecord> = BTreeMap::new();
     for run in store.runs(100_000)? {
         let roles = &run.config["roles"];
-        let result = run.result.clone().unwrap_or_default();
-        let merged = result["delivery"] == "merged";
-        let merge_commit = result["merge_commit"].as_str().unwrap_or("").to_string();
+        let result = run.result.as_ref();
+        let merged = result.is_some_and(|r| r.delivery == Delivery::Merged);
+        let merge_commit = result
+            .and_then(|r| r.merge_commit.clone())
+            .unwrap_or_default();
         let was_reverted = merged
             && (reverted(Path::new(&run.repo), &merge_commit)
-                || reverted(Path::new(&run.repo), result["tip"].as_str().unwrap_or("")));
-        let failed_gates = result["gates"].as_array().map_or(0, |g| {
-            g.iter().filter(|g| g["passed"] == false).count() as u64
-        });
+                || reverted(Path::new(&run.repo), result.map_or("", |r| r.tip.as_str())));
+        let failed_gates =
+            result.map_or(0, |r| r.gates.iter().filter(|g| !g.passed).count() as u64);
         let mut seen = BTreeSet::new();
         for s in store
             .steps(&run.id)?

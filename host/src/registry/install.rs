@@ -138,17 +138,13 @@ impl Host {
         }
 
         let path = inner.home.component_path(&digest);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &bytes)
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        crate::home::write_atomic(&path, &bytes)
             .map_err(|e| InstallError::Store(format!("{}: {e}", path.display())))?;
         let cwasm = inner.home.cwasm_path(&digest, &inner.engine_key);
         let serialized = component
             .serialize()
             .map_err(|e| InstallError::Store(format!("{e:#}")))?;
-        let ctmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&ctmp, &serialized)
-            .and_then(|_| std::fs::rename(&ctmp, &cwasm))
+        crate::home::write_atomic(&cwasm, &serialized)
             .map_err(|e| InstallError::Store(format!("{}: {e}", cwasm.display())))?;
         let cstamp = FileStamp::of(&cwasm).map_err(|e| InstallError::Store(e.to_string()))?;
         inner

@@ -187,9 +187,7 @@ impl HostInner {
     /// Compile `bytes` and write the `.cwasm` atomically.
     pub(crate) fn precompile_to(&self, bytes: &[u8], cwasm: &Path) -> wasmtime::Result<()> {
         let compiled = self.engine.precompile_component(bytes)?;
-        let tmp = cwasm.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&tmp, &compiled)?;
-        std::fs::rename(&tmp, cwasm)?;
+        crate::home::write_atomic(cwasm, &compiled)?;
         Ok(())
     }
 
