@@ -91,7 +91,8 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // The journal mode and the schema are the file's, not the connection's:
     // set them up once per database per process (a host opens several
-    // connections to the same file).
+    // connections to the same file), and not at all when the file says it
+    // is at this version already (one read; a cold CLI call pays no more).
     static READY: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
     if READY
         .lock()
@@ -99,6 +100,14 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
         .iter()
         .any(|p| p == path)
     {
+        return Ok(conn);
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version == SCHEMA_VERSION {
+        READY
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(path.to_path_buf());
         return Ok(conn);
     }
     // Switching to WAL, or creating the schema, can meet SQLITE_BUSY
@@ -127,11 +136,17 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     }
 }
 
+/// The schema's version, kept in the file (`PRAGMA user_version`). Bump it
+/// with every change to [`SCHEMA`], [`setup`] or a store's migration: a
+/// database at this version is opened without running any of them.
+pub const SCHEMA_VERSION: i64 = 3;
+
 fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.execute_batch(SCHEMA)?;
     add_column(conn, "plugins", "kind", "TEXT NOT NULL DEFAULT ''")?;
-    crate::orchestrator::store::migrate(conn)
+    crate::orchestrator::store::migrate(conn)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
 
 /// Add a column that a newer version of the schema has (databases created

@@ -77,7 +77,13 @@ impl EpochTicker {
             .name("factory-epoch".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
+                    // Parked, not slept: dropping the ticker wakes it at
+                    // once instead of waiting out a tick (a cold CLI call
+                    // would otherwise spend one tick on exit).
+                    std::thread::park_timeout(TICK);
+                    if flag.load(Ordering::Relaxed) {
+                        break;
+                    }
                     match engine.upgrade() {
                         Some(e) => e.increment_epoch(),
                         None => break,
@@ -96,6 +102,7 @@ impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -166,6 +166,24 @@ impl Registry {
         }
     }
 
+    /// A number the host keeps in the database's `meta` table.
+    pub fn meta(&self, key: &str) -> Result<Option<i64>, RegistryError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT value FROM meta WHERE key=?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: i64) -> Result<(), RegistryError> {
+        self.conn().execute(
+            "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
     pub fn get(&self, name: &str) -> Result<Option<PluginRecord>, RegistryError> {
         let conn = self.conn();
         Ok(conn
