@@ -302,13 +302,13 @@ fn main() {
     );
     println!();
     println!(
-        "host / raw wasmtime:  {:.2}x wall, {:.2}x thread CPU, {:.2}x process CPU (target ≤ 1.25x)",
+        "host / raw wasmtime:  {:.2}x wall, {:.2}x thread CPU, {:.2}x process CPU (target ≤ 1.10x)",
         ratio(s_host.wall(), s_raw.wall()),
         ratio(s_host.thread_cpu(), s_raw.thread_cpu()),
         ratio(s_host.process_cpu(), s_raw.process_cpu()),
     );
     println!(
-        "spawn / host:         {:.1}x wall (target ≥ 25x)",
+        "spawn / host:         {:.1}x wall (target ≥ 60x)",
         ratio(s_spawn.wall(), s_host.wall())
     );
     println!(
@@ -316,7 +316,7 @@ fn main() {
         ratio(s_host.wall(), s_warm.wall())
     );
     println!(
-        "cold CLI call:        {:.2} ms median (target < 15 ms)",
+        "cold CLI call:        {:.2} ms median (target ≤ 6 ms)",
         cold_med.as_secs_f64() * 1e3
     );
 }

@@ -41,8 +41,11 @@ pub fn build(opts: EngineOptions) -> wasmtime::Result<(Engine, bool)> {
             .total_tables(2048)
             .total_stacks(256)
             .max_memory_size(MAX_MEMORY as usize)
-            .linear_memory_keep_resident(2 << 20)
-            .table_keep_resident(512 << 10);
+            // Reset by memset what a small guest touches, by madvise the
+            // rest: measured here, 64 KiB beats both 0 and 2 MiB (and
+            // copying the data segments instead of mapping them is slower).
+            .linear_memory_keep_resident(64 << 10)
+            .table_keep_resident(16 << 10);
         let mut cfg = base_config();
         cfg.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         match Engine::new(&cfg) {

@@ -3,17 +3,17 @@
 
 use crate::fx::*;
 
-/// A coder that deletes the test its change breaks, instead of fixing the
-/// bug: the suite passes, the reviewer approves, but fewer tests pass than
-/// before the run, so the change does not merge.
-#[test]
-fn deleting_a_failing_test_does_not_merge() {
+/// A scoped run whose coder breaks `mean` (floor division) and writes
+/// `tests` (made from the example's test file) instead of fixing it: the
+/// suite passes, the change stays a draft, main does not move. The
+/// tests-not-weakened gate's evidence.
+fn weaken_tests(tests: impl FnOnce(&str) -> String) -> String {
     let home = shared_home();
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
     let mut s = session(d.path());
     let coder = exchange_mut(&mut s, "fix-mean/coder/1", 1);
-    let tests = "import unittest\n\nfrom calc import divide\n\n\nclass TestCalc(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 2)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n";
+    let tests = tests(&std::fs::read_to_string(repo.join("test_calc.py")).unwrap());
     let calc = std::fs::read_to_string(repo.join("calc.py"))
         .unwrap()
         .replace(
@@ -38,22 +38,29 @@ fn deleting_a_failing_test_does_not_merge() {
     let (c, out) = run(&home, d.path(), &["--trust", "scoped"]);
     assert_eq!(c, 0, "{out}");
     assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
-    let weakened = gate(&out, "tests-not-weakened");
-    assert_eq!(weakened["passed"], false, "{weakened}");
-    assert!(
-        weakened["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("2 tests passed before the change, 1 after"),
-        "{weakened}"
-    );
-    // The suite itself passed: only the host's count before and after saw it.
-    let tests_pass = gate(&out, "tests-pass");
-    assert_eq!(tests_pass["passed"], true, "{tests_pass}");
+    // The suite itself passed: only the host's before and after saw it.
+    assert_eq!(gate(&out, "tests-pass")["passed"], true, "{out:#}");
     assert_eq!(
         git(&repo, &["rev-parse", "main"]),
         main_before,
         "main moved"
+    );
+    let weakened = gate(&out, "tests-not-weakened");
+    assert_eq!(weakened["passed"], false, "{weakened}");
+    weakened["evidence"].as_str().unwrap().to_string()
+}
+
+/// A coder that deletes the test its change breaks, instead of fixing the
+/// bug: the suite passes, the reviewer approves, but fewer tests pass than
+/// before the run, so the change does not merge.
+#[test]
+fn deleting_a_failing_test_does_not_merge() {
+    let evidence = weaken_tests(|_| {
+        "import unittest\n\nfrom calc import divide\n\n\nclass TestCalc(unittest.TestCase):\n    def test_divide(self):\n        self.assertEqual(divide(6, 3), 2)\n\n\nif __name__ == \"__main__\":\n    unittest.main()\n".into()
+    });
+    assert!(
+        evidence.contains("2 tests passed before the change, 1 after"),
+        "{evidence}"
     );
 }
 
@@ -106,54 +113,17 @@ fn executable_files_in_low_risk_places_do_not_auto_merge() {
 /// no longer does, so the change does not merge.
 #[test]
 fn replacing_a_failing_test_with_a_trivial_one_does_not_merge() {
-    let home = shared_home();
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    let mut s = session(d.path());
-    let coder = exchange_mut(&mut s, "fix-mean/coder/1", 1);
-    let tests = std::fs::read_to_string(repo.join("test_calc.py"))
-        .unwrap()
-        .replace(
+    let evidence = weaken_tests(|tests| {
+        let t = tests.replace(
             "    def test_mean(self):\n        self.assertAlmostEqual(mean([1, 2, 4]), 7 / 3)\n",
             "    def test_mean_runs(self):\n        mean([1, 2, 4])\n",
         );
-    assert!(tests.contains("test_mean_runs"), "{tests}");
-    let calc = std::fs::read_to_string(repo.join("calc.py"))
-        .unwrap()
-        .replace(
-            "return sum(xs) / len(xs)",
-            "return sum(xs) // len(xs) if xs else 0",
-        );
-    coder["response"] = reply(
-        "",
-        &[
-            (
-                "write-file",
-                serde_json::json!({"path": "calc.py", "content": calc}),
-            ),
-            (
-                "write-file",
-                serde_json::json!({"path": "test_calc.py", "content": tests}),
-            ),
-        ],
-    );
-    save_session(d.path(), &s);
-    let main_before = git(&repo, &["rev-parse", "main"]);
-    let (c, out) = run(&home, d.path(), &["--trust", "scoped"]);
-    assert_eq!(c, 0, "{out}");
-    assert_eq!(out["result"]["delivery"], "draft", "{out:#}");
-    let weakened = gate(&out, "tests-not-weakened");
-    assert_eq!(weakened["passed"], false, "{weakened}");
-    let evidence = weakened["evidence"].as_str().unwrap();
+        assert!(t.contains("test_mean_runs"), "{t}");
+        t
+    });
     assert!(
         evidence.contains("2 tests passed before the change, 2 after")
             && evidence.contains("test_calc.TestCalc.test_mean"),
         "{evidence}"
-    );
-    assert_eq!(gate(&out, "tests-pass")["passed"], true);
-    assert_eq!(
-        git(&repo, &["rev-parse", "main"]),
-        main_before,
-        "main moved"
     );
 }

@@ -79,22 +79,14 @@ fn a_coder_that_writes_too_much_is_stopped_as_it_writes() {
 /// a defined state, and nothing past the caps reaches the branch.
 #[test]
 fn a_hostile_coder_is_held_to_the_default_quotas() {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    install_guest(&home, "factory-test-hostile-coder", "hostile", "full");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    configure(
-        &repo,
-        "\n[roles]\ncoder = \"hostile\"\n\n[pipeline]\nreview = false\n",
-    );
-    crate::hostile::git::inject(d.path(), &["attack: quota".into()]);
+    let (_home_dir, home, d, repo) = super::hostile_coder();
+    super::inject(d.path(), &["attack: quota".into()]);
     let main_before = git(&repo, &["rev-parse", "main"]);
     let (c, out) = run(&home, d.path(), &["--replay-lenient"]);
     let id = out["id"].as_str().unwrap();
     let v = show(&home, id);
     assert_eq!(c, 0, "{out:#}\n{:#?}", steps(&v));
-    let got = crate::hostile::git::outcomes(&v);
+    let got = super::outcomes(&v);
     let outcome = |prefix: &str| {
         got.iter()
             .find(|(k, _)| k.starts_with(prefix))

@@ -303,32 +303,26 @@ pub fn diff(dir: &Path, base: &str, tip: &str) -> Result<String, GitError> {
 /// The paths changed between two commits, exactly as named (`-z`: no
 /// C-quoting of unusual names).
 pub fn changed_files(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, GitError> {
-    Ok(nul_list(&git(
-        dir,
-        &[
-            "diff",
-            "-z",
-            "--name-only",
-            "--no-renames",
-            &format!("{base}..{tip}"),
-        ],
-    )?))
+    changed_names(dir, base, tip, None)
 }
 
 /// The paths that existed at `base` and were changed or removed by `tip`
-/// (`-z`, no renames: a moved file counts as removed).
+/// (no renames: a moved file counts as removed).
 pub fn modified_or_deleted(dir: &Path, base: &str, tip: &str) -> Result<Vec<String>, GitError> {
-    Ok(nul_list(&git(
-        dir,
-        &[
-            "diff",
-            "-z",
-            "--name-only",
-            "--no-renames",
-            "--diff-filter=MDT",
-            &format!("{base}..{tip}"),
-        ],
-    )?))
+    changed_names(dir, base, tip, Some("--diff-filter=MDT"))
+}
+
+fn changed_names(
+    dir: &Path,
+    base: &str,
+    tip: &str,
+    filter: Option<&str>,
+) -> Result<Vec<String>, GitError> {
+    let range = format!("{base}..{tip}");
+    let mut args = vec!["diff", "-z", "--name-only", "--no-renames"];
+    args.extend(filter);
+    args.push(&range);
+    Ok(nul_list(&git(dir, &args)?))
 }
 
 fn nul_list(out: &str) -> Vec<String> {
