@@ -155,3 +155,48 @@ fn review_edges_stop_when_told_to() {
         );
     }
 }
+
+/// `runs show` and the report say which pipeline a run was held to; a run
+/// resumed after one of its roles was removed is refused before anything
+/// runs, naming the role.
+#[test]
+fn the_pipeline_is_shown_and_checked_again_on_resume() {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = home_dir.path().join("home");
+    install_guest(&home, "factory-test-lying-tester", "liar", "full");
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    configure(&repo, "\n[roles]\ntester = \"liar\"\n");
+    set_pipeline(&repo, "on_changes_requested = \"stop\"");
+    let mut s = session(d.path());
+    exchange_mut(&mut s, "@review/reviewer/1", 0)["response"] = reply(
+        "{\"verdict\": \"request-changes\", \"summary\": \"no\", \"comments\": []}",
+        &[],
+    );
+    save_session(d.path(), &s);
+    let (c, out) = run(&home, d.path(), &[]);
+    assert_eq!(c, 1, "{out:#}");
+    let id = out["id"].as_str().unwrap();
+    let o = factory(&home, &["runs", "show", id]);
+    let shown = text(&o.stdout);
+    for want in [
+        "pipeline  plan: architect `architect`",
+        "then tester `liar` runs `/usr/bin/python3 -m unittest -v`",
+        "review: reviewer `reviewer`; changes requested: stop (blocked)",
+    ] {
+        assert!(shown.contains(want), "{want}:\n{shown}");
+    }
+    assert!(show(&home, id)["pipeline"].as_array().unwrap().len() >= 6);
+    let report = std::fs::read_to_string(out["report"].as_str().unwrap()).unwrap();
+    assert!(report.contains("<h2>Pipeline</h2>"));
+
+    let o = factory(&home, &["plugin", "remove", "liar"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let o = factory(&home, &["resume", id]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("[roles] tester = \"liar\": no plugin named `liar` is installed"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod operator;
 pub mod outcome;
 mod phases;
+pub mod pipeline;
 pub mod progress;
 pub mod report;
 mod start;

@@ -12,6 +12,8 @@ use std::path::Path;
 #[derive(Serialize)]
 pub struct RunView {
     pub run: RunRow,
+    /// The pipeline the run was held to, in words (from its configuration).
+    pub pipeline: Vec<String>,
     pub tasks: Vec<TaskRow>,
     pub steps: Vec<StepRow>,
     pub model_calls: Vec<ModelCallRecord>,
@@ -68,6 +70,9 @@ pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
         cost_usd: model_calls.iter().map(|m| m.cost_micro_usd).sum::<u64>() as f64 / 1e6,
         tasks: store.tasks(id)?,
         steps: store.steps(id)?,
+        pipeline: serde_json::from_value::<super::config::Config>(run.config.clone())
+            .map(|c| super::pipeline::describe(&c))
+            .unwrap_or_default(),
         run,
         model_calls,
         events,
@@ -119,6 +124,13 @@ pub fn text(v: &RunView) -> String {
         "repo   {} ({} → {}, trust {})",
         r.repo, r.branch, r.target, r.trust
     );
+    for (i, line) in v.pipeline.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "{}{line}",
+            if i == 0 { "pipeline  " } else { "          " }
+        );
+    }
     let _ = writeln!(
         o,
         "cost   {} tokens, {} in {} model calls",
@@ -248,6 +260,13 @@ pub fn html(v: &RunView) -> String {
         "<h2>Task</h2><pre>{}</pre>",
         esc(&serde_json::to_string_pretty(&r.task).unwrap_or_default())
     );
+    if !v.pipeline.is_empty() {
+        let _ = write!(o, "<h2>Pipeline</h2><ul>");
+        for line in &v.pipeline {
+            let _ = write!(o, "<li>{}</li>", esc(line));
+        }
+        let _ = write!(o, "</ul>");
+    }
     let _ = write!(
         o,
         "<h2>Tasks</h2><table><tr><th>id</th><th>title</th><th>status</th><th>attempts</th><th>reason</th></tr>"

@@ -66,39 +66,6 @@ fn setup_model(
     Ok(Some(m.name.clone()))
 }
 
-/// Each `[roles]` entry must name an installed role plugin of that kind.
-fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
-    let r = &cfg.roles;
-    let mut roles = vec![
-        ("architect", &r.architect),
-        ("coder", &r.coder),
-        ("tester", &r.tester),
-        ("reviewer", &r.reviewer),
-        ("documenter", &r.documenter),
-    ];
-    if cfg.trust == RunTrust::Full {
-        roles.push(("deployer", &r.deployer));
-    }
-    for (kind, name) in roles {
-        let found = host
-            .registry()
-            .get(name)
-            .map_err(|e| RunError::Setup(e.to_string()))?;
-        let why = match found {
-            None => format!("no plugin named `{name}` is installed (see `factory plugin list`)"),
-            Some(p) if p.world != crate::registry::World::Role => {
-                format!("`{name}` is a {}, not a role", p.world.noun())
-            }
-            Some(p) if p.kind != kind => format!("`{name}` is a {} role, not a {kind}", p.kind),
-            Some(_) => continue,
-        };
-        return Err(RunError::Setup(format!(
-            "factory.toml [roles] {kind} = \"{name}\": {why}"
-        )));
-    }
-    Ok(())
-}
-
 /// Start a run of `opts.spec` on `opts.repo` and drive it to its end.
 pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError> {
     let repo = git::open_repo(&opts.repo)
@@ -144,7 +111,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     let limits = policy.effective(&repo);
     let policy_notes = super::operator::apply(&mut cfg, &limits, &repo, opts.trust.is_some())
         .map_err(RunError::Setup)?;
-    check_roles(host, &cfg)?;
+    super::pipeline::check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
     let spec = opts.spec.display().to_string();
@@ -258,6 +225,8 @@ pub async fn resume(
     })?;
     let task: Task = serde_json::from_value(run.task.clone())
         .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
+    // The roles it started with must still be there, and still be roles.
+    super::pipeline::check_roles(host, &cfg)?;
     let model = setup_model(
         host,
         &cfg,
