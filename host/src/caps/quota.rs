@@ -157,3 +157,42 @@ impl OutputStream for Counted {
         self.inner.cancel().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quota() -> Arc<Quota> {
+        Quota::new(QuotaLimits {
+            bytes: 1000,
+            files: 2,
+            file_size: 600,
+        })
+    }
+
+    #[test]
+    fn bytes_files_and_one_files_size_are_each_capped() {
+        let q = quota();
+        q.write(500, Some(500)).unwrap();
+        assert!(q.write(200, Some(700)).unwrap_err().contains("may not grow past 600"));
+        q.write(400, Some(400)).unwrap();
+        let e = q.write(200, Some(200)).unwrap_err();
+        assert!(e.contains("1000 bytes in all"), "{e}");
+        // A refused write is not counted: a smaller one still fits.
+        q.write(100, Some(100)).unwrap();
+        q.create().unwrap();
+        q.create().unwrap();
+        assert!(q.create().unwrap_err().contains("2 files"));
+        assert!(q.set_size(601).is_err() && q.set_size(600).is_ok());
+        // Appends (no known end) count toward the total only.
+        assert!(q.write(1, None).is_err());
+    }
+
+    #[test]
+    fn each_kind_of_refusal_is_reported_once() {
+        let q = quota();
+        assert!(q.first_refusal("a file may not grow past 600 bytes (the write would end at 700)"));
+        assert!(!q.first_refusal("a file may not grow past 600 bytes (the write would end at 9000)"));
+        assert!(q.first_refusal("the step may write 1000 bytes in all; this write would make 1200"));
+    }
+}

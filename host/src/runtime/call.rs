@@ -93,3 +93,31 @@ pub fn new_call_id() -> String {
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
     format!("{now:x}-{pid:x}-{seq:x}")
 }
+
+#[cfg(test)]
+impl CallInfo {
+    /// A top-level call of `plugin` at `trust` with `grants`, journaled in
+    /// `journal`, for the capabilities' unit tests.
+    pub fn for_test(
+        plugin: &str,
+        trust: crate::trust::TrustLevel,
+        grants: &[crate::grants::Grant],
+        journal: Journal,
+    ) -> Arc<CallInfo> {
+        Arc::new(CallInfo {
+            call_id: format!("test-{plugin}"),
+            parent_call: None,
+            plugin: plugin.to_string(),
+            policy: Arc::new(crate::policy::compile(
+                plugin,
+                trust,
+                grants,
+                &Default::default(),
+            )),
+            journal,
+            deadline: Instant::now() + Duration::from_secs(30),
+            depth: 0,
+            scope: None,
+        })
+    }
+}
