@@ -183,8 +183,15 @@ mod tests {
     async fn untrusted_plugins_are_denied_and_it_is_journaled() {
         let d = tempfile::tempdir().unwrap();
         let (mut kv, journal) = state(d.path(), "p", TrustLevel::Untrusted);
-        let e = kv.set("k".into(), b"v".to_vec()).await.unwrap().unwrap_err();
-        assert!(matches!(e, ErrorCode::Denied(ref m) if m.contains("trust read-only")), "{e:?}");
+        let e = kv
+            .set("k".into(), b"v".to_vec())
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(e, ErrorCode::Denied(ref m) if m.contains("trust read-only")),
+            "{e:?}"
+        );
         journal.flush();
         let conn = crate::db::open(&d.path().join("factory.db")).unwrap();
         let entries = crate::journal::query(&conn, Some("p"), None, 10).unwrap();
@@ -201,10 +208,20 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let (mut a, _) = state(d.path(), "a", TrustLevel::ReadOnly);
         let (mut b, _) = state(d.path(), "b", TrustLevel::ReadOnly);
-        a.set("shared/x".into(), b"from a".to_vec()).await.unwrap().unwrap();
-        a.set("shared/y".into(), b"2".to_vec()).await.unwrap().unwrap();
+        a.set("shared/x".into(), b"from a".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
+        a.set("shared/y".into(), b"2".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
         a.set("other".into(), b"3".to_vec()).await.unwrap().unwrap();
-        assert_eq!(b.get("shared/x".into()).await.unwrap().unwrap(), None, "b sees a's key");
+        assert_eq!(
+            b.get("shared/x".into()).await.unwrap().unwrap(),
+            None,
+            "b sees a's key"
+        );
         assert_eq!(
             a.get("shared/x".into()).await.unwrap().unwrap().as_deref(),
             Some(&b"from a"[..])
@@ -213,9 +230,18 @@ mod tests {
             a.list_keys("shared/".into(), 10).await.unwrap().unwrap(),
             ["shared/x", "shared/y"]
         );
-        assert!(b.list_keys("".into(), 10).await.unwrap().unwrap().is_empty());
+        assert!(
+            b.list_keys("".into(), 10)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_empty()
+        );
         assert!(a.delete("other".into()).await.unwrap().unwrap());
-        assert!(!b.delete("shared/x".into()).await.unwrap().unwrap(), "b deleted a's key");
+        assert!(
+            !b.delete("shared/x".into()).await.unwrap().unwrap(),
+            "b deleted a's key"
+        );
         let long = "k".repeat(MAX_KEY + 1);
         assert!(matches!(
             a.get(long).await.unwrap(),

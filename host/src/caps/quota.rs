@@ -174,7 +174,11 @@ mod tests {
     fn bytes_files_and_one_files_size_are_each_capped() {
         let q = quota();
         q.write(500, Some(500)).unwrap();
-        assert!(q.write(200, Some(700)).unwrap_err().contains("may not grow past 600"));
+        assert!(
+            q.write(200, Some(700))
+                .unwrap_err()
+                .contains("may not grow past 600")
+        );
         q.write(400, Some(400)).unwrap();
         let e = q.write(200, Some(200)).unwrap_err();
         assert!(e.contains("1000 bytes in all"), "{e}");
@@ -192,7 +196,11 @@ mod tests {
     fn each_kind_of_refusal_is_reported_once() {
         let q = quota();
         assert!(q.first_refusal("a file may not grow past 600 bytes (the write would end at 700)"));
-        assert!(!q.first_refusal("a file may not grow past 600 bytes (the write would end at 9000)"));
-        assert!(q.first_refusal("the step may write 1000 bytes in all; this write would make 1200"));
+        assert!(
+            !q.first_refusal("a file may not grow past 600 bytes (the write would end at 9000)")
+        );
+        assert!(
+            q.first_refusal("the step may write 1000 bytes in all; this write would make 1200")
+        );
     }
 }

@@ -6,7 +6,7 @@
 use super::{EXIT_INTERNAL, Failure, fail};
 use anyhow::{Context, anyhow};
 use clap::Args;
-use factory_host::orchestrator::config::RunTrust;
+use factory_host::orchestrator::config::Reach;
 use factory_host::orchestrator::git;
 use factory_host::orchestrator::operator::{Limits, Policy};
 use std::path::PathBuf;
@@ -133,7 +133,7 @@ pub async fn run(a: DemoArgs) -> Result<(), Failure> {
         p.repo.insert(
             Policy::key(&repo),
             Limits {
-                max_trust: Some(RunTrust::Scoped),
+                max_trust: Some(Reach::Scoped),
                 ..Default::default()
             },
         );

@@ -4,7 +4,7 @@
 use super::{EXIT_USAGE, Failure, fail, print_json};
 use anyhow::{Context, anyhow};
 use clap::Subcommand;
-use factory_host::orchestrator::config::RunTrust;
+use factory_host::orchestrator::config::Reach;
 use factory_host::orchestrator::operator::{Caps, Limits, Policy};
 use std::path::PathBuf;
 
@@ -31,7 +31,7 @@ pub enum PolicyCommand {
         /// The highest trust the repository's factory.toml may choose:
         /// read-only, draft, auto-merge, scoped, full.
         #[arg(long, value_parser = super::run::parse_trust)]
-        max_trust: Option<RunTrust>,
+        max_trust: Option<Reach>,
         /// An environment variable the repository may name as its model
         /// key (`[model] api_key_env`); repeat for more. Replaces the list.
         #[arg(long, value_name = "VAR")]

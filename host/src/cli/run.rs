@@ -6,9 +6,7 @@ use clap::{Args, Subcommand};
 use factory_host::orchestrator::outcome::Delivery;
 use factory_host::orchestrator::progress::{ProgressSink, Terminal};
 use factory_host::orchestrator::state::RunStatus;
-use factory_host::orchestrator::{
-    self, RunError, RunOptions, RunSummary, config::RunTrust, report,
-};
+use factory_host::orchestrator::{self, RunError, RunOptions, RunSummary, config::Reach, report};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -24,7 +22,7 @@ pub struct RunArgs {
     format: String,
     /// Override factory.toml's trust: read-only, draft, auto-merge, scoped, full.
     #[arg(long, value_parser = parse_trust)]
-    trust: Option<RunTrust>,
+    trust: Option<Reach>,
     /// Play model replies back from this recording instead of calling a model.
     #[arg(long, value_name = "FILE")]
     replay: Option<PathBuf>,
@@ -45,8 +43,8 @@ pub struct RunArgs {
     progress: bool,
 }
 
-pub fn parse_trust(s: &str) -> Result<RunTrust, String> {
-    RunTrust::parse(s).ok_or_else(|| {
+pub fn parse_trust(s: &str) -> Result<Reach, String> {
+    Reach::parse(s).ok_or_else(|| {
         format!("unknown trust `{s}`; one of read-only, draft, auto-merge, scoped, full")
     })
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 pub const FILE: &str = "factory.toml";
 
-/// The run's trust level: how far it goes.
+/// How far a run may take its change (factory.toml's `trust`, `--trust`):
+/// a delivery level, not a plugin's [`crate::trust::TrustLevel`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RunTrust {
+pub enum Reach {
     /// A suggested patch; nothing is merged.
     ReadOnly,
     /// A branch and a pull-request record for a human.
@@ -26,17 +27,17 @@ pub enum RunTrust {
     Full,
 }
 
-impl RunTrust {
+impl Reach {
     pub fn name(self) -> &'static str {
         match self {
-            RunTrust::ReadOnly => "read-only",
-            RunTrust::Draft => "draft",
-            RunTrust::AutoMerge => "auto-merge",
-            RunTrust::Scoped => "scoped",
-            RunTrust::Full => "full",
+            Reach::ReadOnly => "read-only",
+            Reach::Draft => "draft",
+            Reach::AutoMerge => "auto-merge",
+            Reach::Scoped => "scoped",
+            Reach::Full => "full",
         }
     }
-    pub fn parse(s: &str) -> Option<RunTrust> {
+    pub fn parse(s: &str) -> Option<Reach> {
         serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
     }
 }
@@ -55,8 +56,8 @@ mod duration {
     }
 }
 
-fn default_trust() -> RunTrust {
-    RunTrust::Draft
+fn default_trust() -> Reach {
+    Reach::Draft
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -64,7 +65,7 @@ fn default_trust() -> RunTrust {
 pub struct Config {
     /// How far a run goes (default: draft).
     #[serde(default = "default_trust")]
-    pub trust: RunTrust,
+    pub trust: Reach,
     /// The branch changes merge into (default: the checked-out branch).
     #[serde(default)]
     pub target_branch: Option<String>,
@@ -380,7 +381,7 @@ impl Config {
                 c.test.command
             )));
         }
-        if c.trust == RunTrust::Full && c.deploy.is_none() {
+        if c.trust == Reach::Full && c.deploy.is_none() {
             return Err(invalid("trust = \"full\" deploys, so it needs a [deploy] table with `command` and `health`".into()));
         }
         Ok(c)
@@ -403,7 +404,7 @@ mod tests {
     #[test]
     fn defaults_and_errors() {
         let c = Config::parse("", "f").unwrap();
-        assert_eq!(c.trust, RunTrust::Draft);
+        assert_eq!(c.trust, Reach::Draft);
         assert_eq!(c.roles.coder, "coder");
         let e = Config::parse("trust = \"sideways\"", "factory.toml")
             .unwrap_err()

@@ -5,7 +5,7 @@
 //! a merge (auto-merge: low-risk paths only; scoped: inside the task's
 //! scope), a merge and a deploy.
 
-use super::config::RunTrust;
+use super::config::Reach;
 use super::state::{self, Phase};
 use super::steps::{Access, Kind};
 use super::{Ctx, RunFailure, git};
@@ -61,7 +61,7 @@ pub async fn gates_and_deliver(
     }
     // The host's own run on the commit it delivers; the tester's report is
     // shown beside it, never taken for it.
-    let may_merge = ctx.trust >= RunTrust::AutoMerge;
+    let may_merge = ctx.trust >= Reach::AutoMerge;
     let verified = if g.tests_pass || (g.tests_not_weakened && may_merge) {
         Some(ctx.verify_tests(&tip).await?)
     } else {
@@ -249,11 +249,11 @@ pub async fn gates_and_deliver(
         }
     };
     let (merge, why_not) = match ctx.trust {
-        RunTrust::ReadOnly | RunTrust::Draft => (
+        Reach::ReadOnly | Reach::Draft => (
             false,
             format!("trust {} stops before merging", ctx.trust.name()),
         ),
-        RunTrust::AutoMerge => {
+        Reach::AutoMerge => {
             let risky: Vec<&String> = changed
                 .iter()
                 .filter(|f| !glob::any(&g.low_risk_paths, f))
@@ -263,7 +263,7 @@ pub async fn gates_and_deliver(
                     .then(|| format!("not low-risk: {}", super::subtask::join(&risky))),
             )
         }
-        RunTrust::Scoped | RunTrust::Full => {
+        Reach::Scoped | Reach::Full => {
             // Inside the task's scope, or low-risk (what auto-merge, the
             // level below, would merge anyway).
             let scope = &ctx.task.scope;
@@ -285,7 +285,7 @@ pub async fn gates_and_deliver(
             })
         }
     };
-    if ctx.trust == RunTrust::ReadOnly {
+    if ctx.trust == Reach::ReadOnly {
         result.delivery = Delivery::Patch;
         ctx.note(
             state::DELIVER,
@@ -336,7 +336,7 @@ pub async fn gates_and_deliver(
             String::new(),
         );
     }
-    if ctx.trust == RunTrust::Full && result.delivery == Delivery::Merged {
+    if ctx.trust == Reach::Full && result.delivery == Delivery::Merged {
         let out = deploy(ctx).await?;
         let ok = out.deployed && out.healthy;
         let rolled_back = out.rolled_back;

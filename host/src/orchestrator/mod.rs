@@ -28,7 +28,7 @@ pub use start::{resume, start};
 
 use crate::budget::Budget;
 use crate::runtime::{Host, ToolFailure};
-use config::{Config, RunTrust};
+use config::{Config, Reach};
 use factory_types::Task;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub struct Ctx {
     pub branch: String,
     pub base: String,
     pub target: String,
-    pub trust: RunTrust,
+    pub trust: Reach,
     /// The granted model name, if a model is configured.
     pub model: Option<String>,
     pub budget: Arc<Budget>,
@@ -112,7 +112,7 @@ pub struct RunOptions {
     pub repo: PathBuf,
     pub spec: PathBuf,
     pub format: Option<String>,
-    pub trust: Option<RunTrust>,
+    pub trust: Option<Reach>,
     pub replay: Option<PathBuf>,
     /// Replay a recording even where the live requests differ from it.
     pub replay_lenient: bool,

@@ -5,7 +5,7 @@
 //! the roles, the feedback edges and the gates the run was held to.
 
 use super::RunError;
-use super::config::{Config, FeedbackEdge, RunTrust};
+use super::config::{Config, FeedbackEdge, Reach};
 use crate::runtime::Host;
 use factory_policy::RoleKind;
 
@@ -49,7 +49,7 @@ fn roles(cfg: &Config) -> Vec<(RoleKind, &str)> {
     if cfg.pipeline.docs {
         v.push((RoleKind::Documenter, r.documenter.as_str()));
     }
-    if cfg.trust == RunTrust::Full {
+    if cfg.trust == Reach::Full {
         v.push((RoleKind::Deployer, r.deployer.as_str()));
     }
     v
@@ -129,11 +129,11 @@ pub fn describe(cfg: &Config) -> Vec<String> {
         "delivery: trust {}: {}",
         cfg.trust.name(),
         match cfg.trust {
-            RunTrust::ReadOnly => "a suggested patch".to_string(),
-            RunTrust::Draft => "a branch and a pull-request record".into(),
-            RunTrust::AutoMerge => "merged if the gates pass and every path is low-risk".into(),
-            RunTrust::Scoped => "merged if the gates pass and every path is in scope".into(),
-            RunTrust::Full => format!(
+            Reach::ReadOnly => "a suggested patch".to_string(),
+            Reach::Draft => "a branch and a pull-request record".into(),
+            Reach::AutoMerge => "merged if the gates pass and every path is low-risk".into(),
+            Reach::Scoped => "merged if the gates pass and every path is in scope".into(),
+            Reach::Full => format!(
                 "merged as scoped, then deployed by deployer `{}`",
                 r.deployer
             ),

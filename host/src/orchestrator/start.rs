@@ -1,7 +1,7 @@
 //! Starting a run (repository, config, roles, intake, model, branch and
 //! worktree, budget) and resuming one from its stored state.
 
-use super::config::{Config, RunTrust};
+use super::config::{Config, Reach};
 use super::state::{self, RunStatus, TaskStatus};
 use super::store::{RunRow, Store};
 use super::{Ctx, RunError, RunOptions, RunSummary, git, intake, phases};
@@ -73,7 +73,7 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     let mut cfg = Config::load(&repo)?;
     if let Some(t) = opts.trust {
         cfg.trust = t;
-        if t == RunTrust::Full && cfg.deploy.is_none() {
+        if t == Reach::Full && cfg.deploy.is_none() {
             return Err(RunError::Setup(
                 "--trust full deploys, so factory.toml needs a [deploy] table".into(),
             ));
@@ -273,7 +273,7 @@ pub async fn resume(
         host: host.clone(),
         store,
         run_id: id.to_string(),
-        trust: RunTrust::parse(&run.trust).unwrap_or(cfg.trust),
+        trust: Reach::parse(&run.trust).unwrap_or(cfg.trust),
         cfg,
         task,
         repo,

@@ -22,7 +22,7 @@
 
 pub mod caps;
 
-use super::config::{Config, Gates, RunTrust};
+use super::config::{Config, Gates, Reach};
 use crate::models::ProviderKind;
 pub use caps::{Caps, Ceilings};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ pub const FILE: &str = "policy.toml";
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_trust: Option<RunTrust>,
+    pub max_trust: Option<Reach>,
     /// Environment variables a repository may name as its model key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_envs: Option<Vec<String>>,
@@ -69,7 +69,7 @@ pub enum PolicyError {
 /// The limits in force for one repository.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Effective {
-    pub max_trust: RunTrust,
+    pub max_trust: Reach,
     pub key_envs: Vec<String>,
     pub base_urls: Vec<String>,
     /// The most each budget and size cap may be.
@@ -148,7 +148,7 @@ impl Policy {
             max_trust: own
                 .and_then(|l| l.max_trust)
                 .or(self.default.max_trust)
-                .unwrap_or(RunTrust::Draft),
+                .unwrap_or(Reach::Draft),
             key_envs: pick(
                 |l| l.key_envs.as_ref(),
                 vec!["OPENAI_API_KEY".into(), "ANTHROPIC_API_KEY".into()],
@@ -275,13 +275,13 @@ mod tests {
         let eff = p.effective(Path::new("/nowhere/repo"));
         assert_eq!(
             (eff.max_trust, eff.source.as_str()),
-            (RunTrust::Draft, "built-in")
+            (Reach::Draft, "built-in")
         );
         let mut c = cfg(
             "trust = \"full\"\n[deploy]\ncommand = \"/bin/true\"\nhealth = \"/bin/true\"\n[gates]\ntests_pass = false\nreview_approved = false\nforbidden_paths = []\nlow_risk_paths = [\"**\"]\n",
         );
         let notes = apply(&mut c, &eff, Path::new("/r"), false).unwrap();
-        assert_eq!(c.trust, RunTrust::Draft);
+        assert_eq!(c.trust, Reach::Draft);
         assert!(c.gates.tests_pass && c.gates.review_approved);
         assert!(c.gates.forbidden_paths.contains(&".github/**".to_string()));
         assert!(c.gates.low_risk_paths.is_empty());
@@ -290,7 +290,7 @@ mod tests {
         let mut c =
             cfg("trust = \"full\"\n[deploy]\ncommand = \"/bin/true\"\nhealth = \"/bin/true\"\n");
         apply(&mut c, &eff, Path::new("/r"), true).unwrap();
-        assert_eq!(c.trust, RunTrust::Full);
+        assert_eq!(c.trust, Reach::Full);
     }
 
     #[test]
@@ -322,6 +322,6 @@ mod tests {
         let eff = p.effective(Path::new("/r"));
         let ok = "[model]\nprovider = \"openai\"\nname = \"m\"\napi_key_env = \"MY_KEY\"\nbase_url = \"https://llm.internal/v1/\"\n";
         apply(&mut cfg(ok), &eff, Path::new("/r"), false).unwrap();
-        assert_eq!(eff.max_trust, RunTrust::Draft, "unset fields fall back");
+        assert_eq!(eff.max_trust, Reach::Draft, "unset fields fall back");
     }
 }
