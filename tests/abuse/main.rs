@@ -3,11 +3,16 @@
 
 #[path = "../common.rs"]
 mod common;
+mod env;
 mod exec;
 mod fs;
-mod host_ifaces;
+mod grants;
+mod kv;
 mod limits;
+mod log;
+mod model;
 mod net;
+mod tools;
 
 pub use common::Env;
 pub use factory_host::grants::Grant;
