@@ -359,3 +359,6 @@ pub fn add_to_linker(linker: &mut Linker<InstanceState>) -> wasmtime::Result<()>
         |s| &mut s.exec,
     )
 }
+
+#[cfg(test)]
+mod tests;
