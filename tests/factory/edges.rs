@@ -161,12 +161,7 @@ fn review_edges_stop_when_told_to() {
 /// runs, naming the role.
 #[test]
 fn the_pipeline_is_shown_and_checked_again_on_resume() {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    install_guest(&home, "factory-test-lying-tester", "liar", "full");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    configure(&repo, "\n[roles]\ntester = \"liar\"\n");
+    let (_home_dir, home, d, repo) = with_role("factory-test-lying-tester", "liar", "tester");
     set_pipeline(&repo, "on_changes_requested = \"stop\"");
     let mut s = session(d.path());
     exchange_mut(&mut s, "@review/reviewer/1", 0)["response"] = reply(

@@ -339,3 +339,20 @@ pub fn install_guest(home: &Path, package: &str, name: &str, trust: &str) {
     );
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
 }
+
+/// A fresh home with test plugin `package` installed as `name` (trust
+/// full), and a fresh example repository whose factory.toml makes it the
+/// `kind` role: (home's dir, home, the example's dir, the repository).
+pub fn with_role(
+    package: &str,
+    name: &str,
+    kind: &str,
+) -> (tempfile::TempDir, PathBuf, tempfile::TempDir, PathBuf) {
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = home_dir.path().join("home");
+    install_guest(&home, package, name, "full");
+    let d = tempfile::tempdir().unwrap();
+    let repo = example(d.path());
+    configure(&repo, &format!("\n[roles]\n{kind} = \"{name}\"\n"));
+    (home_dir, home, d, repo)
+}

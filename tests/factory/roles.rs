@@ -98,12 +98,7 @@ fn a_coder_cannot_write_outside_its_worktree() {
 
 #[test]
 fn a_hostile_reviewer_gets_only_read_access_to_its_worktree() {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    install_guest(&home, "factory-test-evil-role", "evil", "full");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    configure(&repo, "\n[roles]\nreviewer = \"evil\"\n");
+    let (_home_dir, home, d, repo) = with_role("factory-test-evil-role", "evil", "reviewer");
     let issue = d.path().join("calc-issue.json");
     let o = std::process::Command::new(BIN)
         .args([

@@ -9,12 +9,7 @@ use crate::fx::*;
 /// passed does not get a broken change merged.
 #[test]
 fn a_tester_that_lies_does_not_pass_the_tests_gate() {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    install_guest(&home, "factory-test-lying-tester", "liar", "full");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    configure(&repo, "\n[roles]\ntester = \"liar\"\n");
+    let (_home_dir, home, d, repo) = with_role("factory-test-lying-tester", "liar", "tester");
     let main_before = git(&repo, &["rev-parse", "main"]);
     // The coder's first attempt (floor division) breaks test_mean; the
     // liar says it passes, so the recorded second attempt never comes and

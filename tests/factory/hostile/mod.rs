@@ -23,15 +23,8 @@ use std::path::{Path, PathBuf};
 /// without an approval is a draft at best): (home's dir, home, the
 /// example's dir, the repository).
 pub fn hostile_coder() -> (tempfile::TempDir, PathBuf, tempfile::TempDir, PathBuf) {
-    let home_dir = tempfile::tempdir().unwrap();
-    let home = home_dir.path().join("home");
-    install_guest(&home, "factory-test-hostile-coder", "hostile", "full");
-    let d = tempfile::tempdir().unwrap();
-    let repo = example(d.path());
-    configure(
-        &repo,
-        "\n[roles]\ncoder = \"hostile\"\n\n[pipeline]\nreview = false\n",
-    );
+    let (home_dir, home, d, repo) = with_role("factory-test-hostile-coder", "hostile", "coder");
+    configure(&repo, "\n[pipeline]\nreview = false\n");
     (home_dir, home, d, repo)
 }
 
