@@ -401,3 +401,6 @@ fn quota_writes(
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
