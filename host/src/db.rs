@@ -185,3 +185,42 @@ pub fn format_ms(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database an older factory made (no version, a column missing) is
+    /// brought up to date once and then only has its version read.
+    #[test]
+    fn an_older_database_is_migrated_once() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("factory.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE plugins(name TEXT PRIMARY KEY, digest TEXT NOT NULL, world TEXT NOT NULL,
+                 trust INTEGER NOT NULL, builtin INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,
+                 source TEXT NOT NULL, installed_at INTEGER NOT NULL);",
+            )
+            .unwrap();
+        }
+        let c = open(&path).unwrap();
+        let version: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let has_kind = c
+            .prepare("SELECT 1 FROM pragma_table_info('plugins') WHERE name='kind'")
+            .unwrap()
+            .exists([])
+            .unwrap();
+        assert!(has_kind, "the missing column was added");
+        let runs = c
+            .prepare("SELECT 1 FROM sqlite_master WHERE name='runs'")
+            .unwrap()
+            .exists([])
+            .unwrap();
+        assert!(runs, "the run store's tables were created");
+    }
+}
