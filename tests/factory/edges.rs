@@ -29,18 +29,17 @@ fn integration_test_failures_stop_when_told_to() {
     let home = shared_home();
     let d = tempfile::tempdir().unwrap();
     let repo = example(d.path());
-    std::fs::write(
-        repo.join("stats.py"),
-        "def total(xs):\n    return sum(xs)\n",
-    )
-    .unwrap();
-    std::fs::write(
-        repo.join("test_combo.py"),
-        "import unittest\n\nimport calc\nimport stats\n\n\nclass TestCombo(unittest.TestCase):\n    def test_not_both(self):\n        self.assertFalse(hasattr(calc, \"A\") and hasattr(stats, \"B\"))\n",
-    )
-    .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "stats"]);
+    commit_files(
+        &repo,
+        &[
+            ("stats.py", "def total(xs):\n    return sum(xs)\n"),
+            (
+                "test_combo.py",
+                "import unittest\n\nimport calc\nimport stats\n\n\nclass TestCombo(unittest.TestCase):\n    def test_not_both(self):\n        self.assertFalse(hasattr(calc, \"A\") and hasattr(stats, \"B\"))\n",
+            ),
+        ],
+        "stats",
+    );
     set_pipeline(&repo, "on_test_failure = \"stop\"\ndocs = false");
     let plan = json!({"summary": "two changes", "subtasks": [
         {"id": "calc", "title": "A", "instructions": "add A", "scope": ["calc.py"], "depends_on": []},

@@ -76,6 +76,15 @@ pub fn example(dir: &Path) -> PathBuf {
     repo
 }
 
+/// Write `files` (path, content) into the repository and commit them.
+pub fn commit_files(repo: &Path, files: &[(&str, &str)], message: &str) {
+    for (path, content) in files {
+        std::fs::write(repo.join(path), content).unwrap();
+    }
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-qm", message]);
+}
+
 /// Append `extra` to the repository's factory.toml and commit it.
 pub fn configure(repo: &Path, extra: &str) {
     let p = repo.join("factory.toml");

@@ -163,18 +163,17 @@ fn full_trust_deploys_and_rolls_back_a_failed_health_check() {
     for healthy in [true, false] {
         let d = tempfile::tempdir().unwrap();
         let repo = example(d.path());
-        std::fs::write(
-            repo.join("deploy.sh"),
-            "echo \"$(cat calc.py | wc -l) lines\" > \"$1/deployed\"\n",
-        )
-        .unwrap();
-        std::fs::write(
-            repo.join("rollback.sh"),
-            "echo rolled back > \"$1/rolled-back\"\n",
-        )
-        .unwrap();
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-qm", "deploy scripts"]);
+        commit_files(
+            &repo,
+            &[
+                (
+                    "deploy.sh",
+                    "echo \"$(cat calc.py | wc -l) lines\" > \"$1/deployed\"\n",
+                ),
+                ("rollback.sh", "echo rolled back > \"$1/rolled-back\"\n"),
+            ],
+            "deploy scripts",
+        );
         let health = if healthy {
             "/bin/sh -c 'test -f {scratch}/deployed'"
         } else {
@@ -413,14 +412,14 @@ fn a_killed_run_resumes_without_redoing_finished_steps() {
 /// both add a line to CHANGELOG.md, which no subtask declares.
 fn two_module_project(dir: &std::path::Path) -> std::path::PathBuf {
     let repo = example(dir);
-    std::fs::write(
-        repo.join("stats.py"),
-        "def total(xs):\n    return sum(xs)\n",
-    )
-    .unwrap();
-    std::fs::write(repo.join("CHANGELOG.md"), "# Changelog\n\n## Unreleased\n").unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "stats"]);
+    commit_files(
+        &repo,
+        &[
+            ("stats.py", "def total(xs):\n    return sum(xs)\n"),
+            ("CHANGELOG.md", "# Changelog\n\n## Unreleased\n"),
+        ],
+        "stats",
+    );
     let toml = std::fs::read_to_string(repo.join("factory.toml")).unwrap();
     set_config(&repo, &format!("{toml}\n[pipeline]\ndocs = false\n"));
     let plan = json!({"summary": "two changes", "subtasks": [

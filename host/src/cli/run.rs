@@ -95,11 +95,8 @@ pub struct ReportArgs {
 }
 
 fn run_error(e: RunError) -> Failure {
-    let code = match e {
-        RunError::Db(_) => EXIT_INTERNAL,
-        _ => EXIT_USAGE,
-    };
-    fail(code, e.into())
+    let e = anyhow::Error::from(e);
+    fail(super::exit_code_of(&e), e)
 }
 
 fn finish(s: RunSummary, json: bool) -> Result<(), Failure> {

@@ -103,6 +103,21 @@ pub struct Roles {
     pub deployer: String,
 }
 
+impl Roles {
+    /// The plugin that serves `kind`.
+    pub fn plugin(&self, kind: factory_policy::RoleKind) -> &str {
+        use factory_policy::RoleKind as K;
+        match kind {
+            K::Architect => &self.architect,
+            K::Coder => &self.coder,
+            K::Tester => &self.tester,
+            K::Reviewer => &self.reviewer,
+            K::Documenter => &self.documenter,
+            K::Deployer => &self.deployer,
+        }
+    }
+}
+
 impl Default for Roles {
     fn default() -> Self {
         Roles {

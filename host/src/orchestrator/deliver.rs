@@ -120,10 +120,12 @@ pub async fn gates_and_deliver(
         // By name where the output lists names: every test that passed
         // before still exists and passes (a deleted failing test replaced
         // by a trivial one keeps the count, not the names).
+        let passing_after: std::collections::HashSet<&String> =
+            after.passing_names.iter().collect();
         let lost: Vec<&String> = before
             .passing_names
             .iter()
-            .filter(|n| !after.passing_names.contains(n))
+            .filter(|n| !passing_after.contains(n))
             .collect();
         let (passed, evidence) = match (before.passing, after.passing) {
             (Some(b), Some(a)) if !lost.is_empty() => (

@@ -37,22 +37,16 @@ pub fn check_roles(host: &Host, cfg: &Config) -> Result<(), RunError> {
 
 /// The roles a run with `cfg` calls: the deployer only when it deploys.
 fn roles(cfg: &Config) -> Vec<(RoleKind, &str)> {
-    let r = &cfg.roles;
-    let mut v = vec![
-        (RoleKind::Architect, r.architect.as_str()),
-        (RoleKind::Coder, r.coder.as_str()),
-        (RoleKind::Tester, r.tester.as_str()),
-    ];
-    if cfg.pipeline.review {
-        v.push((RoleKind::Reviewer, r.reviewer.as_str()));
-    }
-    if cfg.pipeline.docs {
-        v.push((RoleKind::Documenter, r.documenter.as_str()));
-    }
-    if cfg.trust == Reach::Full {
-        v.push((RoleKind::Deployer, r.deployer.as_str()));
-    }
-    v
+    RoleKind::ALL
+        .into_iter()
+        .filter(|k| match k {
+            RoleKind::Reviewer => cfg.pipeline.review,
+            RoleKind::Documenter => cfg.pipeline.docs,
+            RoleKind::Deployer => cfg.trust == Reach::Full,
+            _ => true,
+        })
+        .map(|k| (k, cfg.roles.plugin(k)))
+        .collect()
 }
 
 fn edge(e: FeedbackEdge) -> &'static str {

@@ -32,15 +32,7 @@ impl Ctx {
     }
 
     pub fn plugin_for(&self, kind: Kind) -> &str {
-        let r = &self.cfg.roles;
-        match kind {
-            Kind::Architect => &r.architect,
-            Kind::Coder => &r.coder,
-            Kind::Tester => &r.tester,
-            Kind::Reviewer => &r.reviewer,
-            Kind::Documenter => &r.documenter,
-            Kind::Deployer => &r.deployer,
-        }
+        self.cfg.roles.plugin(kind)
     }
 
     /// Run one step of `kind` for `task_id`; its typed output.

@@ -202,28 +202,24 @@ pub fn clamp(cfg: &mut Config, c: &Ceilings, source: &str, notes: &mut Vec<Strin
     );
     at_most!(b.max_step_files, "max_step_files", c.max_step_files);
     at_most!(b.max_file_bytes, "max_file_bytes", c.max_file_bytes);
-    match b.max_tokens {
-        Some(t) if t <= c.max_tokens => {}
-        asked => {
-            note(
-                "max_tokens",
-                asked.map_or("none (no limit)".into(), |t| t.to_string()),
-                c.max_tokens.to_string(),
-            );
-            b.max_tokens = Some(c.max_tokens);
-        }
+    // These are optional: leaving one out means "no limit", read as the cap.
+    macro_rules! at_most_some {
+        ($v:expr, $name:literal, $cap:expr) => {
+            match $v {
+                Some(t) if t <= $cap => {}
+                asked => {
+                    note(
+                        $name,
+                        asked.map_or("none (no limit)".into(), |t| t.to_string()),
+                        $cap.to_string(),
+                    );
+                    $v = Some($cap);
+                }
+            }
+        };
     }
-    match b.max_cost_usd {
-        Some(t) if t <= c.max_cost_usd => {}
-        asked => {
-            note(
-                "max_cost_usd",
-                asked.map_or("none (no limit)".into(), |t| t.to_string()),
-                c.max_cost_usd.to_string(),
-            );
-            b.max_cost_usd = Some(c.max_cost_usd);
-        }
-    }
+    at_most_some!(b.max_tokens, "max_tokens", c.max_tokens);
+    at_most_some!(b.max_cost_usd, "max_cost_usd", c.max_cost_usd);
     if b.max_wall > c.max_wall {
         note(
             "max_wall",

@@ -102,9 +102,7 @@ impl Policy {
         let path = home.join(FILE);
         let text = toml::to_string_pretty(self)
             .map_err(|e| PolicyError::Invalid(path.display().to_string(), e.to_string()))?;
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        crate::home::write_atomic(&path, text.as_bytes())
             .map_err(|e| PolicyError::Write(path.display().to_string(), e))
     }
 
