@@ -22,7 +22,7 @@ impl Env {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::open(
             Home::at(dir.path().join("home")).unwrap(),
-            Default::default(),
+            factory_host::builtins::host_options(Default::default()),
         )
         .unwrap();
         Env { dir, host }

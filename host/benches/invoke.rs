@@ -4,6 +4,9 @@
 //! - host: `Host::invoke` of a no-op tool through the public API: policy
 //!   (cached per registry version), integrity stamp checks, a fresh store and
 //!   instance with the plugin's grants, the call, the journal record;
+//! - sandbox: the same call through `factory-sandbox` alone (the plugin
+//!   resolved from memory, records dropped): the sandbox's own cost,
+//!   without the store and the journal;
 //! - raw: the same component with bare wasmtime (same engine config, a WASI
 //!   context with nothing granted, `InstancePre`, one call, drop);
 //! - warm: a call on an instance that already exists;
@@ -12,16 +15,21 @@
 //! - cli: a whole `factory tool call` process on an installed plugin.
 //!
 //! Run: `cargo bench -p factory-host --bench invoke` (`-- --quick` for a
-//! shorter run). Rounds interleave the cases; each figure is the median over
+//! shorter run; `-- --profile host` or `-- --profile raw` to run only that
+//! case for 5 s, e.g. under `perf record`). Rounds interleave the cases; each figure is the median over
 //! rounds of the per-call mean within a round.
 
 use factory_host::bindings::tool::ToolPluginPre;
 use factory_host::engine::{self, EngineOptions};
 use factory_host::registry::InstallRequest;
-use factory_host::{CallOptions, Home, Host, HostOptions, Outcome, TrustLevel};
+use factory_host::{CallOptions, Home, Host, Outcome, TrustLevel};
+use factory_sandbox::{
+    Components, Hooks, InvokeError, Loaded, PluginMeta, Sandbox, SandboxOptions,
+};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -143,9 +151,7 @@ fn main() {
     // The host, as a long-running service uses it: pooling allocator.
     let host = Host::open(
         Home::at(tmp.path().join("home")).unwrap(),
-        HostOptions {
-            engine: EngineOptions { pooling: true },
-        },
+        factory_host::builtins::host_options(EngineOptions { pooling: true }),
     )
     .unwrap();
     assert!(host.pooling(), "the pooling allocator is unavailable here");
@@ -159,6 +165,52 @@ fn main() {
     let host_call = || {
         let inv = rt
             .block_on(host.invoke("noop", "{}", CallOptions::default()))
+            .unwrap();
+        assert_eq!(inv.outcome, Outcome::Ok("{}".into()));
+    };
+
+    // The sandbox alone: the same component and policy, no store, no journal.
+    #[derive(Default)]
+    struct One(OnceLock<Arc<Loaded>>);
+    impl Components for One {
+        fn resolve(&self, _: &Sandbox, name: &str) -> Result<Arc<Loaded>, InvokeError> {
+            self.0
+                .get()
+                .cloned()
+                .ok_or_else(|| InvokeError::UnknownPlugin(name.into()))
+        }
+    }
+    let one = Arc::new(One::default());
+    let sandbox = Sandbox::new(
+        SandboxOptions {
+            engine: EngineOptions { pooling: true },
+            empty_root: tmp.path().join("sandbox-empty"),
+        },
+        Hooks {
+            components: one.clone(),
+            ..Hooks::default()
+        },
+    )
+    .unwrap();
+    let found = rt
+        .block_on(sandbox.inspect(&std::fs::read(&wasm).unwrap(), "noop"))
+        .unwrap();
+    let policy =
+        factory_host::policy::compile("noop", TrustLevel::Untrusted, &[], &Default::default());
+    let meta = PluginMeta {
+        name: "noop".into(),
+        digest: String::new(),
+        world: found.world,
+        trust: TrustLevel::Untrusted,
+        limits: Default::default(),
+        description: found.description,
+        input_schema: found.input_schema,
+    };
+    let pre = sandbox.prepare(&found.component, found.world).unwrap();
+    let _ = one.0.set(Arc::new(Loaded::new(meta, policy, pre)));
+    let sandbox_call = || {
+        let inv = rt
+            .block_on(sandbox.call_tool("noop", "{}", CallOptions::default()))
             .unwrap();
         assert_eq!(inv.outcome, Outcome::Ok("{}".into()));
     };
@@ -221,12 +273,31 @@ fn main() {
     // Warm up every path once (page faults, caches, the pool's first slots).
     for _ in 0..200 {
         host_call();
+        sandbox_call();
         raw_call();
         warm_call();
     }
     echo_by_process(b"{}");
+    // `-- --profile host|raw`: only that case, for 5 s, under a profiler.
+    if let Some(case) = std::env::args().skip_while(|a| a != "--profile").nth(1) {
+        let (started, mut calls) = (Instant::now(), 0u64);
+        while started.elapsed() < Duration::from_secs(5) {
+            match case.as_str() {
+                "raw" => raw_call(),
+                "sandbox" => sandbox_call(),
+                _ => host_call(),
+            }
+            calls += 1;
+        }
+        println!(
+            "{case}: {calls} calls, {:.2} µs each",
+            started.elapsed().as_secs_f64() * 1e6 / calls as f64
+        );
+        return;
+    }
 
     let mut s_host = Series::new("host", "Host::invoke, fresh isolated instance, journaled");
+    let mut s_sandbox = Series::new("sandbox", "the sandbox crate alone, records dropped");
     let mut s_raw = Series::new("raw", "raw wasmtime, fresh instance, same engine config");
     let mut s_warm = Series::new("warm", "call on a live instance");
     let mut s_spawn = Series::new("spawn", "spawn `cat`, echo the input, wait");
@@ -239,9 +310,11 @@ fn main() {
         // the other's wake (page cache, scheduler, the journal's commits).
         if round % 2 == 0 {
             s_host.samples.push(measure(batch, host_call));
+            s_sandbox.samples.push(measure(batch, sandbox_call));
             s_raw.samples.push(measure(batch, raw_call));
         } else {
             s_raw.samples.push(measure(batch, raw_call));
+            s_sandbox.samples.push(measure(batch, sandbox_call));
             s_host.samples.push(measure(batch, host_call));
         }
         host.journal().flush();
@@ -269,6 +342,12 @@ fn main() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "{}");
     }
+    let mut truth = Vec::new();
+    for _ in 0..cli_runs {
+        let t = Instant::now();
+        assert!(Command::new("/bin/true").status().unwrap().success());
+        truth.push(t.elapsed());
+    }
     let mut version = Vec::new();
     for _ in 0..cli_runs {
         let t = Instant::now();
@@ -280,12 +359,12 @@ fn main() {
         "factory invoke benchmark: {rounds} rounds of {batch} calls ({spawn_batch} spawns), medians per call\n"
     );
     println!(
-        "{:<6} {:>12} {:>12} {:>14}  what",
+        "{:<8} {:>12} {:>12} {:>14}  what",
         "case", "wall", "thread CPU", "process CPU"
     );
-    for s in [&s_host, &s_raw, &s_warm, &s_spawn] {
+    for s in [&s_host, &s_sandbox, &s_raw, &s_warm, &s_spawn] {
         println!(
-            "{:<6} {:>12} {:>12} {:>14}  {}",
+            "{:<8} {:>12} {:>12} {:>14}  {}",
             s.name,
             us(s.wall()),
             us(s.thread_cpu()),
@@ -296,7 +375,7 @@ fn main() {
     let cold_med = median(cold);
     let version_med = median(version);
     println!(
-        "cli    {:>9.2} ms  whole `factory tool call noop` process, median of {cli_runs} (`factory --version`: {:.2} ms)",
+        "cli      {:>9.2} ms  whole `factory tool call noop` process, median of {cli_runs} (`factory --version`: {:.2} ms)",
         cold_med.as_secs_f64() * 1e3,
         version_med.as_secs_f64() * 1e3
     );
@@ -308,6 +387,11 @@ fn main() {
         ratio(s_host.process_cpu(), s_raw.process_cpu()),
     );
     println!(
+        "sandbox / raw:        {:.2}x wall, {:.2}x thread CPU (the sandbox's own share)",
+        ratio(s_sandbox.wall(), s_raw.wall()),
+        ratio(s_sandbox.thread_cpu(), s_raw.thread_cpu()),
+    );
+    println!(
         "spawn / host:         {:.1}x wall (target ≥ 60x)",
         ratio(s_spawn.wall(), s_host.wall())
     );
@@ -316,7 +400,9 @@ fn main() {
         ratio(s_host.wall(), s_warm.wall())
     );
     println!(
-        "cold CLI call:        {:.2} ms median (target ≤ 6 ms)",
-        cold_med.as_secs_f64() * 1e3
+        "cold CLI call:        {:.2} ms median (target ≤ 6 ms), {:.1}x a `/bin/true` spawn ({:.2} ms; target ≤ 10x)",
+        cold_med.as_secs_f64() * 1e3,
+        ratio(cold_med, median(truth.clone())),
+        median(truth).as_secs_f64() * 1e3
     );
 }

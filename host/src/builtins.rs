@@ -1,93 +1,23 @@
-//! The built-in tool plugins, compiled from `plugins/` by the build script and
-//! embedded in this binary. They are registered on first use like installed
-//! plugins (with no grants) and run under the same sandbox rules.
+//! The built-in plugins, compiled from `plugins/` by the build script and
+//! embedded in this binary. The store registers them on first use like
+//! installed plugins (with no grants); they run under the same sandbox
+//! rules.
 
-use crate::journal::EventRecord;
-use crate::registry::{PluginRecord, Registry, RegistryError, World};
-use crate::trust::TrustLevel;
-
-pub struct Builtin {
-    pub name: &'static str,
-    pub digest: &'static str,
-    pub bytes: &'static [u8],
-    pub description: &'static str,
-    pub input_schema: &'static str,
-    /// The trust level its job needs; the operator still grants each target.
-    pub trust: TrustLevel,
-    pub world: World,
-    /// A role's kind or an intake adapter's format.
-    pub kind: &'static str,
-}
+pub use factory_store::builtins::Builtin;
+use factory_store::registry::World;
+use factory_store::trust::TrustLevel;
 
 include!(concat!(env!("OUT_DIR"), "/builtins.rs"));
 
+/// Every built-in of this binary.
 pub fn all() -> &'static [Builtin] {
     BUILTINS
 }
 
-pub fn bytes(name: &str) -> Option<&'static [u8]> {
-    BUILTINS.iter().find(|b| b.name == name).map(|b| b.bytes)
-}
-
-/// Make sure every built-in has a registry entry for this binary's version.
-/// Trust, grants and limits the operator set are kept across upgrades.
-pub fn register(registry: &Registry) -> Result<(), RegistryError> {
-    // This binary's built-ins were registered already: one read.
-    let print = fingerprint();
-    if registry.meta("builtins")? == Some(print) {
-        return Ok(());
+/// Host options with this binary's built-ins.
+pub fn host_options(engine: factory_store::engine::EngineOptions) -> factory_store::HostOptions {
+    factory_store::HostOptions {
+        engine,
+        builtins: BUILTINS,
     }
-    register_all(registry)?;
-    registry.set_meta("builtins", print)
-}
-
-/// The built-ins of this binary, as one number: their names, digests,
-/// kinds and descriptions.
-fn fingerprint() -> i64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for b in BUILTINS {
-        (b.name, b.digest, b.kind, b.description, b.trust.number()).hash(&mut h);
-    }
-    h.finish() as i64
-}
-
-fn register_all(registry: &Registry) -> Result<(), RegistryError> {
-    let mut registered: std::collections::HashMap<String, PluginRecord> = registry
-        .list()?
-        .into_iter()
-        .filter(|p| BUILTINS.iter().any(|b| b.name == p.name))
-        .map(|p| (p.name.clone(), p))
-        .collect();
-    for b in BUILTINS {
-        let existing = registered.remove(b.name);
-        if existing.as_ref().is_some_and(|e| {
-            e.digest == b.digest && e.builtin && e.kind == b.kind && e.description == b.description
-        }) {
-            continue;
-        }
-        let record = PluginRecord {
-            name: b.name.to_string(),
-            digest: b.digest.to_string(),
-            world: b.world,
-            kind: b.kind.to_string(),
-            trust: existing.as_ref().map_or(b.trust, |e| e.trust),
-            builtin: true,
-            size: b.bytes.len() as u64,
-            source: "built in".to_string(),
-            installed_at: crate::db::now_ms(),
-            description: b.description.to_string(),
-            input_schema: b.input_schema.to_string(),
-            imports: Vec::new(),
-            limits: existing.as_ref().map(|e| e.limits).unwrap_or_default(),
-            file_stamp: String::new(),
-        };
-        registry.upsert(&record)?;
-        registry.journal().event(EventRecord::new(
-            b.name,
-            "install",
-            format!("built-in {} registered", b.digest),
-        ));
-    }
-    Ok(())
 }

@@ -2,24 +2,17 @@
 //! runs each call in a fresh sandboxed instance holding only what its trust
 //! level and grants allow. See the README for the CLI and the trust ladder.
 
-pub mod bindings;
-pub mod budget;
 pub mod builtins;
-pub mod caps;
-pub mod db;
-pub mod engine;
 pub mod guest;
-pub mod home;
-pub mod journal;
-pub mod models;
-pub mod orchestrator;
-pub mod registry;
-pub mod runtime;
 pub mod scaffold;
 
-// The policy crate under its old paths, so `crate::trust` and friends
-// read as before.
+// The crates below, under the paths the CLI and the run use
+// (`crate::trust`, `crate::caps`, `crate::registry`, …).
+pub use factory_models as models;
+pub use factory_orchestrator::{self as orchestrator, budget};
 pub use factory_policy::{compiled as policy, grants, trust};
+pub use factory_sandbox::{bindings, caps, engine};
+pub use factory_store::{db, home, journal, kv, registry, runtime};
 
 pub use home::Home;
 pub use runtime::{

@@ -13,7 +13,7 @@ async fn exec_env(programs: &[&str]) -> (Env, std::path::PathBuf, std::path::Pat
     for p in programs {
         grants.push(Grant::program(p).unwrap());
     }
-    env.host.registry().grant("attacker", &grants).unwrap();
+    env.grant("attacker", &grants).unwrap();
     (env, ro, secret)
 }
 

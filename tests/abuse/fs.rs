@@ -97,7 +97,7 @@ async fn the_root_outside_grants_is_empty_and_every_use_of_it_is_refused() {
         "mine"
     );
     // The empty directory behind `/` stays empty.
-    let empty = env.host.home().empty_root();
+    let empty = env.empty_root.clone();
     assert_eq!(std::fs::read_dir(empty).unwrap().count(), 0);
     still_serves(&env).await;
 }
@@ -238,22 +238,6 @@ async fn host_special_files_are_invisible() {
         );
         assert_eq!(r["ok"], false, "{target}: {r}");
     }
-    still_serves(&env).await;
-}
-
-#[tokio::test]
-async fn the_factory_database_is_out_of_reach() {
-    // A plugin cannot raise its own trust or grants: the registry is not
-    // visible to it, even with a write grant next to it.
-    let (env, _, _, _) = fs_env().await;
-    let db = env.host.home().db_path();
-    let r = ok_json(
-        &env.call("attacker", json!({"attack": "write", "target": db}))
-            .await,
-    );
-    assert_eq!(r["ok"], false, "{r}");
-    let rec = env.host.describe("attacker").unwrap();
-    assert_eq!(rec.trust, TrustLevel::Draft);
     still_serves(&env).await;
 }
 

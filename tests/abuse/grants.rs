@@ -37,15 +37,11 @@ async fn kv_exec_tool_and_model_are_denied_without_grants() {
 async fn grants_above_the_ceiling_are_refused_with_the_level_that_allows_them() {
     let env = setup(TrustLevel::ReadOnly, &[]).await;
     let err = env
-        .host
-        .registry()
         .grant("attacker", &[Grant::Exec("sh".into())])
         .unwrap_err()
         .to_string();
     assert!(err.contains("auto-merge"), "{err}");
     let err = env
-        .host
-        .registry()
         .grant(
             "attacker",
             &[Grant::Net("https://example.com".parse().unwrap())],

@@ -1,8 +1,6 @@
 //! Abuse tests: a hostile plugin tries each escape; every test asserts the
 //! refusal the guest saw, that the host keeps serving, and the journal entry.
 
-#[path = "../common.rs"]
-mod common;
 mod env;
 mod exec;
 mod fs;
@@ -12,14 +10,16 @@ mod limits;
 mod log;
 mod model;
 mod net;
+mod support;
 mod tools;
 
-pub use common::Env;
-pub use factory_host::grants::Grant;
-pub use factory_host::{LimitKind, Outcome, TrustLevel};
+pub use factory_sandbox::grants::Grant;
+pub use factory_sandbox::trust::TrustLevel;
+pub use factory_sandbox::{LimitKind, Outcome};
 pub use serde_json::{Value, json};
+pub use support::Env;
 
-fn ok_json(inv: &factory_host::Invocation) -> Value {
+fn ok_json(inv: &factory_sandbox::Invocation) -> Value {
     match &inv.outcome {
         Outcome::Ok(s) => serde_json::from_str(s).unwrap(),
         other => panic!("expected a result, got {other:?}"),
@@ -33,10 +33,10 @@ async fn still_serves(env: &Env) {
 }
 
 /// Override one of the attacker's limits (within its level's ceiling).
-fn set_limit(env: &Env, set: impl FnOnce(&mut factory_host::policy::LimitOverrides)) {
-    let mut o = factory_host::policy::LimitOverrides::default();
+fn set_limit(env: &Env, set: impl FnOnce(&mut factory_sandbox::policy::LimitOverrides)) {
+    let mut o = factory_sandbox::policy::LimitOverrides::default();
     set(&mut o);
-    env.host.registry().set_limits("attacker", &o).unwrap();
+    env.set_limits("attacker", &o).unwrap();
 }
 
 async fn setup(trust: TrustLevel, grants: &[Grant]) -> Env {
@@ -44,7 +44,7 @@ async fn setup(trust: TrustLevel, grants: &[Grant]) -> Env {
     env.install("factory-test-attacker", "attacker", trust)
         .await;
     if !grants.is_empty() {
-        env.host.registry().grant("attacker", grants).unwrap();
+        env.grant("attacker", grants).unwrap();
     }
     env
 }
@@ -72,12 +72,10 @@ async fn fs_env() -> (
     let (ro, rw, secret) = granted_dirs(&env);
     env.install("factory-test-attacker", "attacker", TrustLevel::Draft)
         .await;
-    env.host
-        .registry()
-        .grant(
-            "attacker",
-            &[Grant::Read(ro.clone()), Grant::Write(rw.clone())],
-        )
-        .unwrap();
+    env.grant(
+        "attacker",
+        &[Grant::Read(ro.clone()), Grant::Write(rw.clone())],
+    )
+    .unwrap();
     (env, ro, rw, secret)
 }

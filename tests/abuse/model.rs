@@ -5,9 +5,7 @@ use super::*;
 #[tokio::test]
 async fn a_model_that_was_not_granted_is_refused() {
     let env = setup(TrustLevel::AutoMerge, &[]).await;
-    env.host
-        .registry()
-        .grant("attacker", &[Grant::model("small-model").unwrap()])
+    env.grant("attacker", &[Grant::model("small-model").unwrap()])
         .unwrap();
     let r = ok_json(
         &env.call(

@@ -5,18 +5,17 @@ use super::*;
 #[tokio::test]
 async fn a_called_tool_gets_only_what_its_caller_holds() {
     let (env, ro, _, secret) = fs_env().await;
-    env.host
-        .registry()
-        .grant("attacker", &[Grant::tool("read-file").unwrap()])
+    // The factory's built-in read-file, installed as the factory installs it.
+    env.install("factory-tool-read-file", "read-file", TrustLevel::ReadOnly)
+        .await;
+    env.grant("attacker", &[Grant::tool("read-file").unwrap()])
         .unwrap();
     // read-file itself may read the secret dir; through the attacker it may not.
-    env.host
-        .registry()
-        .grant(
-            "read-file",
-            &[Grant::Read(secret.clone()), Grant::Read(ro.clone())],
-        )
-        .unwrap();
+    env.grant(
+        "read-file",
+        &[Grant::Read(secret.clone()), Grant::Read(ro.clone())],
+    )
+    .unwrap();
     let call = |path: std::path::PathBuf| json!({"attack": "tool", "target": "read-file", "input": {"path": path}});
     let r = ok_json(&env.call("attacker", call(secret.join("key"))).await);
     assert_eq!(r["ok"], false, "{r}");
@@ -30,9 +29,7 @@ async fn a_called_tool_gets_only_what_its_caller_holds() {
 #[tokio::test]
 async fn tool_calls_cannot_nest_without_end() {
     let env = setup(TrustLevel::AutoMerge, &[]).await;
-    env.host
-        .registry()
-        .grant("attacker", &[Grant::tool("attacker").unwrap()])
+    env.grant("attacker", &[Grant::tool("attacker").unwrap()])
         .unwrap();
     // attacker -> attacker -> ... eight deep.
     let mut input = json!({"attack": "args"});
@@ -51,25 +48,4 @@ async fn tool_calls_cannot_nest_without_end() {
             .any(|m| m.contains("nest at most")),
     );
     still_serves(&env).await;
-}
-
-#[tokio::test]
-async fn a_revoke_by_another_process_applies_to_the_next_call() {
-    let env = setup(TrustLevel::ReadOnly, &[Grant::env("PATH").unwrap()]).await;
-    let r = ok_json(&env.call("attacker", json!({"attack": "env"})).await);
-    assert_eq!(r["env"][0][0], "PATH", "{r}");
-    // Another host on the same home (as `factory plugin revoke` would be).
-    let other = factory_host::Host::open(
-        factory_host::Home::at(env.dir.path().join("home")).unwrap(),
-        Default::default(),
-    )
-    .unwrap();
-    other
-        .registry()
-        .revoke("attacker", &[Grant::env("PATH").unwrap()])
-        .unwrap();
-    // A running host looks for outside changes at most once per REVALIDATE.
-    tokio::time::sleep(factory_host::registry::REVALIDATE * 3).await;
-    let r = ok_json(&env.call("attacker", json!({"attack": "env"})).await);
-    assert_eq!(r["env"], json!([]), "{r}");
 }

@@ -7,6 +7,7 @@ mod common;
 mod edges;
 mod fx;
 mod gates;
+mod host_state;
 mod hostile;
 mod intake;
 mod models;

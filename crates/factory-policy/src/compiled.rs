@@ -31,6 +31,35 @@ impl LimitOverrides {
             max_output: self.max_output.unwrap_or(d.max_output),
         }
     }
+
+    /// Whether an operator may set these limits on a plugin at `trust`:
+    /// each positive where it must be, none above the level's ceiling.
+    pub fn check(&self, trust: TrustLevel) -> Result<(), LimitsError> {
+        let want = self.requested();
+        if want.memory == 0 || want.deadline.is_zero() {
+            return Err(LimitsError::NotPositive);
+        }
+        let ceiling = trust.ceiling().limits;
+        if want.min(ceiling) != want {
+            return Err(LimitsError::AboveCeiling { trust, ceiling });
+        }
+        Ok(())
+    }
+}
+
+/// Limits an operator may not set.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitsError {
+    #[error("memory and deadline must be positive")]
+    NotPositive,
+    #[error(
+        "limits above the ceiling of trust {trust}: at most {} MiB memory, {} s deadline, {} B result, {} B output",
+        ceiling.memory >> 20,
+        ceiling.deadline.as_secs(),
+        ceiling.max_result,
+        ceiling.max_output
+    )]
+    AboveCeiling { trust: TrustLevel, ceiling: Limits },
 }
 
 /// A grant the plugin holds but may not use in full, and why. A grant

@@ -6,6 +6,7 @@
 mod demo;
 mod intake;
 mod log;
+mod mcp;
 mod new;
 mod plugin;
 mod policy;
@@ -83,6 +84,12 @@ enum Command {
     /// Call a role plugin outside a run (for role authors).
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Serve the installed tools to coding assistants over MCP (stdio):
+    /// `claude mcp add factory -- factory mcp`. Each call runs in a fresh
+    /// sandboxed instance under the plugin's trust level and grants;
+    /// nothing served can change grants, trust, limits or what is
+    /// installed.
+    Mcp(mcp::McpArgs),
     /// Start a plugin project: `factory new tool NAME --lang python`.
     ///
     /// Writes the plugin's source, the vendored WIT and SDK, a Makefile with
@@ -191,6 +198,7 @@ pub fn main() -> ExitCode {
             Command::Policy(c) => policy::run(c),
             Command::Demo(a) => demo::run(a).await,
             Command::Role(c) => role::run(c).await,
+            Command::Mcp(a) => mcp::run(a).await,
             Command::New(a) => new::run(a),
             Command::Sdk(c) => sdk::run(c),
         }
@@ -208,9 +216,12 @@ pub fn main() -> ExitCode {
 pub fn open_host() -> Result<factory_host::Host, Failure> {
     use anyhow::Context;
     let home = factory_host::Home::from_env().context("cannot use the factory home")?;
-    factory_host::Host::open(home, Default::default())
-        .context("cannot open the factory host")
-        .map_err(|e| fail(EXIT_INTERNAL, e))
+    factory_host::Host::open(
+        home,
+        factory_host::builtins::host_options(Default::default()),
+    )
+    .context("cannot open the factory host")
+    .map_err(|e| fail(EXIT_INTERNAL, e))
 }
 
 /// Print `value` as pretty JSON.

@@ -4,7 +4,6 @@
 use super::tool::{CallArgs, print_outcome, read_input, read_timeout};
 use super::{Failure, fail, open_host};
 use clap::Subcommand;
-use factory_host::budget::{Budget, RunScope};
 use factory_host::policy::LimitOverrides;
 use std::sync::Arc;
 
@@ -27,18 +26,16 @@ pub async fn run(cmd: RoleCommand) -> Result<(), Failure> {
         let e = anyhow::Error::from(e);
         fail(super::exit_code_of(&e), e)
     })?;
-    let scope = Arc::new(RunScope::new(
-        "role-call",
-        "-",
-        &a.name,
-        1,
-        Arc::new(Budget::default()),
-    ));
+    // The operator's one-off step: no run, no budget; tools it calls act
+    // for it, as in a run.
+    let account = Arc::new(factory_sandbox::hooks::Unmetered::new("role-call"));
     let limits = LimitOverrides {
         deadline_ms: timeout.map(|t| t.as_millis().min(u64::MAX as u128) as u64),
         ..Default::default()
     };
-    let result = host.run_role(&a.name, &input, &grants, limits, scope).await;
+    let result = host
+        .run_role(&a.name, &input, &grants, limits, account)
+        .await;
     host.journal().flush();
     print_outcome(&a.name, result, a.show_stderr)
 }
