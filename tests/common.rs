@@ -47,6 +47,7 @@ impl Env {
                 &input.to_string(),
                 CallOptions {
                     timeout: Some(Duration::from_secs(10)),
+                    ..Default::default()
                 },
             )
             .await

@@ -1,6 +1,7 @@
 //! Abuse tests: a hostile plugin tries each escape; every test asserts the
 //! refusal the guest saw, that the host keeps serving, and the journal entry.
 
+mod cancel;
 mod env;
 mod exec;
 mod fs;

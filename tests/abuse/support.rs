@@ -170,14 +170,19 @@ impl Env {
     }
 
     pub async fn call(&self, name: &str, input: serde_json::Value) -> Invocation {
+        self.call_with(name, input, CallOptions::default()).await
+    }
+
+    /// A call with options (a 10 s timeout unless they set one).
+    pub async fn call_with(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+        mut opts: CallOptions,
+    ) -> Invocation {
+        opts.timeout = opts.timeout.or(Some(Duration::from_secs(10)));
         self.sandbox
-            .call_tool(
-                name,
-                &input.to_string(),
-                CallOptions {
-                    timeout: Some(Duration::from_secs(10)),
-                },
-            )
+            .call_tool(name, &input.to_string(), opts)
             .await
             .unwrap()
     }

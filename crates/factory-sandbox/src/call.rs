@@ -4,11 +4,12 @@
 //! same text, naming what to grant.
 
 use crate::hooks::{Account, Events};
+use crate::outcome::{CancellationToken, LogSink};
 use crate::policy::Policy;
 use crate::records::EventRecord;
 use crate::trust::CapabilityKind;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct CallInfo {
@@ -22,6 +23,12 @@ pub struct CallInfo {
     pub depth: u32,
     /// On whose account it runs (a run step; inherited by nested calls).
     pub account: Option<Arc<dyn Account>>,
+    /// Cancels the call (inherited by nested calls).
+    pub cancel: Option<CancellationToken>,
+    /// Where its log lines go as they are written (inherited).
+    pub on_log: Option<LogSink>,
+    /// The denials of the top-level call and every call under it.
+    pub denials: Arc<Mutex<Vec<String>>>,
 }
 
 impl CallInfo {
@@ -55,6 +62,11 @@ impl CallInfo {
         let message =
             format!("{kind} denied for `{plugin}`: {target}: {why}; to allow it: {remedy}");
         tracing::info!(call = %self.call_id, "{message}");
+        if let Ok(mut d) = self.denials.lock()
+            && d.len() < MAX_DENIALS_KEPT
+        {
+            d.push(message.clone());
+        }
         self.events.event(EventRecord {
             call_id: Some(self.call_id.clone()),
             capability: kind.to_string(),
@@ -81,6 +93,9 @@ impl CallInfo {
         self.account.as_ref().map(|a| a.id().to_string())
     }
 }
+
+/// How many denial messages one call keeps for its caller (all are journaled).
+const MAX_DENIALS_KEPT: usize = 16;
 
 /// A new call id: unique within the journal, sortable by time.
 pub fn new_call_id() -> String {
@@ -119,6 +134,9 @@ impl CallInfo {
             deadline: Instant::now() + Duration::from_secs(30),
             depth: 0,
             account: None,
+            cancel: None,
+            on_log: None,
+            denials: Default::default(),
         })
     }
 }

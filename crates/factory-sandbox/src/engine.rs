@@ -10,6 +10,10 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// How often the epoch advances; deadlines are rounded up to it.
 pub const TICK: Duration = Duration::from_millis(5);
 
+/// How often a cancellable call checks whether it was cancelled (and
+/// yields to the other calls on its thread).
+pub const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 /// How much of a linear memory a fresh instance's reset may memset.
 const KEEP_RESIDENT: usize = 2 << 20;
 

@@ -16,7 +16,7 @@ use crate::state::{InstanceState, Limiter, MAX_RESOURCES};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -33,14 +33,7 @@ impl Sandbox {
         let loaded = self.resolve_tool(name)?;
         let policy = loaded.policy.clone();
         Ok(self
-            .run(
-                &loaded,
-                policy,
-                Entry::Tool(input),
-                None,
-                opts.timeout,
-                None,
-            )
+            .run(&loaded, policy, Entry::Tool(input), None, opts, None)
             .await)
     }
 
@@ -95,7 +88,12 @@ impl Sandbox {
                 policy,
                 Entry::Tool(input),
                 Some(caller),
-                Some(caller.remaining()),
+                CallOptions {
+                    timeout: Some(caller.remaining()),
+                    cancel: caller.cancel.clone(),
+                    on_log: caller.on_log.clone(),
+                    origin: None,
+                },
                 caller.account.clone(),
             )
             .await)
@@ -122,6 +120,9 @@ impl Sandbox {
             deadline: Instant::now() + budget,
             depth: 0,
             account: None,
+            cancel: None,
+            on_log: None,
+            denials: Default::default(),
         });
         self.store_for(&call, budget)
     }
@@ -175,28 +176,55 @@ impl Sandbox {
         };
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(crate::engine::ticks(budget));
-        store.epoch_deadline_trap();
+        match &call.cancel {
+            // One epoch deadline: the call's own.
+            None => {
+                store.set_epoch_deadline(crate::engine::ticks(budget));
+                store.epoch_deadline_trap();
+            }
+            // A cancellable call checks in every CANCEL_CHECK: it ends if
+            // cancelled or past its deadline, else yields to let the
+            // other calls on this thread run, and goes on.
+            Some(cancel) => {
+                let cancel = cancel.clone();
+                let deadline = call.deadline;
+                let every = crate::engine::ticks(crate::engine::CANCEL_CHECK);
+                let next = move || {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    every.min(crate::engine::ticks(left))
+                };
+                store.set_epoch_deadline(next());
+                store.epoch_deadline_callback(move |_| {
+                    if cancel.is_cancelled() || Instant::now() >= deadline {
+                        return Err(Trap::Interrupt.into());
+                    }
+                    Ok(UpdateDeadline::Yield(next()))
+                });
+            }
+        }
         (store, stdout, stderr)
     }
 
     /// Run `entry` of `loaded` in a fresh instance under `policy` (its own
-    /// or one computed for this call), within `timeout` if shorter than the
-    /// policy's deadline, on `account` if any; then record the invocation.
-    /// Every way the call can end is in the returned [`Outcome`].
+    /// or one computed for this call), within `opts.timeout` if shorter
+    /// than the policy's deadline, on `account` if any; then record the
+    /// invocation. Every way the call can end is in the returned [`Outcome`].
     pub async fn run(
         &self,
         loaded: &Loaded,
         policy: Arc<Policy>,
         entry: Entry<'_>,
         parent: Option<&CallInfo>,
-        timeout: Option<Duration>,
+        opts: CallOptions,
         account: Option<Arc<dyn Account>>,
     ) -> Invocation {
         let input = entry.input();
         let started = Instant::now();
         let limits = policy.limits;
-        let budget = timeout.map_or(limits.deadline, |t| t.min(limits.deadline));
+        let budget = opts
+            .timeout
+            .map_or(limits.deadline, |t| t.min(limits.deadline));
+        let origin = opts.origin;
         let call = Arc::new(CallInfo {
             call_id: new_call_id(),
             parent_call: parent.map(|p| p.call_id.clone()),
@@ -206,26 +234,49 @@ impl Sandbox {
             deadline: started + budget,
             depth: parent.map_or(0, |p| p.depth + 1),
             account,
+            cancel: opts.cancel,
+            on_log: opts.on_log,
+            denials: parent.map(|p| p.denials.clone()).unwrap_or_default(),
         });
 
         let cap = limits.max_output as usize;
         let (mut store, stdout, stderr) = self.store_for(&call, budget);
 
-        let (result, first_yield) = crate::cpu::watch(tokio::time::timeout(
-            budget,
-            crate::entry::call(&loaded.pre, &mut store, entry),
-        ))
+        let work = tokio::time::timeout(budget, crate::entry::call(&loaded.pre, &mut store, entry));
+        // Cancelled while waiting in a host call: the call is dropped there
+        // (guest code itself is interrupted by the epoch callback). `None`:
+        // cancelled.
+        let cancel = call.cancel.clone();
+        let (result, first_yield) = crate::cpu::watch(async move {
+            match cancel {
+                None => Some(work.await),
+                Some(c) => tokio::select! {
+                    biased;
+                    r = work => Some(r),
+                    _ = c.cancelled() => None,
+                },
+            }
+        })
         .await;
+        // However it ended, a cancelled call is reported as cancelled.
+        let result = result.filter(|_| !call.cancel.as_ref().is_some_and(|c| c.is_cancelled()));
 
         let data = store.data();
         data.log.finish();
         let full = |p: &MemoryOutputPipe| p.contents().len() >= cap;
         let outcome = match result {
-            Err(_elapsed) => Outcome::Limit(
+            None => Outcome::Limit(
+                LimitKind::Cancelled,
+                format!(
+                    "cancelled by the caller after {} ms",
+                    started.elapsed().as_millis()
+                ),
+            ),
+            Some(Err(_elapsed)) => Outcome::Limit(
                 LimitKind::Deadline,
                 format!("deadline of {budget:?} passed"),
             ),
-            Ok(Ok(Ok(s))) if s.len() as u64 > limits.max_result => Outcome::Limit(
+            Some(Ok(Ok(Ok(s)))) if s.len() as u64 > limits.max_result => Outcome::Limit(
                 LimitKind::ResultCap,
                 format!(
                     "result of {} bytes exceeds the cap of {} bytes",
@@ -233,9 +284,9 @@ impl Sandbox {
                     limits.max_result
                 ),
             ),
-            Ok(Ok(Ok(s))) => Outcome::Ok(s),
-            Ok(Ok(Err(e))) => Outcome::ToolError(e),
-            Ok(Err(e)) => {
+            Some(Ok(Ok(Ok(s)))) => Outcome::Ok(s),
+            Some(Ok(Ok(Err(e)))) => Outcome::ToolError(e),
+            Some(Ok(Err(e))) => {
                 let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>()).copied();
                 if trap == Some(Trap::Interrupt) {
                     Outcome::Limit(
@@ -300,7 +351,14 @@ impl Sandbox {
             peak_memory,
             stderr: String::from_utf8_lossy(&stderr[..stderr.len().min(4096)]).into_owned(),
             run_id: call.run_id(),
+            client: origin.as_ref().map(|o| o.client.clone()),
+            request_id: origin.map(|o| o.request_id),
         });
+        let denials = match parent {
+            // A nested call's denials are its caller's to report.
+            Some(_) => Vec::new(),
+            None => std::mem::take(&mut *call.denials.lock().unwrap_or_else(|e| e.into_inner())),
+        };
         Invocation {
             call_id: call.call_id.clone(),
             plugin: call.plugin.clone(),
@@ -310,6 +368,7 @@ impl Sandbox {
             peak_memory,
             stdout,
             stderr,
+            denials,
         }
     }
 }

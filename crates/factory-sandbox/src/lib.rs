@@ -18,6 +18,7 @@ mod outcome;
 pub mod plugin;
 pub mod records;
 mod sandbox;
+pub mod schema;
 pub mod state;
 
 pub use factory_policy::{compiled as policy, grants, trust};
@@ -25,6 +26,9 @@ pub use factory_policy::{compiled as policy, grants, trust};
 pub use call::{CallInfo, new_call_id};
 pub use entry::Entry;
 pub use hooks::{Account, Components, Events, KvBackend};
-pub use outcome::{CallOptions, Invocation, InvokeError, LimitKind, Outcome, ToolFailure};
+pub use outcome::{
+    CallOptions, CancellationToken, Invocation, InvokeError, LimitKind, LogSink, Origin, Outcome,
+    ToolFailure,
+};
 pub use plugin::{ComponentError, Inspected, Loaded, PluginMeta, Pre, World};
 pub use sandbox::{Hooks, Sandbox, SandboxError, SandboxOptions};

@@ -2,13 +2,49 @@
 //! the sandbox limit that ended it; and why a call could not start.
 
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use tokio_util::sync::CancellationToken;
+
+/// Receives each log line a call writes, as it writes it: (level, line).
+pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// Per-call options.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct CallOptions {
     /// A shorter deadline than the plugin's.
     pub timeout: Option<Duration>,
+    /// Cancelling it ends the call: guest code is interrupted at its next
+    /// epoch check (within [`crate::engine::CANCEL_CHECK`] plus one tick),
+    /// a host call it waits in is dropped, and the call ends
+    /// [`LimitKind::Cancelled`]. Tools it calls are cancelled with it.
+    pub cancel: Option<CancellationToken>,
+    /// Each log line of the call (and of the tools it calls), as written.
+    pub on_log: Option<LogSink>,
+    /// Who asked for the call, journaled with it.
+    pub origin: Option<Origin>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions")
+            .field("timeout", &self.timeout)
+            .field("cancel", &self.cancel.is_some())
+            .field("on_log", &self.on_log.is_some())
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// The client a call came from, when it came through a protocol server
+/// (`factory mcp`): recorded in the call's journal entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The client's name and version, as it announced them (`name/version`).
+    pub client: String,
+    /// The protocol's id of the request.
+    pub request_id: String,
 }
 
 /// Which sandbox limit ended a call.
@@ -20,6 +56,8 @@ pub enum LimitKind {
     OutputCap,
     ResultCap,
     Trap,
+    /// The caller cancelled the call.
+    Cancelled,
 }
 
 impl LimitKind {
@@ -30,6 +68,7 @@ impl LimitKind {
             LimitKind::OutputCap => "output-cap",
             LimitKind::ResultCap => "result-cap",
             LimitKind::Trap => "trap",
+            LimitKind::Cancelled => "cancelled",
         }
     }
 }
@@ -70,6 +109,43 @@ pub struct Invocation {
     pub peak_memory: u64,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// What the sandbox refused the call (and the tools it called), each
+    /// naming what to grant; also in the journal as denials.
+    pub denials: Vec<String>,
+}
+
+impl Invocation {
+    /// How a failed call is explained to whoever asked for it (the CLI's
+    /// message, an MCP error result): the tool's own error or the limit
+    /// that ended it, then what the sandbox refused and how to allow it.
+    /// None for a call that succeeded.
+    pub fn failure_text(&self) -> Option<String> {
+        let mut text = match &self.outcome {
+            Outcome::Ok(_) => return None,
+            Outcome::ToolError(f) => format!("{} returned an error: {f}", self.plugin),
+            Outcome::Limit(LimitKind::Cancelled, m) => {
+                format!("{} was cancelled: {m}", self.plugin)
+            }
+            Outcome::Limit(kind, m) => {
+                format!("{} stopped by the sandbox: {kind} limit: {m}", self.plugin)
+            }
+        };
+        for d in &self.denials {
+            text.push_str("\nthe sandbox refused: ");
+            text.push_str(d);
+        }
+        Some(text)
+    }
+}
+
+impl std::fmt::Display for ToolFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ToolFailure::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            ToolFailure::Denied(m) => write!(f, "denied: {m}"),
+            ToolFailure::Failed(m) => write!(f, "failed: {m}"),
+        }
+    }
 }
 
 /// Why a call could not start (the plugin is not there, not of the world

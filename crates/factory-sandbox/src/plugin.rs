@@ -148,6 +148,8 @@ pub enum ComponentError {
     Incompatible(String, String),
     #[error("{0}'s describe() failed: {1}")]
     Describe(String, String),
+    #[error("{0}'s describe() returned a bad input schema: {1}; fix it in the plugin's describe()")]
+    Schema(String, crate::schema::SchemaError),
 }
 
 /// A component that passed [`Sandbox::inspect`].
@@ -216,6 +218,10 @@ impl Sandbox {
                         "did not return within 10 s".into(),
                     ))
                 })?;
+        if world == World::Tool {
+            crate::schema::parse(&described.2)
+                .map_err(|e| ComponentError::Schema(shown.into(), e))?;
+        }
         Ok(Inspected {
             component,
             world,

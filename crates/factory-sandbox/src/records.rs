@@ -25,7 +25,7 @@ pub struct InvocationRecord {
     pub grants: String,
     pub input_bytes: u64,
     /// `ok`, `tool-error`, `deadline`, `memory`, `output-cap`, `result-cap`,
-    /// `trap`, `refused`.
+    /// `trap`, `cancelled`, `refused`.
     pub outcome: String,
     pub detail: String,
     pub output_bytes: u64,
@@ -36,6 +36,11 @@ pub struct InvocationRecord {
     pub stderr: String,
     /// The factory run this call served, if any.
     pub run_id: Option<String>,
+    /// The protocol client that asked for the call (`name/version`), if it
+    /// came through a protocol server (`factory mcp`).
+    pub client: Option<String>,
+    /// That client's id of the request.
+    pub request_id: Option<String>,
 }
 
 /// One language-model call made through the host.

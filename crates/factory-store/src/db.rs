@@ -159,7 +159,7 @@ const MODEL_CALLS: &str = "CREATE TABLE IF NOT EXISTS model_calls(
 /// with every change to [`SCHEMA`] or [`setup`]: a database at this version
 /// is opened without running either. (The run store creates its own
 /// tables when it is opened.)
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -169,6 +169,10 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     // orchestrator's; the journal only keeps its id).
     add_column(conn, "events", "run_id", "TEXT")?;
     add_column(conn, "invocations", "run_id", "TEXT")?;
+    // Calls that came through a protocol server name their client and its
+    // request id.
+    add_column(conn, "invocations", "client", "TEXT")?;
+    add_column(conn, "invocations", "request_id", "TEXT")?;
     conn.execute_batch(MODEL_CALLS)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }
@@ -220,7 +224,12 @@ mod tests {
             c.execute_batch(
                 "CREATE TABLE plugins(name TEXT PRIMARY KEY, digest TEXT NOT NULL, world TEXT NOT NULL,
                  trust INTEGER NOT NULL, builtin INTEGER NOT NULL DEFAULT 0, size INTEGER NOT NULL,
-                 source TEXT NOT NULL, installed_at INTEGER NOT NULL);",
+                 source TEXT NOT NULL, installed_at INTEGER NOT NULL);
+                 CREATE TABLE invocations(id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, parent_call TEXT,
+                 ts INTEGER NOT NULL, plugin TEXT NOT NULL, digest TEXT NOT NULL, trust INTEGER NOT NULL,
+                 grants TEXT NOT NULL, input_bytes INTEGER NOT NULL, outcome TEXT NOT NULL,
+                 detail TEXT NOT NULL, output_bytes INTEGER NOT NULL, duration_us INTEGER NOT NULL,
+                 cpu_us INTEGER NOT NULL, peak_memory INTEGER NOT NULL, stderr TEXT NOT NULL);",
             )
             .unwrap();
         }
@@ -235,6 +244,14 @@ mod tests {
             .exists([])
             .unwrap();
         assert!(has_kind, "the missing column was added");
+        for column in ["run_id", "client", "request_id"] {
+            let has = c
+                .prepare("SELECT 1 FROM pragma_table_info('invocations') WHERE name=?1")
+                .unwrap()
+                .exists([column])
+                .unwrap();
+            assert!(has, "invocations.{column} was added");
+        }
         let model_calls = c
             .prepare("SELECT 1 FROM sqlite_master WHERE name='model_calls'")
             .unwrap()

@@ -180,8 +180,8 @@ fn write_batch(conn: &mut Connection, batch: &[Msg]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
         let mut inv = tx.prepare_cached(
-            "INSERT INTO invocations(call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id)
-             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+            "INSERT INTO invocations(call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id, client, request_id)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
         )?;
         let mut ev = tx.prepare_cached(
             "INSERT INTO events(ts, call_id, plugin, kind, capability, target, message, remedy, run_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
@@ -209,7 +209,9 @@ fn write_batch(conn: &mut Connection, batch: &[Msg]) -> rusqlite::Result<()> {
                         r.cpu_us as i64,
                         r.peak_memory as i64,
                         r.stderr,
-                        r.run_id
+                        r.run_id,
+                        r.client,
+                        r.request_id
                     ])?;
                 }
                 Msg::Event(e) => {
@@ -288,7 +290,7 @@ pub fn query(
     let limit = limit as i64;
     let mut out = Vec::new();
     let mut inv = conn.prepare(
-        "SELECT id, call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id
+        "SELECT id, call_id, parent_call, ts, plugin, digest, trust, grants, input_bytes, outcome, detail, output_bytes, duration_us, cpu_us, peak_memory, stderr, run_id, client, request_id
          FROM invocations WHERE (?1 IS NULL OR plugin = ?1) AND (?3 IS NULL OR run_id = ?3) ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = inv.query_map(params![plugin, limit, run], |r| {
@@ -309,6 +311,8 @@ pub fn query(
             peak_memory: r.get::<_, i64>(14)? as u64,
             stderr: r.get(15)?,
             run_id: r.get(16)?,
+            client: r.get(17)?,
+            request_id: r.get(18)?,
         };
         Ok(Entry::Invocation {
             id: r.get(0)?,

@@ -84,8 +84,9 @@ enum Command {
     /// Call a role plugin outside a run (for role authors).
     #[command(subcommand)]
     Role(role::RoleCommand),
-    /// Serve the installed tools to coding assistants over MCP (stdio):
-    /// `claude mcp add factory -- factory mcp`. Each call runs in a fresh
+    /// Serve the installed tools to coding assistants over MCP (stdio, or
+    /// Streamable HTTP with --http): `claude mcp add factory -- factory
+    /// mcp`. Each call runs in a fresh
     /// sandboxed instance under the plugin's trust level and grants;
     /// nothing served can change grants, trust, limits or what is
     /// installed.
@@ -104,6 +105,7 @@ enum Command {
 }
 
 /// An error with the exit code it maps to.
+#[derive(Debug)]
 pub struct Failure {
     pub code: u8,
     pub error: anyhow::Error,
@@ -168,10 +170,11 @@ pub fn main() -> ExitCode {
         .init();
     // A run's subtasks execute in parallel: give it worker threads. Other
     // commands start faster on one thread.
-    let parallel = matches!(
-        cli.command,
-        Command::Run(_) | Command::Resume(_) | Command::Demo(_)
-    );
+    let parallel = match &cli.command {
+        Command::Run(_) | Command::Resume(_) | Command::Demo(_) => true,
+        Command::Mcp(a) => a.parallel(),
+        _ => false,
+    };
     let mut builder = if parallel {
         tokio::runtime::Builder::new_multi_thread()
     } else {

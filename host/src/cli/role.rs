@@ -37,5 +37,5 @@ pub async fn run(cmd: RoleCommand) -> Result<(), Failure> {
         .run_role(&a.name, &input, &grants, limits, account)
         .await;
     host.journal().flush();
-    print_outcome(&a.name, result, a.show_stderr)
+    print_outcome(result, a.show_stderr)
 }

@@ -62,19 +62,27 @@ pub async fn run(cmd: ToolCommand) -> Result<(), Failure> {
     let input = read_input(a.input)?;
     let timeout = read_timeout(a.timeout)?;
     let host = open_host()?;
-    let result = host.invoke(&a.name, &input, CallOptions { timeout }).await;
+    let result = host
+        .invoke(
+            &a.name,
+            &input,
+            CallOptions {
+                timeout,
+                ..Default::default()
+            },
+        )
+        .await;
     host.journal().flush();
     // Everything is committed: a one-shot process leaves the teardown of
     // the engine's memory pool, the ticker and the writer thread to the
     // OS (a third of a cold call's time otherwise).
     std::mem::forget(host);
-    print_outcome(&a.name, result, a.show_stderr)
+    print_outcome(result, a.show_stderr)
 }
 
 /// Print an invocation's result as `tool call` documents it; the exit code
 /// follows the outcome.
 pub(super) fn print_outcome(
-    name: &str,
     result: Result<factory_host::Invocation, InvokeError>,
     show_stderr: bool,
 ) -> Result<(), Failure> {
@@ -92,6 +100,7 @@ pub(super) fn print_outcome(
     if show_stderr && !inv.stderr.is_empty() {
         let _ = std::io::stderr().write_all(&inv.stderr);
     }
+    let failure = inv.failure_text();
     match inv.outcome {
         Outcome::Ok(json) => {
             println!("{json}");
@@ -99,14 +108,9 @@ pub(super) fn print_outcome(
         }
         Outcome::ToolError(f) => {
             println!("{}", serde_json::json!({ "error": f }));
-            let msg = match &f {
-                factory_host::ToolFailure::InvalidInput(m) => format!("invalid input: {m}"),
-                factory_host::ToolFailure::Denied(m) => format!("denied: {m}"),
-                factory_host::ToolFailure::Failed(m) => format!("failed: {m}"),
-            };
             Err(fail(
                 EXIT_TOOL_ERROR,
-                anyhow!("{name} returned an error: {msg}"),
+                anyhow!("{}", failure.unwrap_or_default()),
             ))
         }
         Outcome::Limit(kind, message) => {
@@ -120,10 +124,7 @@ pub(super) fn print_outcome(
                         .into_owned();
                 eprintln!("{tail}");
             }
-            Err(fail(
-                EXIT_LIMIT,
-                anyhow!("{name} stopped by the sandbox: {kind}: {message}"),
-            ))
+            Err(fail(EXIT_LIMIT, anyhow!("{}", failure.unwrap_or_default())))
         }
     }
 }

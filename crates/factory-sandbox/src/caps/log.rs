@@ -51,6 +51,9 @@ impl Host for LogState {
             Level::Error => "error",
         };
         tracing::debug!(plugin = %self.call.plugin, level, "{message}");
+        if let Some(sink) = &self.call.on_log {
+            sink(level, &message);
+        }
         self.call.event("log", level, message);
         Ok(())
     }

@@ -8,7 +8,7 @@ use crate::grants::Grant;
 use crate::journal::EventRecord;
 use crate::policy::{self, LimitOverrides};
 use crate::trust::TrustLevel;
-use factory_sandbox::{Account, Entry, Loaded, World};
+use factory_sandbox::{Account, CallOptions, Entry, Loaded, World};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +72,10 @@ impl Host {
                 Arc::new(policy),
                 Entry::Role(input),
                 None,
-                timeout,
+                CallOptions {
+                    timeout,
+                    ..Default::default()
+                },
                 Some(account),
             )
             .await)
@@ -110,7 +113,14 @@ impl Host {
             &loaded.plugin.limits,
         );
         self.sandbox
-            .run(loaded, Arc::new(policy), entry, None, None, None)
+            .run(
+                loaded,
+                Arc::new(policy),
+                entry,
+                None,
+                CallOptions::default(),
+                None,
+            )
             .await
     }
 }

@@ -1,0 +1,121 @@
+//! The bearer token of `factory mcp --http`: read from `--token-file`, or
+//! created once under `$FACTORY_HOME` (0600) and reused.
+
+use crate::cli::{EXIT_USAGE, Failure, fail};
+use anyhow::{Context, anyhow};
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+
+/// The file under the home that holds the created token.
+pub const FILE: &str = "mcp-token";
+
+/// Shortest token accepted from a file (a created one is 64 hex digits).
+const MIN_LEN: usize = 16;
+
+/// The token, from `file` or the home's (created if missing).
+pub fn load(file: Option<&Path>, home: &Path) -> Result<String, Failure> {
+    match file {
+        Some(f) => read(f),
+        None => {
+            let path = home.join(FILE);
+            if !path.exists() {
+                create(&path)?;
+                eprintln!(
+                    "factory mcp: created a token in {} (send it as `Authorization: Bearer <token>`)",
+                    path.display()
+                );
+            } else {
+                eprintln!("factory mcp: the token is in {}", path.display());
+            }
+            read(&path)
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String, Failure> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))
+        .map_err(|e| fail(EXIT_USAGE, e))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(fail(
+            EXIT_USAGE,
+            anyhow!(
+                "the token file {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            ),
+        ));
+    }
+    let token = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the token file {}", path.display()))
+        .map_err(|e| fail(EXIT_USAGE, e))?
+        .trim()
+        .to_string();
+    if token.len() < MIN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(fail(
+            EXIT_USAGE,
+            anyhow!(
+                "the token in {} must be at least {MIN_LEN} characters with no spaces",
+                path.display()
+            ),
+        ));
+    }
+    Ok(token)
+}
+
+/// Create `path` holding a new random token, readable by its owner only.
+fn create(path: &Path) -> Result<(), Failure> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow!("cannot get random bytes for the token: {e}"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create the token file {}", path.display()))?;
+    writeln!(f, "{}", hex::encode(bytes))
+        .with_context(|| format!("cannot write the token file {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_created_once_owner_only_and_reused() {
+        let d = tempfile::tempdir().unwrap();
+        let first = load(None, d.path()).unwrap();
+        assert_eq!(first.len(), 64);
+        let mode = std::fs::metadata(d.path().join(FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(load(None, d.path()).unwrap(), first);
+    }
+
+    #[test]
+    fn a_token_file_others_can_read_or_too_short_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("t");
+        std::fs::write(&f, "0123456789abcdef0123\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = load(Some(&f), d.path()).unwrap_err();
+        assert!(
+            format!("{:#}", e.error).contains("chmod 600"),
+            "{:#}",
+            e.error
+        );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(load(Some(&f), d.path()).unwrap(), "0123456789abcdef0123");
+        std::fs::write(&f, "short\n").unwrap();
+        assert!(load(Some(&f), d.path()).is_err());
+    }
+}
