@@ -10,6 +10,8 @@ argv[1] is a JSON plan:
      "cancel_after": seconds}   a runaway call cancelled by the client while
                                 another on the same session is answered
     {"op": "exec", "argv": [...]}   a command run between calls (the CLI)
+    {"op": "poll", "tool", "args", "key", "value"}   call until the result's
+                                structuredContent[key] is no longer value
 Prints one JSON document: the server info, the tools, and each step's
 outcome (a result, or the protocol error)."""
 import asyncio
@@ -88,11 +90,32 @@ async def drive(s, plan):
             out["steps"].append(await call(s, step["tool"], step.get("args", {}), step.get("progress", False)))
         elif op == "race":
             out["steps"].append(await race(s, step))
+        elif op == "poll":
+            # Call until structuredContent[key] is no longer `value`.
+            deadline = time.monotonic() + step.get("timeout", 180)
+            while True:
+                r = await call(s, step["tool"], step.get("args", {}))
+                sc = r.get("result", {}).get("structuredContent", {})
+                if sc.get(step["key"]) != step["value"] or time.monotonic() > deadline:
+                    break
+                await anyio.sleep(0.2)
+            out["steps"].append(r)
         elif op == "exec":
             p = subprocess.run(step["argv"], capture_output=True, text=True)
             out["steps"].append({"exit": p.returncode, "stderr": p.stderr})
         else:
             raise SystemExit(f"unknown op {op}")
+    if plan.get("follow"):
+        # Follow the run the first step started until it is no longer running.
+        run_id = out["steps"][0]["result"]["structuredContent"]["run_id"]
+        deadline = time.monotonic() + 300
+        while True:
+            r = await call(s, "factory_run_show", {"run_id": run_id})
+            status = r.get("result", {}).get("structuredContent", {}).get("status")
+            if status != "running" or time.monotonic() > deadline:
+                break
+            await anyio.sleep(0.3)
+        out["followed"] = r.get("result", r)
     return out
 
 

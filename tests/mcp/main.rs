@@ -8,6 +8,7 @@
 mod common;
 
 mod attacks;
+mod factory;
 mod http;
 mod inspector;
 mod stdio;

@@ -121,6 +121,9 @@ pub struct RunOptions {
     pub spec: PathBuf,
     pub format: Option<String>,
     pub trust: Option<Reach>,
+    /// The most trust the run may have, whatever factory.toml, `trust` or
+    /// the operator's policy say (a run started over MCP).
+    pub max_trust: Option<Reach>,
     pub replay: Option<PathBuf>,
     /// Replay a recording even where the live requests differ from it.
     pub replay_lenient: bool,

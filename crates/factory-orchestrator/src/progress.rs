@@ -9,6 +9,8 @@ use std::time::Instant;
 
 /// What a run reports as it goes.
 pub enum RunEvent<'a> {
+    /// The run exists (its id is final) and its work begins.
+    Started { run_id: &'a str, trust: &'a str },
     /// A role step is starting.
     StepStarted {
         task_id: &'a str,
@@ -90,6 +92,9 @@ fn short(s: &str, max: usize) -> String {
 impl Progress for Terminal {
     fn event(&self, e: &RunEvent<'_>) {
         match e {
+            RunEvent::Started { run_id, trust } => {
+                self.line(&format!("run {run_id} started at trust {trust}"))
+            }
             RunEvent::StepStarted {
                 task_id,
                 role,

@@ -109,8 +109,18 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     let policy = super::operator::Policy::load(host.home().root())
         .map_err(|e| RunError::Setup(e.to_string()))?;
     let limits = policy.effective(&repo);
-    let policy_notes = super::operator::apply(&mut cfg, &limits, &repo, opts.trust.is_some())
+    let mut policy_notes = super::operator::apply(&mut cfg, &limits, &repo, opts.trust.is_some())
         .map_err(RunError::Setup)?;
+    if let Some(max) = opts.max_trust
+        && cfg.trust > max
+    {
+        policy_notes.push(format!(
+            "trust {} capped at {} by the caller (factory mcp --factory-max-trust)",
+            cfg.trust.name(),
+            max.name()
+        ));
+        cfg.trust = max;
+    }
     super::pipeline::check_roles(host, &cfg)?;
     // Intake first: a bad spec creates no run.
     let task = intake::read_spec(host, &opts.spec, opts.format.as_deref()).await?;
@@ -179,6 +189,10 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         model,
         started: Instant::now(),
         progress: opts.progress.clone(),
+    });
+    ctx.progress.emit(&super::progress::RunEvent::Started {
+        run_id: &ctx.run_id,
+        trust: ctx.trust.name(),
     });
     ctx.note(
         state::RUN,

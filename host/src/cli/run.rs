@@ -152,6 +152,7 @@ pub async fn run(a: RunArgs) -> Result<(), Failure> {
         spec: a.spec,
         format: Some(a.format),
         trust: a.trust,
+        max_trust: None,
         replay: a.replay,
         replay_lenient: a.replay_lenient,
         record: a.record,

@@ -5,6 +5,7 @@
 //! change grants, trust, limits or what is installed; the tool list is
 //! fixed when the server starts.
 
+mod factory;
 mod guard;
 mod http;
 mod served;
@@ -48,6 +49,20 @@ pub struct McpArgs {
     /// How long a call waits for a free slot before it fails, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
     max_wait: f64,
+    /// Also serve the factory itself: `factory_run` (start a run on a
+    /// --factory-repo, get its id at once), `factory_runs` and
+    /// `factory_run_show` (read-only).
+    #[arg(long, requires = "factory_repo")]
+    factory: bool,
+    /// A repository `factory_run` may work on (repeatable): the only ones
+    /// a client can name.
+    #[arg(long, value_name = "PATH", requires = "factory")]
+    factory_repo: Vec<PathBuf>,
+    /// The most trust a run started over MCP may have, whatever the
+    /// repository's factory.toml says: read-only, draft, auto-merge,
+    /// scoped, full.
+    #[arg(long, value_name = "LEVEL", default_value = "draft", value_parser = super::run::parse_trust)]
+    factory_max_trust: factory_host::orchestrator::config::Reach,
 }
 
 /// How long a stopping server waits for cancelled calls to end.
@@ -91,7 +106,20 @@ pub async fn run(a: McpArgs) -> Result<(), Failure> {
         max_concurrent: a.max_concurrent,
         max_wait: Duration::from_secs_f64(a.max_wait),
     };
-    let served = served::Served::open(host, &a.tools, limits)?;
+    let factory = match a.factory {
+        false => None,
+        true => {
+            let mut repos = Vec::new();
+            for r in &a.factory_repo {
+                let canonical = std::fs::canonicalize(r).map_err(|e| {
+                    fail(EXIT_USAGE, anyhow!("--factory-repo {}: {e}", r.display()))
+                })?;
+                repos.push(canonical);
+            }
+            Some(factory::FactoryTools::new(repos, a.factory_max_trust))
+        }
+    };
+    let served = served::Served::open(host, &a.tools, limits, factory)?;
     match a.http {
         None => {
             let service = served

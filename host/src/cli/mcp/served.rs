@@ -4,6 +4,7 @@
 //! become progress notifications, and journaled with the client's name and
 //! request id.
 
+use super::factory::FactoryTools;
 use crate::cli::{EXIT_USAGE, Failure, fail};
 use anyhow::{Context, anyhow};
 use factory_host::policy::{Access, Policy};
@@ -33,11 +34,14 @@ pub struct Limits {
 struct Served1 {
     tool: Tool,
     schema: InputSchema,
+    /// One of `--factory`'s tools rather than a plugin.
+    factory: bool,
 }
 
 struct Inner {
     host: Host,
     tools: BTreeMap<String, Served1>,
+    factory: Option<FactoryTools>,
     slots: Arc<Semaphore>,
     limits: Limits,
 }
@@ -82,11 +86,17 @@ fn served_one(host: &Host, r: &PluginRecord) -> Result<Served1, Failure> {
         tool: Tool::new(r.name.clone(), r.description.clone(), Arc::new(schema))
             .annotate(annotations(&policy)),
         schema: compiled,
+        factory: false,
     })
 }
 
 impl Served {
-    pub fn open(host: Host, only: &[String], limits: Limits) -> Result<Served, Failure> {
+    pub fn open(
+        host: Host,
+        only: &[String],
+        limits: Limits,
+        factory: Option<FactoryTools>,
+    ) -> Result<Served, Failure> {
         let installed = host.registry().list().context("cannot list the plugins")?;
         for name in only {
             if !installed
@@ -107,9 +117,23 @@ impl Served {
                 tools.insert(r.name.clone(), served_one(&host, r)?);
             }
         }
+        // The factory's own tools, named with `_`, which no plugin name has.
+        for tool in factory.iter().flat_map(|f| f.tools()) {
+            let compiled = InputSchema::compile(&tool.input_schema)
+                .map_err(|e| anyhow!("the schema of {}: {e}", tool.name))?;
+            tools.insert(
+                tool.name.to_string(),
+                Served1 {
+                    tool,
+                    schema: compiled,
+                    factory: true,
+                },
+            );
+        }
         Ok(Served(Arc::new(Inner {
             host,
             tools,
+            factory,
             slots: Arc::new(Semaphore::new(limits.max_concurrent)),
             limits,
         })))
@@ -140,8 +164,12 @@ impl Served {
         context: &RequestContext<RoleServer>,
     ) -> CallToolResult {
         let inner = &self.0;
-        if let Err(e) = inner.tools[name].schema.check(&args) {
+        let served = &inner.tools[name];
+        if let Err(e) = served.schema.check(&args) {
             return error_result(format!("{name}: invalid input: {e}"));
+        }
+        if let (true, Some(f)) = (served.factory, &inner.factory) {
+            return f.call(&inner.host, name, &args).await;
         }
         // A slot, or a clear refusal once --max-wait has passed.
         let wait = tokio::time::timeout(inner.limits.max_wait, inner.slots.clone().acquire_owned());

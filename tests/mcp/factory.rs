@@ -1,0 +1,149 @@
+//! `factory mcp --factory`: an assistant hands a whole task to the factory.
+//! The example project of `factory demo` (its model replies replayed) is
+//! run through `factory_run`, and the run's trust is capped at
+//! `--factory-max-trust` although the repository asks for more and the
+//! operator allows more.
+
+use super::*;
+
+/// The demo's example repository and its issue, under `dir`.
+fn example(dir: &std::path::Path) -> (PathBuf, String) {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let repo = dir.join("calc");
+    std::fs::create_dir_all(&repo).unwrap();
+    for f in [
+        "calc.py",
+        "test_calc.py",
+        "README.md",
+        "factory.toml",
+        ".gitignore",
+    ] {
+        std::fs::copy(examples.join("calc").join(f), repo.join(f)).unwrap();
+    }
+    std::fs::copy(
+        examples.join("calc-session.json"),
+        dir.join("calc-session.json"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "calc"]);
+    let issue = std::fs::read_to_string(examples.join("calc-issue.json")).unwrap();
+    (repo, issue)
+}
+
+fn main_head(repo: &std::path::Path) -> String {
+    let o = Command::new("git")
+        .args(["rev-parse", "main"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn factory_run_starts_a_run_capped_at_the_max_trust_and_returns_its_id() {
+    let home = Home::new();
+    let (repo, issue) = example(&home.dir());
+    let before = main_head(&repo);
+    // The repository asks for `scoped`, and the operator allows it.
+    home.factory(&[
+        "policy",
+        "set",
+        "--repo",
+        repo.to_str().unwrap(),
+        "--max-trust",
+        "scoped",
+    ]);
+    let mut steps = vec![
+        json!({"op": "call", "tool": "factory_run", "args": {"spec": issue}}),
+        json!({"op": "call", "tool": "factory_run", "args": {"spec": issue, "repo": "/tmp"}}),
+        json!({"op": "call", "tool": "factory_run", "args": {"spec": "  "}}),
+    ];
+    steps.push(json!({"op": "call", "tool": "factory_runs", "args": {}}));
+    // The run goes on in the server; the same session follows it
+    // ("follow" in client.py) until it is no longer running.
+    let out = home.stdio(
+        json!({ "steps": steps, "follow": true }),
+        &["--factory", "--factory-repo", repo.to_str().unwrap()],
+    );
+    for name in ["factory_run", "factory_runs", "factory_run_show"] {
+        tool(&out, name);
+    }
+    assert_eq!(
+        tool(&out, "factory_runs")["annotations"]["readOnlyHint"],
+        true
+    );
+    assert_eq!(
+        tool(&out, "factory_run_show")["annotations"]["readOnlyHint"],
+        true
+    );
+    assert_no_admin_tools(&out);
+    let s = out["steps"].as_array().unwrap();
+    let started = &s[0]["result"];
+    assert_eq!(started["isError"], false, "{started}");
+    let run_id = started["structuredContent"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(started["structuredContent"]["trust"], "draft", "{started}");
+    // Only the listed repository; a spec with something in it.
+    assert_eq!(s[1]["result"]["isError"], true, "{}", s[1]);
+    assert!(
+        text(&s[1]["result"]).contains("operator listed"),
+        "{}",
+        s[1]
+    );
+    assert_eq!(s[2]["result"]["isError"], true, "{}", s[2]);
+    assert!(
+        s[3]["result"]["structuredContent"]
+            .to_string()
+            .contains(&run_id)
+    );
+    let shown = &out["followed"]["structuredContent"];
+    assert_eq!(shown["status"], "done", "{shown}");
+    assert_eq!(shown["run"]["trust"], "draft");
+    assert_eq!(
+        shown["run"]["result"]["delivery"], "draft",
+        "{}",
+        shown["run"]["result"]
+    );
+    assert!(
+        shown["steps"].to_string().contains("capped at draft"),
+        "the cap is in the timeline"
+    );
+    let missing = home.stdio(
+        json!({"steps": [{"op": "call", "tool": "factory_run_show", "args": {"run_id": "no-such-run"}}]}),
+        &["--factory", "--factory-repo", repo.to_str().unwrap()],
+    );
+    assert_eq!(missing["steps"][0]["result"]["isError"], true);
+    // A draft: main is untouched.
+    assert_eq!(main_head(&repo), before);
+}
+
+#[test]
+fn factory_needs_a_repository_list() {
+    let home = Home::new();
+    let o = home.run(&["mcp", "--factory"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--factory-repo"));
+}
