@@ -12,7 +12,7 @@ pub const TICK: Duration = Duration::from_millis(5);
 
 /// How often a cancellable call checks whether it was cancelled (and
 /// yields to the other calls on its thread).
-pub const CANCEL_CHECK: Duration = Duration::from_millis(50);
+pub const CANCEL_CHECK: Duration = Duration::from_millis(25);
 
 /// How much of a linear memory a fresh instance's reset may memset.
 const KEEP_RESIDENT: usize = 2 << 20;

@@ -168,17 +168,14 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    // A run's subtasks execute in parallel: give it worker threads. Other
-    // commands start faster on one thread.
-    let parallel = match &cli.command {
-        Command::Run(_) | Command::Resume(_) | Command::Demo(_) => true,
-        Command::Mcp(a) => a.parallel(),
-        _ => false,
-    };
-    let mut builder = if parallel {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
+    let mut builder = match &cli.command {
+        // A run's subtasks execute in parallel: give it worker threads.
+        Command::Run(_) | Command::Resume(_) | Command::Demo(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+        }
+        Command::Mcp(a) => a.runtime(),
+        // Other commands start faster on one thread.
+        _ => tokio::runtime::Builder::new_current_thread(),
     };
     let runtime = match builder.enable_all().build() {
         Ok(r) => r,
@@ -215,16 +212,26 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Open the host on `$FACTORY_HOME`.
+/// Open the host on `$FACTORY_HOME`, for one command.
 pub fn open_host() -> Result<factory_host::Host, Failure> {
+    open_host_with(Default::default())
+}
+
+/// Open the host for a process that serves many calls (`factory mcp`):
+/// with the pooling allocator, which makes each fresh instance several
+/// times cheaper once the pool is reserved.
+pub fn open_service_host() -> Result<factory_host::Host, Failure> {
+    open_host_with(factory_host::engine::EngineOptions { pooling: true })
+}
+
+fn open_host_with(
+    engine: factory_host::engine::EngineOptions,
+) -> Result<factory_host::Host, Failure> {
     use anyhow::Context;
     let home = factory_host::Home::from_env().context("cannot use the factory home")?;
-    factory_host::Host::open(
-        home,
-        factory_host::builtins::host_options(Default::default()),
-    )
-    .context("cannot open the factory host")
-    .map_err(|e| fail(EXIT_INTERNAL, e))
+    factory_host::Host::open(home, factory_host::builtins::host_options(engine))
+        .context("cannot open the factory host")
+        .map_err(|e| fail(EXIT_INTERNAL, e))
 }
 
 /// Print `value` as pretty JSON.

@@ -11,7 +11,7 @@ mod http;
 mod served;
 mod token;
 
-use super::{EXIT_USAGE, Failure, fail, open_host};
+use super::{EXIT_USAGE, Failure, fail, open_service_host};
 use anyhow::anyhow;
 use clap::Args;
 use rmcp::ServiceExt;
@@ -69,10 +69,18 @@ pub struct McpArgs {
 const DRAIN: Duration = Duration::from_secs(2);
 
 impl McpArgs {
-    /// The server reads requests on worker threads while calls run on
-    /// threads of their own (see `served.rs`).
-    pub fn parallel(&self) -> bool {
-        true
+    /// The runtime the server needs: worker threads on HTTP (many
+    /// clients), one thread on stdio (one client, the lowest latency);
+    /// either way it polls for requests after every task switch, so a call
+    /// that yields lets the next request in at once rather than after
+    /// tokio's default 61 switches (each up to a cancellation check long).
+    pub fn runtime(&self) -> tokio::runtime::Builder {
+        let mut b = match self.http {
+            Some(_) => tokio::runtime::Builder::new_multi_thread(),
+            None => tokio::runtime::Builder::new_current_thread(),
+        };
+        b.event_interval(1).global_queue_interval(1);
+        b
     }
 }
 
@@ -101,7 +109,7 @@ pub async fn run(a: McpArgs) -> Result<(), Failure> {
         ));
     }
     let allowed = guard::parse_allowed(&a.allowed_host).map_err(|e| fail(EXIT_USAGE, e))?;
-    let host = open_host()?;
+    let host = open_service_host()?;
     let limits = served::Limits {
         max_concurrent: a.max_concurrent,
         max_wait: Duration::from_secs_f64(a.max_wait),

@@ -196,22 +196,12 @@ impl Served {
             on_log,
             origin: Some(origin_of(context)),
         };
-        // Guest code runs on a blocking-pool thread of its own, never on
-        // the threads that read requests: a runaway tool cannot delay the
-        // notification that cancels it, nor another client's call.
-        let result = {
-            let served = self.0.clone();
-            let (name, input) = (name.to_string(), args.to_string());
-            let rt = tokio::runtime::Handle::current();
-            tokio::task::spawn_blocking(move || {
-                rt.block_on(served.host.invoke(&name, &input, opts))
-            })
-            .await
-        };
-        let result = match result {
-            Ok(r) => r,
-            Err(e) => return error_result(format!("{name} could not run: {e}")),
-        };
+        // Guest code runs on the thread that took the request. It yields
+        // at every cancellation check (engine::CANCEL_CHECK), and the
+        // server's runtime reads requests at every yield (see `runtime`),
+        // so a runaway tool delays neither the notification that cancels
+        // it nor another call by more than one check.
+        let result = inner.host.invoke(name, &args.to_string(), opts).await;
         // Every progress notification goes out before the result.
         if let Some(p) = progress {
             let _ = p.await;
