@@ -276,7 +276,7 @@ fn builtins_are_listed_and_usable_with_grants() {
 }
 
 #[test]
-fn install_refuses_a_wrong_world_and_a_wrong_signature() {
+fn install_refuses_a_wrong_world_a_wrong_signature_and_a_bad_schema() {
     let cli = Cli::new();
     let other = common::guest("factory-test-wrong-world");
     let o = cli.run(&["plugin", "install", other.to_str().unwrap()]);
@@ -294,7 +294,18 @@ fn install_refuses_a_wrong_world_and_a_wrong_signature() {
     let err = text(&o.stderr);
     assert!(err.contains("does not match the factory contract"), "{err}");
 
-    // Nothing was stored for either.
+    // A tool whose input schema is not valid JSON Schema: refused at
+    // install, saying what is wrong, not left for a caller to find.
+    let bad = common::guest("factory-test-bad-schema");
+    let o = cli.run(&["plugin", "install", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("bad input schema") && err.contains("minimum"),
+        "{err}"
+    );
+
+    // Nothing was stored for any of them.
     let o = cli.run(&["plugin", "list", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert!(list.iter().all(|p| p["builtin"] == true), "{list:?}");

@@ -37,7 +37,7 @@ pub fn parse(text: &str) -> Result<Map<String, Value>, SchemaError> {
     if let Err(e) = jsonschema::meta::validate(&as_value) {
         return Err(SchemaError(format!(
             "the input schema is not a valid JSON Schema: at `{}`: {e}",
-            pointer_or_root(&e.schema_path().to_string())
+            pointer_or_root(&e.instance_path().to_string())
         )));
     }
     let Value::Object(map) = as_value else {
@@ -110,7 +110,7 @@ mod tests {
             parse(r#"{"type":"object","properties":{"n":{"type":"integer","minimum":"zero"}}}"#)
                 .unwrap_err();
         assert!(e.0.contains("not a valid JSON Schema"), "{e}");
-        assert!(e.0.contains("minimum"), "{e}");
+        assert!(e.0.contains("at `/properties/n/minimum`"), "{e}");
     }
 
     #[test]
