@@ -136,14 +136,28 @@ fn factory_run_starts_a_run_capped_at_the_max_trust_and_returns_its_id() {
 }
 
 #[test]
-fn factory_needs_a_repository_list() {
+fn factory_needs_a_repository_list_and_no_plugin_may_take_its_names() {
     let home = Home::new();
     let o = home.run(&["mcp", "--factory"]);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--factory-repo"), "{err}");
+
+    // A plugin installed as `factory_run` would be shadowed: refused.
+    let wasm = common::guest("factory-test-noop");
+    home.factory(&[
+        "plugin",
+        "install",
+        wasm.to_str().unwrap(),
+        "--name",
+        "factory_run",
+    ]);
+    let repo = home.dir().to_str().unwrap().to_string();
+    let o = home.run(&["mcp", "--factory", "--factory-repo", &repo]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the plugin `factory_run` has the name"),
+        "{err}"
     );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--factory-repo"));
 }

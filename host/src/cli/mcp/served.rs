@@ -64,30 +64,26 @@ fn annotations(p: &Policy) -> ToolAnnotations {
         .open_world(net)
 }
 
-fn served_one(host: &Host, r: &PluginRecord) -> Result<Served1, Failure> {
-    // Checked at install; a tool installed by an older factory is checked
-    // here, and refused by name.
-    let bad = |e: schema::SchemaError| {
-        fail(
-            EXIT_USAGE,
-            anyhow!(
-                "`{}`: {e}; reinstall a fixed build, or leave it out with --tools",
-                r.name
-            ),
-        )
+/// How a plugin is served: `Ok(Err(why))` when its stored schema is not
+/// one (checked at install; a tool installed by an older factory may
+/// have one).
+fn served_one(host: &Host, r: &PluginRecord) -> Result<Result<Served1, String>, Failure> {
+    let compiled =
+        schema::parse(&r.input_schema).and_then(|s| InputSchema::compile(&s).map(|c| (s, c)));
+    let (schema, compiled) = match compiled {
+        Ok(sc) => sc,
+        Err(e) => return Ok(Err(e.to_string())),
     };
-    let schema = schema::parse(&r.input_schema).map_err(bad)?;
-    let compiled = InputSchema::compile(&schema).map_err(bad)?;
     let policy = host
         .registry()
         .policy(r)
         .context("cannot read the plugin's grants")?;
-    Ok(Served1 {
+    Ok(Ok(Served1 {
         tool: Tool::new(r.name.clone(), r.description.clone(), Arc::new(schema))
             .annotate(annotations(&policy)),
         schema: compiled,
         factory: false,
-    })
+    }))
 }
 
 impl Served {
@@ -113,12 +109,38 @@ impl Served {
         }
         let mut tools = BTreeMap::new();
         for r in installed.iter().filter(|r| r.world == World::Tool) {
-            if only.is_empty() || only.contains(&r.name) {
-                tools.insert(r.name.clone(), served_one(&host, r)?);
+            if !only.is_empty() && !only.contains(&r.name) {
+                continue;
+            }
+            match served_one(&host, r)? {
+                Ok(one) => {
+                    tools.insert(r.name.clone(), one);
+                }
+                // Asked for by name: say so. Otherwise serve the others.
+                Err(why) if only.contains(&r.name) => {
+                    return Err(fail(
+                        EXIT_USAGE,
+                        anyhow!("--tools: `{}`: {why}; reinstall a fixed build", r.name),
+                    ));
+                }
+                Err(why) => eprintln!(
+                    "factory mcp: not serving `{}`: {why}; reinstall a fixed build",
+                    r.name
+                ),
             }
         }
-        // The factory's own tools, named with `_`, which no plugin name has.
+        // The factory's own tools. A plugin of the same name would be
+        // shadowed, so it is refused rather than hidden.
         for tool in factory.iter().flat_map(|f| f.tools()) {
+            if tools.contains_key(tool.name.as_ref()) {
+                return Err(fail(
+                    EXIT_USAGE,
+                    anyhow!(
+                        "the plugin `{}` has the name of a --factory tool; reinstall it under another --name to serve it with --factory",
+                        tool.name
+                    ),
+                ));
+            }
             let compiled = InputSchema::compile(&tool.input_schema)
                 .map_err(|e| anyhow!("the schema of {}: {e}", tool.name))?;
             tools.insert(
