@@ -70,14 +70,16 @@ const DRAIN: Duration = Duration::from_secs(2);
 
 impl McpArgs {
     /// The runtime the server needs: worker threads on HTTP (many
-    /// clients), one thread on stdio (one client, the lowest latency);
+    /// clients) and for --factory (a run's steps go on beside the calls),
+    /// else one thread (one client on stdio: the lowest latency);
     /// either way it polls for requests after every task switch, so a call
     /// that yields lets the next request in at once rather than after
     /// tokio's default 61 switches (each up to a cancellation check long).
     pub fn runtime(&self) -> tokio::runtime::Builder {
-        let mut b = match self.http {
-            Some(_) => tokio::runtime::Builder::new_multi_thread(),
-            None => tokio::runtime::Builder::new_current_thread(),
+        let mut b = if self.http.is_some() || self.factory {
+            tokio::runtime::Builder::new_multi_thread()
+        } else {
+            tokio::runtime::Builder::new_current_thread()
         };
         b.event_interval(1).global_queue_interval(1);
         b
