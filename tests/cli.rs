@@ -459,3 +459,54 @@ fn limits_above_the_ceiling_are_refused() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["limits"]["memory"], 64 << 20, "{:#}", v["limits"]);
 }
+
+#[test]
+fn keys_are_made_once_and_signers_trusted_listed_and_removed() {
+    let cli = Cli::new();
+    let o = cli.run(&["key", "generate", "release"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let public = text(&o.stdout).trim().to_string();
+    assert!(public.starts_with("ed25519:"), "{public}");
+    // Never overwritten.
+    let o = cli.run(&["key", "generate", "release"]);
+    assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("already exists"));
+    let o = cli.run(&["key", "show", "release"]);
+    assert_eq!(text(&o.stdout).trim(), public);
+
+    let o = cli.run(&[
+        "signer",
+        "add",
+        "acme",
+        &public,
+        "--scope",
+        "ghcr.io/acme/*",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let o = cli.run(&["signer", "add", "bad", "ed25519:AAAA"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        text(&o.stderr).contains("not a public key"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = cli.run(&["signer", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(list[0]["name"], "acme");
+    assert_eq!(list[0]["scope"], "ghcr.io/acme/*");
+    assert!(
+        list[0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let o = cli.run(&["signer", "remove", "acme"]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let o = cli.run(&["signer", "remove", "acme"]);
+    assert_eq!(code(&o), 2);
+    // Both changes are in the journal.
+    let o = cli.run(&["log", "--json"]);
+    let log: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    let signer_events = log.iter().filter(|e| e["kind"] == "signer").count();
+    assert_eq!(signer_events, 2, "{log:?}");
+}

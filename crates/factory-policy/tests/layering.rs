@@ -52,6 +52,11 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
             ],
         ),
         ("factory-orchestrator", vec!["factory-host"]),
+        // The supply chain stands on the store; no run, no models.
+        (
+            "factory-supply",
+            vec!["factory-models", "factory-orchestrator", "factory-host"],
+        ),
     ])
 }
 

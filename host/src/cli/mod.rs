@@ -5,6 +5,7 @@
 
 mod demo;
 mod intake;
+mod keys;
 mod log;
 mod mcp;
 mod new;
@@ -91,6 +92,12 @@ enum Command {
     /// nothing served can change grants, trust, limits or what is
     /// installed.
     Mcp(mcp::McpArgs),
+    /// Signing keys for the plugins you publish (`factory key generate`).
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
+    /// The signers whose plugins this factory installs from OCI.
+    #[command(subcommand)]
+    Signer(keys::SignerCommand),
     /// Start a plugin project: `factory new tool NAME --lang python`.
     ///
     /// Writes the plugin's source, the vendored WIT and SDK, a Makefile with
@@ -199,6 +206,8 @@ pub fn main() -> ExitCode {
             Command::Demo(a) => demo::run(a).await,
             Command::Role(c) => role::run(c).await,
             Command::Mcp(a) => mcp::run(a).await,
+            Command::Key(c) => keys::key(c),
+            Command::Signer(c) => keys::signer(c),
             Command::New(a) => new::run(a),
             Command::Sdk(c) => sdk::run(c),
         }

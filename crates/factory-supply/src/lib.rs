@@ -1,0 +1,17 @@
+//! The plugin supply chain: who published a plugin, and whether the
+//! operator trusts them for it.
+//!
+//! - [`keys`]: Ed25519 signing keys under `$FACTORY_HOME/keys` (0600).
+//! - [`signature`]: what a signature covers (a manifest digest together
+//!   with the reference it was published under) and its envelope.
+//! - [`signers`]: the signers the operator trusts, each optionally only for
+//!   references matching a pattern, and the one check that decides whether
+//!   a signature is accepted.
+
+pub mod keys;
+pub mod signature;
+pub mod signers;
+
+pub use keys::{KeyError, PublicKey};
+pub use signature::{Envelope, SignatureError};
+pub use signers::{Signer, Signers, SignersError, VerifyError};
