@@ -35,6 +35,7 @@ impl Env {
                 name: Some(name.into()),
                 trust,
                 force: false,
+                source: None,
             })
             .await
             .unwrap();

@@ -160,6 +160,7 @@ fn main() {
         name: Some("noop".into()),
         trust: TrustLevel::Untrusted,
         force: false,
+        source: None,
     }))
     .unwrap();
     let host_call = || {

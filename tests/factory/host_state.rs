@@ -17,6 +17,7 @@ async fn attacker(env: &Env, trust: TrustLevel) {
             name: Some("attacker".into()),
             trust,
             force: false,
+            source: None,
         })
         .await
         .unwrap();

@@ -206,6 +206,7 @@ async fn built_in_components_describe_themselves_as_registered() {
                 name: Some(format!("copy-of-{}", b.name)),
                 trust: factory_host::TrustLevel::Untrusted,
                 force: false,
+                source: None,
             })
             .await
             .unwrap();

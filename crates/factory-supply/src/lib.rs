@@ -9,6 +9,7 @@
 //!   a signature is accepted.
 
 pub mod keys;
+pub mod oci;
 pub mod signature;
 pub mod signers;
 

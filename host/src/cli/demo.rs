@@ -54,7 +54,7 @@ pub struct DemoArgs {
 }
 
 /// The one line that installs everything the README names (Debian 12).
-pub const APT_LINE: &str = "apt-get install -y git python3 python3-venv bubblewrap build-essential make nodejs npm clang lld wasi-libc libclang-rt-14-dev-wasm32";
+pub const APT_LINE: &str = "apt-get install -y git python3 python3-venv bubblewrap build-essential make nodejs npm docker-registry clang lld wasi-libc libclang-rt-14-dev-wasm32";
 
 /// What the demo needs on this machine that is not there, each with how to
 /// get it: git (the repository), /usr/bin/python3 (the example's tests)

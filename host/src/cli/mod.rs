@@ -11,6 +11,7 @@ mod mcp;
 mod new;
 mod plugin;
 mod policy;
+mod publish;
 mod role;
 mod run;
 mod sdk;

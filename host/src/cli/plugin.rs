@@ -13,7 +13,10 @@ use std::path::PathBuf;
 pub enum PluginCommand {
     /// Install a component (a tool or a role): validate, digest, precompile, store.
     Install {
-        /// The component file (.wasm).
+        /// The component file (.wasm), or `oci://HOST[:PORT]/REPOSITORY:TAG`
+        /// (or `@sha256:...`) to install from a registry: resolved to a
+        /// digest once, and installed only if a trusted signer whose scope
+        /// covers the reference signed that digest (`factory signer add`).
         file: PathBuf,
         /// Name to install under (default: the name the tool describes).
         #[arg(long)]
@@ -24,8 +27,22 @@ pub enum PluginCommand {
         /// Replace a different component installed under the same name.
         #[arg(long)]
         force: bool,
+        /// Install from OCI without a valid signature: printed, journaled,
+        /// never the default.
+        #[arg(long)]
+        allow_unsigned: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// Push a component to an OCI registry (REF: HOST[:PORT]/REPOSITORY:TAG)
+    /// in the CNCF wasm layout, signed with --sign KEY; prints the
+    /// manifest digest.
+    Push {
+        file: PathBuf,
+        reference: String,
+        /// The key to sign with (`factory key generate NAME`).
+        #[arg(long, value_name = "KEY")]
+        sign: Option<String>,
     },
     /// Grant capabilities. Each is refused if the plugin's trust level is too low.
     Grant(GrantArgs),
@@ -144,8 +161,15 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
     let host = open_host()?;
     let reg = host.registry();
     let result: anyhow::Result<()> = async { match cmd {
-        PluginCommand::Install { file, name, trust, force, json } => {
-            let installed = host.install(InstallRequest { file, name, trust, force }).await?;
+        PluginCommand::Install { file, name, trust, force, allow_unsigned, json } => {
+            if let Some(reference) = file.to_str().and_then(|f| f.strip_prefix("oci://")) {
+                let a = super::publish::OciInstall { reference, name, trust, force, allow_unsigned, json };
+                return super::publish::install(&host, a).await.map_err(|f| f.error);
+            }
+            if allow_unsigned {
+                bail!("--allow-unsigned is for installs from OCI (oci://REF)");
+            }
+            let installed = host.install(InstallRequest { file, name, trust, force, source: None }).await?;
             let r = &installed.record;
             if json {
                 emit(&installed)?;
@@ -163,6 +187,9 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
                 );
             }
             Ok(())
+        }
+        PluginCommand::Push { file, reference, sign } => {
+            super::publish::push(&host, &file, &reference, sign.as_deref()).await.map_err(|f| f.error)
         }
         PluginCommand::Grant(args) => {
             let grants = args.parse(true)?;

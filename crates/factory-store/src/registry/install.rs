@@ -13,6 +13,9 @@ pub struct InstallRequest {
     pub name: Option<String>,
     pub trust: TrustLevel,
     pub force: bool,
+    /// Where it came from, as recorded (default: the file's absolute path;
+    /// `oci://host/repo:tag@sha256:...` for a registry install).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,10 +112,12 @@ impl Host {
             trust: req.trust,
             builtin: false,
             size: bytes.len() as u64,
-            source: std::fs::canonicalize(&req.file)
-                .unwrap_or(req.file.clone())
-                .display()
-                .to_string(),
+            source: req.source.clone().unwrap_or_else(|| {
+                std::fs::canonicalize(&req.file)
+                    .unwrap_or(req.file.clone())
+                    .display()
+                    .to_string()
+            }),
             installed_at: crate::db::now_ms(),
             description,
             input_schema,

@@ -1,0 +1,316 @@
+//! Plugins through a real OCI registry (Debian's `docker-registry`, started
+//! here on 127.0.0.1 and stopped by PID): push, sign, install by tag and by
+//! digest, and every way an install is refused.
+
+#[path = "../common.rs"]
+mod common;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+const FACTORY: &str = env!("CARGO_BIN_EXE_factory");
+
+/// `docker-registry serve` on a free loopback port, with its own storage.
+struct Registry {
+    child: Child,
+    addr: String,
+    root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let bin = which("docker-registry").expect(
+            "docker-registry is not installed: `apt-get install docker-registry` (.ci/run does)",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let root = dir.path().join("data");
+        let cfg = dir.path().join("cfg.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+                root.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            addr,
+            root,
+            _dir: dir,
+        }
+    }
+
+    /// The stored blob with `digest` (to tamper with).
+    fn blob(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.root
+            .join("docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}
+
+struct Home(tempfile::TempDir);
+
+impl Home {
+    fn new() -> Home {
+        Home(tempfile::tempdir().unwrap())
+    }
+    fn path(&self) -> PathBuf {
+        self.0.path().join("home")
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(FACTORY)
+            .args(args)
+            .env("FACTORY_HOME", self.path())
+            .env("DOCKER_CONFIG", self.0.path().join("no-docker-config"))
+            .output()
+            .unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    }
+    /// Refused: exit 2, and the message.
+    fn refused(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(2), "{args:?} was not refused: {err}");
+        err
+    }
+    fn installed(&self) -> Vec<Value> {
+        let list: Vec<Value> =
+            serde_json::from_str(&self.ok(&["plugin", "list", "--json"])).unwrap();
+        list.into_iter().filter(|p| p["builtin"] == false).collect()
+    }
+    fn events(&self, kind: &str) -> Vec<Value> {
+        let log: Vec<Value> = serde_json::from_str(&self.ok(&["log", "--json"])).unwrap();
+        log.into_iter().filter(|e| e["kind"] == kind).collect()
+    }
+}
+
+fn wasm(name: &str) -> String {
+    common::guest(name).to_str().unwrap().to_string()
+}
+
+/// A publisher's key, trusted by `home` for `scope`.
+fn trust_new_key(publisher: &Home, home: &Home, name: &str, scope: &str) {
+    let public = publisher.ok(&["key", "generate", name]);
+    home.ok(&["signer", "add", name, &public, "--scope", scope]);
+}
+
+#[test]
+fn a_signed_push_installs_by_tag_and_by_digest_and_runs() {
+    let reg = Registry::start();
+    let publisher = Home::new();
+    let home = Home::new();
+    trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", reg.addr));
+    let reference = format!("{}/acme/attacker:1.0", reg.addr);
+    let digest = publisher.ok(&[
+        "plugin",
+        "push",
+        &wasm("factory-test-attacker"),
+        &reference,
+        "--sign",
+        "acme",
+    ]);
+    assert!(digest.starts_with("sha256:"), "{digest}");
+
+    home.ok(&[
+        "plugin",
+        "install",
+        &format!("oci://{reference}"),
+        "--name",
+        "by-tag",
+    ]);
+    let by_digest = format!("oci://{}/acme/attacker@{digest}", reg.addr);
+    home.ok(&["plugin", "install", &by_digest, "--name", "by-digest"]);
+    let list = home.installed();
+    for p in &list {
+        assert!(p["source"].as_str().unwrap().ends_with(&digest), "{p}");
+    }
+    assert!(
+        list.iter()
+            .any(|p| p["source"] == format!("oci://{reference}@{digest}"))
+    );
+    let out = home.ok(&["tool", "call", "by-tag", "--input", r#"{"attack":"args"}"#]);
+    assert!(out.contains("\"ok\":true"), "{out}");
+    assert_eq!(home.events("verified").len(), 2);
+}
+
+#[test]
+fn unknown_signers_signers_out_of_scope_and_unsigned_plugins_are_refused() {
+    let reg = Registry::start();
+    let publisher = Home::new();
+    let home = Home::new();
+    // Trusted, but only for acme/*.
+    trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", reg.addr));
+    let stranger = Home::new();
+    stranger.ok(&["key", "generate", "mallory"]);
+    let attacker = wasm("factory-test-attacker");
+
+    let signed_by_stranger = format!("{}/acme/x:1", reg.addr);
+    stranger.ok(&[
+        "plugin",
+        "push",
+        &attacker,
+        &signed_by_stranger,
+        "--sign",
+        "mallory",
+    ]);
+    let err = home.refused(&["plugin", "install", &format!("oci://{signed_by_stranger}")]);
+    assert!(err.contains("signed by an unknown key sha256:"), "{err}");
+
+    let outside = format!("{}/other/x:1", reg.addr);
+    publisher.ok(&["plugin", "push", &attacker, &outside, "--sign", "acme"]);
+    let err = home.refused(&["plugin", "install", &format!("oci://{outside}")]);
+    assert!(
+        err.contains("is not allowed for") && err.contains("acme/*"),
+        "{err}"
+    );
+
+    let unsigned = format!("{}/acme/unsigned:1", reg.addr);
+    publisher.ok(&["plugin", "push", &attacker, &unsigned]);
+    let err = home.refused(&["plugin", "install", &format!("oci://{unsigned}")]);
+    assert!(err.contains("no signature"), "{err}");
+    assert!(home.installed().is_empty(), "nothing was installed");
+    assert_eq!(home.events("refused").len(), 3);
+
+    // The one override: explicit, printed, journaled.
+    let o = home.run(&[
+        "plugin",
+        "install",
+        &format!("oci://{unsigned}"),
+        "--allow-unsigned",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("without a valid signature"));
+    assert_eq!(home.events("unsigned").len(), 1);
+    assert_eq!(home.installed().len(), 1);
+}
+
+#[test]
+fn a_blob_tampered_in_the_registry_is_refused_with_nothing_installed() {
+    let reg = Registry::start();
+    let publisher = Home::new();
+    let home = Home::new();
+    trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", reg.addr));
+    let reference = format!("{}/acme/tool:1", reg.addr);
+    let bytes = std::fs::read(common::guest("factory-test-attacker")).unwrap();
+    publisher.ok(&[
+        "plugin",
+        "push",
+        &wasm("factory-test-attacker"),
+        &reference,
+        "--sign",
+        "acme",
+    ]);
+    // Flip one byte of the stored component, in the registry's storage.
+    let layer = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+    );
+    let blob = reg.blob(&layer);
+    let mut stored = std::fs::read(&blob).unwrap();
+    let at = stored.len() / 2;
+    stored[at] ^= 0xff;
+    std::fs::write(&blob, stored).unwrap();
+    let o = home.run(&["plugin", "install", &format!("oci://{reference}")]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert!(home.installed().is_empty());
+}
+
+#[test]
+fn a_retag_after_the_tag_was_resolved_changes_nothing() {
+    let reg = Registry::start();
+    let publisher = Home::new();
+    let reference = format!("{}/acme/tool:stable", reg.addr);
+    let first = publisher.ok(&["plugin", "push", &wasm("factory-test-attacker"), &reference]);
+    let r = factory_supply::oci::parse(&reference).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, auth) = factory_supply::oci::client_and_auth(&r);
+    // Resolved once...
+    let resolved = rt
+        .block_on(client.fetch_manifest_digest(&r, &auth))
+        .unwrap();
+    assert_eq!(resolved, first);
+    // ...then the tag moves to another component...
+    let second = publisher.ok(&["plugin", "push", &wasm("factory-test-noop"), &reference]);
+    assert_ne!(first, second);
+    // ...and the fetch still gets what was resolved.
+    let fetched = rt
+        .block_on(factory_supply::oci::fetch_digest(
+            &client, &auth, &r, resolved,
+        ))
+        .unwrap();
+    assert_eq!(fetched.digest, first);
+    assert_eq!(
+        fetched.component,
+        std::fs::read(common::guest("factory-test-attacker")).unwrap()
+    );
+    assert_eq!(fetched.config["architecture"], "wasm");
+    assert_eq!(fetched.config["os"], "wasip2");
+}
+
+#[test]
+fn bad_references_and_unreachable_registries_are_clear_errors() {
+    let home = Home::new();
+    let err = home.refused(&["plugin", "install", "oci://just-a-name:1"]);
+    assert!(err.contains("must start with the registry's host"), "{err}");
+    let o = home.run(&["plugin", "install", "oci://127.0.0.1:9/acme/x:1"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("127.0.0.1:9/acme/x:1"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(home.installed().is_empty());
+}
