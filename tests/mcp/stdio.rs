@@ -199,3 +199,28 @@ fn the_stateless_revision_discovers_and_calls() {
         "{calls:?}"
     );
 }
+
+#[test]
+fn a_sandbox_limit_is_an_error_result_naming_the_limit() {
+    let home = Home::with_attacker();
+    home.factory(&["plugin", "limits", "attacker", "--deadline", "1"]);
+    let out = home.stdio(
+        json!({"steps": [
+            {"op": "call", "tool": "attacker", "args": {"attack": "cpu-loop"}},
+            {"op": "call", "tool": "attacker", "args": {"attack": "memory-bomb"}},
+            {"op": "call", "tool": "attacker", "args": {"attack": "args"}},
+        ]}),
+        &[],
+    );
+    let s = out["steps"].as_array().unwrap();
+    for (step, limit) in s.iter().zip(["deadline limit", "memory limit"]) {
+        let r = &step["result"];
+        assert_eq!(r["isError"], true, "{r}");
+        assert!(text(r).contains(limit), "{r}");
+    }
+    assert_eq!(
+        s[2]["result"]["isError"], false,
+        "the server goes on: {}",
+        s[2]
+    );
+}
