@@ -314,3 +314,95 @@ fn bad_references_and_unreachable_registries_are_clear_errors() {
     );
     assert!(home.installed().is_empty());
 }
+
+#[test]
+fn a_manifest_with_the_wrong_media_types_is_a_clear_error() {
+    use factory_supply::oci::layout::{self, Descriptor, Manifest};
+    let reg = Registry::start();
+    let home = Home::new();
+    let reference = format!("{}/acme/image:1", reg.addr);
+    let r = factory_supply::oci::parse(&reference).unwrap();
+    let (client, _auth) = factory_supply::oci::client_and_auth(&r);
+    let wasm = std::fs::read(common::guest("factory-test-noop")).unwrap();
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    // A container image's config, a tar layer: not a component.
+    let config_desc = Descriptor::of("application/vnd.oci.image.config.v1+json", &config);
+    let layer = Descriptor::of("application/vnd.oci.image.layer.v1.tar", &wasm);
+    let manifest = Manifest::new(layout::ARTIFACT, config_desc.clone(), vec![layer.clone()]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        client
+            .push_blob(&r, wasm.clone(), &layer.digest)
+            .await
+            .unwrap();
+        client
+            .push_blob(&r, config.clone(), &config_desc.digest)
+            .await
+            .unwrap();
+        client
+            .push_manifest_raw(
+                &r,
+                manifest.to_bytes(),
+                http::HeaderValue::from_static(layout::MANIFEST),
+            )
+            .await
+            .unwrap();
+    });
+    let o = home.run(&[
+        "plugin",
+        "install",
+        &format!("oci://{reference}"),
+        "--allow-unsigned",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("is not a wasm component artifact"), "{err}");
+    assert!(err.contains("config's mediaType"), "{err}");
+    assert!(home.installed().is_empty());
+}
+
+/// A registry that answers every request with `status` and `body`.
+fn broken_registry(status: &'static str, content_type: &'static str, body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut conn = conn;
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nDocker-Content-Digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn malformed_registry_answers_are_clear_errors_with_nothing_installed() {
+    let home = Home::new();
+    for (status, ctype, body) in [
+        ("500 Internal Server Error", "text/plain", "boom"),
+        ("200 OK", "text/html", "<html>not a manifest</html>"),
+        (
+            "200 OK",
+            "application/vnd.oci.image.manifest.v1+json",
+            "{\"schemaVersion\":2,\"config\"",
+        ),
+    ] {
+        let addr = broken_registry(status, ctype, body);
+        let reference = format!("oci://{addr}/acme/x:1");
+        let o = home.run(&["plugin", "install", &reference, "--allow-unsigned"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{status} {body}: installed?");
+        assert!(err.contains(&addr), "{status}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(home.installed().is_empty());
+}
