@@ -66,11 +66,8 @@ fn the_attacker_is_held_over_mcp_exactly_as_over_the_cli() {
 #[test]
 fn a_revoke_through_the_cli_applies_to_the_next_call() {
     let home = Home::new();
-    let data = home.dir().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), "readable\n").unwrap();
+    let data = home.readable("a.txt", "readable\n");
     let dir = data.to_str().unwrap();
-    home.factory(&["plugin", "grant", "read-file", "--read", dir]);
     let path = data.join("a.txt");
     let out = home.stdio(
         json!({"steps": [

@@ -108,16 +108,7 @@ fn an_allowed_host_is_accepted_and_remote_addresses_need_allow_remote() {
 #[test]
 fn the_python_sdk_calls_over_http_in_both_revisions() {
     let home = Home::new();
-    let data = home.dir().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), "over http\n").unwrap();
-    home.factory(&[
-        "plugin",
-        "grant",
-        "read-file",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
+    let data = home.readable("a.txt", "over http\n");
     let server = Server::start(&home, &[]);
     for revision in ["2025-11-25", "2026-07-28"] {
         let out = home.client(server.plan(json!({"revision": revision, "steps": [

@@ -40,16 +40,7 @@ fn run(home: &Home, args: &[&str]) -> Value {
 #[test]
 fn the_inspector_lists_and_calls_over_stdio_and_http() {
     let home = Home::new();
-    let data = home.dir().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), "inspected\n").unwrap();
-    home.factory(&[
-        "plugin",
-        "grant",
-        "read-file",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
+    let data = home.readable("a.txt", "inspected\n");
     let env = format!("FACTORY_HOME={}", home.path().display());
     let file = data.join("a.txt");
     let path_arg = format!("path={}", file.display());

@@ -76,6 +76,21 @@ impl Home {
         );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
+    /// A directory `data` holding `file` with `text`, which read-file is
+    /// granted to read: the directory.
+    fn readable(&self, file: &str, text: &str) -> PathBuf {
+        let data = self.dir().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join(file), text).unwrap();
+        self.factory(&[
+            "plugin",
+            "grant",
+            "read-file",
+            "--read",
+            data.to_str().unwrap(),
+        ]);
+        data
+    }
     /// The argv of a command run from the client, with this home.
     fn argv(&self, args: &[&str]) -> Vec<String> {
         let mut v = vec![

@@ -5,17 +5,8 @@ use super::*;
 #[test]
 fn tools_are_listed_with_their_schemas_and_grants_decide_each_call() {
     let home = Home::new();
-    let data = home.dir().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("notes.txt"), "granted text\n").unwrap();
+    let data = home.readable("notes.txt", "granted text\n");
     std::fs::write(home.dir().join("secret.txt"), "not granted\n").unwrap();
-    home.factory(&[
-        "plugin",
-        "grant",
-        "read-file",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
     let out = home.stdio(
         json!({"steps": [
             {"op": "call", "tool": "read-file", "args": {"path": data.join("notes.txt")}},
@@ -170,16 +161,7 @@ fn progress_follows_the_tools_log_lines() {
 #[test]
 fn the_stateless_revision_discovers_and_calls() {
     let home = Home::new();
-    let data = home.dir().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("a.txt"), "stateless\n").unwrap();
-    home.factory(&[
-        "plugin",
-        "grant",
-        "read-file",
-        "--read",
-        data.to_str().unwrap(),
-    ]);
+    let data = home.readable("a.txt", "stateless\n");
     let out = home.stdio(
         json!({"revision": "2026-07-28", "steps": [
             {"op": "call", "tool": "read-file", "args": {"path": data.join("a.txt")}},

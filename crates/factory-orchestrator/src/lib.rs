@@ -132,11 +132,12 @@ pub struct RunOptions {
     pub progress: progress::ProgressSink,
 }
 
+/// A component's error as a run shows it: as the sandbox words it, but a
+/// plain failure without its `failed:` prefix.
 pub fn failure_text(f: &ToolFailure) -> String {
     match f {
-        ToolFailure::InvalidInput(m) => format!("invalid input: {m}"),
-        ToolFailure::Denied(m) => format!("denied: {m}"),
         ToolFailure::Failed(m) => m.clone(),
+        other => other.to_string(),
     }
 }
 

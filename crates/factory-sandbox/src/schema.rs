@@ -10,10 +10,9 @@ use serde_json::{Map, Value};
 #[error("{0}")]
 pub struct SchemaError(pub String);
 
-/// The schema `text` parsed and checked: a JSON object that is a valid JSON
-/// Schema (against its own meta-schema; draft 2020-12 unless `$schema`
-/// names another). An empty text means any object.
-pub fn parse(text: &str) -> Result<Map<String, Value>, SchemaError> {
+/// The schema `text` as a JSON object whose type, if it names one, is
+/// `object`. An empty text means any object.
+fn shape(text: &str) -> Result<Map<String, Value>, SchemaError> {
     if text.trim().is_empty() {
         let mut any = Map::new();
         any.insert("type".into(), Value::String("object".into()));
@@ -33,17 +32,25 @@ pub fn parse(text: &str) -> Result<Map<String, Value>, SchemaError> {
             "the input schema's type is {t}, not \"object\" (a tool takes an object of arguments)"
         )));
     }
-    let as_value = Value::Object(map);
-    if let Err(e) = jsonschema::meta::validate(&as_value) {
+    Ok(map)
+}
+
+/// The schema `text` parsed and checked, as install checks it: a JSON
+/// object that is a valid JSON Schema (against its own meta-schema; draft
+/// 2020-12 unless `$schema` names another), a refusal naming where.
+pub fn parse(text: &str) -> Result<Map<String, Value>, SchemaError> {
+    let map = shape(text)?;
+    let value = Value::Object(map);
+    if let Err(e) = jsonschema::meta::validate(&value) {
         return Err(SchemaError(format!(
             "the input schema is not a valid JSON Schema: at `{}`: {e}",
             pointer_or_root(&e.instance_path().to_string())
         )));
     }
-    let Value::Object(map) = as_value else {
-        unreachable!("built from a map above")
-    };
-    Ok(map)
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => unreachable!("built from a map above"),
+    }
 }
 
 fn pointer_or_root(p: &str) -> String {
@@ -54,6 +61,16 @@ fn pointer_or_root(p: &str) -> String {
 pub struct InputSchema(jsonschema::Validator);
 
 impl InputSchema {
+    /// A stored schema, ready to check arguments: its shape checked and
+    /// compiled (compiling checks it against its meta-schema, so it is not
+    /// validated twice as [`parse`] then [`InputSchema::compile`] would).
+    pub fn load(text: &str) -> Result<(Map<String, Value>, InputSchema), SchemaError> {
+        let map = shape(text)?;
+        let compiled = InputSchema::compile(&map)?;
+        Ok((map, compiled))
+    }
+
+    /// Compile `schema`, refusing one that is not a valid JSON Schema.
     pub fn compile(schema: &Map<String, Value>) -> Result<InputSchema, SchemaError> {
         jsonschema::validator_for(&Value::Object(schema.clone()))
             .map(InputSchema)
@@ -111,6 +128,16 @@ mod tests {
                 .unwrap_err();
         assert!(e.0.contains("not a valid JSON Schema"), "{e}");
         assert!(e.0.contains("at `/properties/n/minimum`"), "{e}");
+    }
+
+    #[test]
+    fn loading_a_stored_schema_refuses_what_install_refuses() {
+        let bad = r#"{"type":"object","properties":{"n":{"type":"integer","minimum":"zero"}}}"#;
+        assert!(InputSchema::load(bad).is_err());
+        assert!(InputSchema::load(r#"{"type":"string"}"#).is_err());
+        let (map, s) = InputSchema::load(r#"{"type":"object","required":["a"]}"#).unwrap();
+        assert_eq!(map["required"], json!(["a"]));
+        assert!(s.check(&json!({})).is_err());
     }
 
     #[test]

@@ -95,8 +95,59 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     r
 }
 
+/// Create `path` holding `bytes`, readable and writable by its owner only
+/// (0600). An existing file is never replaced: that is `AlreadyExists`.
+pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// Read the secret in `path` (a key, a token): `Err(Exposed(mode))` when
+/// group or others may read or write the file, so a secret anyone on the
+/// machine could have seen is never used.
+pub fn read_private(path: &Path) -> Result<String, PrivateError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(PrivateError::Exposed(mode));
+    }
+    Ok(std::fs::read_to_string(path)?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PrivateError {
+    #[error("group or others may read it (mode {0:o})")]
+    Exposed(u32),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn private_files_are_owner_only_made_once_and_refused_when_exposed() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("secret");
+        super::create_private(&path, b"s3cret").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = super::create_private(&path, b"other").unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(super::read_private(&path).unwrap(), "s3cret");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(matches!(
+            super::read_private(&path),
+            Err(super::PrivateError::Exposed(0o640))
+        ));
+    }
+
     /// Parallel subtasks load (and precompile) the same built-in at once.
     #[test]
     fn threads_writing_one_file_at_once_all_succeed() {

@@ -6,9 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use factory_store::Home;
+use factory_store::home::{PrivateError, create_private, read_private};
 use sha2::{Digest, Sha256};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,17 +67,21 @@ impl std::fmt::Display for PublicKey {
     }
 }
 
-fn valid(name: &str) -> Result<(), KeyError> {
-    let ok = !name.is_empty()
+/// Whether `name` may name a key or a signer: letters, digits, `-`, `_`
+/// and `.`, not starting with `.`, at most 64 bytes (it becomes a file name).
+pub(crate) fn valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 64
+        && !name.starts_with('.')
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !name.starts_with('.');
-    if ok {
-        Ok(())
-    } else {
-        Err(KeyError::BadName(name.to_string()))
+}
+
+fn valid(name: &str) -> Result<(), KeyError> {
+    match valid_name(name) {
+        true => Ok(()),
+        false => Err(KeyError::BadName(name.to_string())),
     }
 }
 
@@ -118,19 +122,14 @@ impl KeyPair {
         std::fs::create_dir_all(&d).map_err(io(&d))?;
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(io(&d))?;
         let private = d.join(format!("{name}.key"));
-        let mut f = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&private)
-        {
-            Ok(f) => f,
+        let secret = format!("ed25519-private:{}\n", B64.encode(seed));
+        match create_private(&private, secret.as_bytes()) {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(KeyError::Exists(name.to_string(), private));
             }
             Err(e) => return Err(io(&private)(e)),
-        };
-        writeln!(f, "ed25519-private:{}", B64.encode(seed)).map_err(io(&private))?;
+        }
         let pair = KeyPair {
             name: name.to_string(),
             key,
@@ -144,18 +143,14 @@ impl KeyPair {
     pub fn load(home: &Home, name: &str) -> Result<KeyPair, KeyError> {
         valid(name)?;
         let path = dir(home).join(format!("{name}.key"));
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let text = match read_private(&path) {
+            Ok(t) => t,
+            Err(PrivateError::Exposed(mode)) => return Err(KeyError::Exposed { path, mode }),
+            Err(PrivateError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(KeyError::Unknown(name.to_string()));
             }
-            Err(e) => return Err(io(&path)(e)),
+            Err(PrivateError::Io(e)) => return Err(io(&path)(e)),
         };
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Exposed { path, mode });
-        }
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
         let seed: [u8; 32] = text
             .trim()
             .strip_prefix("ed25519-private:")

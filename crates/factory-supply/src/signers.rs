@@ -101,16 +101,9 @@ pub struct Signers {
 }
 
 fn valid_name(name: &str) -> Result<(), SignersError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(SignersError::BadName(name.to_string()))
+    match crate::keys::valid_name(name) {
+        true => Ok(()),
+        false => Err(SignersError::BadName(name.to_string())),
     }
 }
 

@@ -121,7 +121,12 @@ pub async fn install(host: &Host, a: OciInstall<'_>) -> Result<(), Failure> {
     // The bytes that were checked are the bytes installed.
     let dir = host.home().root().join("cache");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = tempfile_in(&dir, &fetched.digest)?;
+    let hex = fetched.digest.trim_start_matches("sha256:");
+    let tmp = dir.join(format!(
+        "oci-{}-{}.wasm",
+        &hex[..hex.len().min(16)],
+        std::process::id()
+    ));
     std::fs::write(&tmp, &fetched.component)
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     let result = host
@@ -149,13 +154,4 @@ pub async fn install(host: &Host, a: OciInstall<'_>) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-fn tempfile_in(dir: &Path, digest: &str) -> Result<std::path::PathBuf, Failure> {
-    let hex = digest.trim_start_matches("sha256:");
-    Ok(dir.join(format!(
-        "oci-{}-{}.wasm",
-        &hex[..hex.len().min(16)],
-        std::process::id()
-    )))
 }

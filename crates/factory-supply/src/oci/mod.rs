@@ -152,7 +152,6 @@ pub async fn push(
     let layer = Descriptor::of(layout::LAYER, component);
     let config = layout::component_config(&layer.digest, exports, imports);
     let config_desc = Descriptor::of(layout::CONFIG, &config);
-    let push = registry_err("push to", reference);
     client
         .push_blob(reference, component.to_vec(), &layer.digest)
         .await
@@ -166,7 +165,7 @@ pub async fn push(
     client
         .push_manifest_raw(reference, manifest, manifest_type())
         .await
-        .map_err(push)?;
+        .map_err(registry_err("push to", reference))?;
     if let Some(key) = key {
         let env = Envelope::sign(key, &repository_of(reference), &digest).to_json();
         let sig_ref = Reference::with_tag(
@@ -234,12 +233,11 @@ pub async fn fetch(reference: &Reference) -> Result<Fetched, OciError> {
 /// The part of [`fetch`] after the tag was resolved (tests step in here
 /// to retag between the two).
 pub async fn fetch_digest(
-    client_or_none: &Client,
+    client: &Client,
     auth: &RegistryAuth,
     reference: &Reference,
     digest: String,
 ) -> Result<Fetched, OciError> {
-    let client = client_or_none;
     let pinned = Reference::with_digest(
         reference.registry().to_string(),
         reference.repository().to_string(),
@@ -262,39 +260,8 @@ pub async fn fetch_digest(
         reference: pinned.whole(),
         why,
     })?;
-    let pull = |d: &Descriptor| {
-        let client = client;
-        let pinned = &pinned;
-        let d = d.clone();
-        async move {
-            let mut out = Vec::new();
-            match client.pull_blob(pinned, d.digest.as_str(), &mut out).await {
-                Ok(()) => {}
-                // The client checks the digest as it reads.
-                Err(oci_client::errors::OciDistributionError::DigestError(e)) => {
-                    return Err(OciError::Tampered {
-                        what: "a blob",
-                        reference: pinned.whole(),
-                        expected: d.digest.clone(),
-                        found: e.to_string(),
-                    });
-                }
-                Err(e) => return Err(registry_err("send a blob of", pinned)(e)),
-            }
-            let found = digest_of(&out);
-            if found != d.digest || out.len() as u64 != d.size {
-                return Err(OciError::Tampered {
-                    what: "a blob",
-                    reference: pinned.whole(),
-                    expected: format!("{} ({} bytes)", d.digest, d.size),
-                    found: format!("{found} ({} bytes)", out.len()),
-                });
-            }
-            Ok(out)
-        }
-    };
-    let component = pull(&manifest.layers[0]).await?;
-    let config_bytes = pull(&manifest.config).await?;
+    let component = pull_checked(client, &pinned, &manifest.layers[0]).await?;
+    let config_bytes = pull_checked(client, &pinned, &manifest.config).await?;
     let config = serde_json::from_slice(&config_bytes).unwrap_or_default();
     let signature = fetch_signature(client, auth, reference, &digest).await?;
     Ok(Fetched {
@@ -305,6 +272,38 @@ pub async fn fetch_digest(
         config,
         signature,
     })
+}
+
+/// The blob `d` of `pinned`, checked against its digest and size.
+async fn pull_checked(
+    client: &Client,
+    pinned: &Reference,
+    d: &Descriptor,
+) -> Result<Vec<u8>, OciError> {
+    let mut out = Vec::new();
+    match client.pull_blob(pinned, d.digest.as_str(), &mut out).await {
+        Ok(()) => {}
+        // The client checks the digest as it reads.
+        Err(oci_client::errors::OciDistributionError::DigestError(e)) => {
+            return Err(OciError::Tampered {
+                what: "a blob",
+                reference: pinned.whole(),
+                expected: d.digest.clone(),
+                found: e.to_string(),
+            });
+        }
+        Err(e) => return Err(registry_err("send a blob of", pinned)(e)),
+    }
+    let found = digest_of(&out);
+    if found != d.digest || out.len() as u64 != d.size {
+        return Err(OciError::Tampered {
+            what: "a blob",
+            reference: pinned.whole(),
+            expected: format!("{} ({} bytes)", d.digest, d.size),
+            found: format!("{found} ({} bytes)", out.len()),
+        });
+    }
+    Ok(out)
 }
 
 /// The signature kept under `sha256-<hex>.sig`, if there is one.
@@ -349,15 +348,17 @@ async fn fetch_signature(
 }
 
 fn is_not_found(e: &oci_client::errors::OciDistributionError) -> bool {
-    use oci_client::errors::OciDistributionError as E;
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode as C};
     match e {
         E::ImageManifestNotFoundError(_) => true,
         E::RegistryError { envelope, .. } => envelope.errors.iter().any(|x| {
-            format!("{:?}", x.code).contains("NotFound")
-                || format!("{:?}", x.code).contains("Unknown")
+            matches!(
+                x.code,
+                C::ManifestUnknown | C::NameUnknown | C::NotFound | C::BlobUnknown
+            )
         }),
         E::ServerError { code, .. } => *code == 404,
-        _ => e.to_string().contains("404"),
+        _ => false,
     }
 }
 

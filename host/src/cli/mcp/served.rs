@@ -10,7 +10,7 @@ use anyhow::{Context, anyhow};
 use factory_host::policy::{Access, Policy};
 use factory_host::registry::{PluginRecord, World};
 use factory_host::{CallOptions, Host, Outcome};
-use factory_sandbox::schema::{self, InputSchema};
+use factory_sandbox::schema::InputSchema;
 use factory_sandbox::{LogSink, Origin};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
@@ -68,9 +68,7 @@ fn annotations(p: &Policy) -> ToolAnnotations {
 /// one (checked at install; a tool installed by an older factory may
 /// have one).
 fn served_one(host: &Host, r: &PluginRecord) -> Result<Result<Served1, String>, Failure> {
-    let compiled =
-        schema::parse(&r.input_schema).and_then(|s| InputSchema::compile(&s).map(|c| (s, c)));
-    let (schema, compiled) = match compiled {
+    let (schema, compiled) = match InputSchema::load(&r.input_schema) {
         Ok(sc) => sc,
         Err(e) => return Ok(Err(e.to_string())),
     };

@@ -3,8 +3,7 @@
 
 use crate::cli::{EXIT_USAGE, Failure, fail};
 use anyhow::{Context, anyhow};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use factory_host::home::{PrivateError, create_private};
 use std::path::Path;
 
 /// The file under the home that holds the created token.
@@ -34,25 +33,25 @@ pub fn load(file: Option<&Path>, home: &Path) -> Result<String, Failure> {
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read the token file {}", path.display()))
-        .map_err(|e| fail(EXIT_USAGE, e))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(fail(
-            EXIT_USAGE,
-            anyhow!(
-                "the token file {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ),
-        ));
-    }
-    let token = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the token file {}", path.display()))
-        .map_err(|e| fail(EXIT_USAGE, e))?
-        .trim()
-        .to_string();
+    let token = match factory_host::home::read_private(path) {
+        Ok(t) => t.trim().to_string(),
+        Err(PrivateError::Exposed(mode)) => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!(
+                    "the token file {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!("cannot read the token file {}: {e}", path.display()),
+            ));
+        }
+    };
     if token.len() < MIN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(fail(
             EXIT_USAGE,
@@ -73,20 +72,15 @@ fn create(path: &Path) -> Result<(), Failure> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    create_private(path, format!("{}\n", hex::encode(bytes)).as_bytes())
         .with_context(|| format!("cannot create the token file {}", path.display()))?;
-    writeln!(f, "{}", hex::encode(bytes))
-        .with_context(|| format!("cannot write the token file {}", path.display()))?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn a_token_is_created_once_owner_only_and_reused() {
