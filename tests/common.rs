@@ -36,6 +36,8 @@ impl Env {
                 trust,
                 force: false,
                 source: None,
+                requested: String::new(),
+                signer: String::new(),
             })
             .await
             .unwrap();

@@ -161,6 +161,8 @@ fn main() {
         trust: TrustLevel::Untrusted,
         force: false,
         source: None,
+        requested: String::new(),
+        signer: String::new(),
     }))
     .unwrap();
     let host_call = || {

@@ -18,6 +18,8 @@ async fn attacker(env: &Env, trust: TrustLevel) {
             trust,
             force: false,
             source: None,
+            requested: String::new(),
+            signer: String::new(),
         })
         .await
         .unwrap();

@@ -207,6 +207,8 @@ async fn built_in_components_describe_themselves_as_registered() {
                 trust: factory_host::TrustLevel::Untrusted,
                 force: false,
                 source: None,
+                requested: String::new(),
+                signer: String::new(),
             })
             .await
             .unwrap();

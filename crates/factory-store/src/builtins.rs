@@ -77,6 +77,8 @@ fn register_all(registry: &Registry, builtins: &[Builtin]) -> Result<(), Registr
             imports: Vec::new(),
             limits: existing.as_ref().map(|e| e.limits).unwrap_or_default(),
             file_stamp: String::new(),
+            requested: String::new(),
+            signer: String::new(),
         };
         registry.upsert(&record)?;
         registry.journal().event(EventRecord::new(

@@ -159,7 +159,7 @@ const MODEL_CALLS: &str = "CREATE TABLE IF NOT EXISTS model_calls(
 /// with every change to [`SCHEMA`] or [`setup`]: a database at this version
 /// is opened without running either. (The run store creates its own
 /// tables when it is opened.)
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 fn setup(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -173,6 +173,10 @@ fn setup(conn: &Connection) -> rusqlite::Result<()> {
     // request id.
     add_column(conn, "invocations", "client", "TEXT")?;
     add_column(conn, "invocations", "request_id", "TEXT")?;
+    // A plugin's supply chain: the permissions it asked for (its manifest,
+    // as TOML) and who signed it.
+    add_column(conn, "plugins", "requested", "TEXT NOT NULL DEFAULT ''")?;
+    add_column(conn, "plugins", "signer", "TEXT NOT NULL DEFAULT ''")?;
     conn.execute_batch(MODEL_CALLS)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
 }

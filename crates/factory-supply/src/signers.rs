@@ -251,6 +251,26 @@ impl Signers {
         Err(first_problem.unwrap_or_else(|| VerifyError::NoSignature(reference.to_string())))
     }
 
+    /// [`Signers::verify`] over each envelope found for the digest: the
+    /// first that passes wins; else the first envelope's problem.
+    pub fn verify_any(
+        &self,
+        reference: &str,
+        digest: &str,
+        envelopes: &[Envelope],
+    ) -> Result<Signer, VerifyError> {
+        let mut first_problem = None;
+        for env in envelopes {
+            match self.verify(reference, digest, Some(env)) {
+                Ok(s) => return Ok(s),
+                Err(e) => {
+                    first_problem.get_or_insert(e);
+                }
+            }
+        }
+        Err(first_problem.unwrap_or_else(|| VerifyError::NoSignature(reference.to_string())))
+    }
+
     /// The trusted, in-scope signer whose key made `sig` over `bytes`.
     fn check_one(
         &self,

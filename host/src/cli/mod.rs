@@ -11,10 +11,10 @@ mod mcp;
 mod new;
 mod plugin;
 mod policy;
-mod publish;
 mod role;
 mod run;
 mod sdk;
+mod supply;
 mod tool;
 mod trust;
 

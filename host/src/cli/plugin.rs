@@ -6,31 +6,79 @@ use clap::{Args, Subcommand};
 use factory_host::TrustLevel;
 use factory_host::grants::Grant;
 use factory_host::policy::LimitOverrides;
-use factory_host::registry::InstallRequest;
 use std::path::PathBuf;
+
+const INSTALL_HELP: &str = "\
+A plugin may declare what it needs in a permission manifest (plugin.toml,
+embedded in the component by `factory plugin push --manifest`, or given to a
+local install with --manifest):
+
+  [permissions]
+  trust = \"draft\"              # optional: at least what the requests need
+  read = [\"{workdir}\"]          # {workdir}: --workdir, default the current dir
+  write = [\"{workdir}/out\"]     # {home}: your home directory
+  net = [\"https://api.github.com\"]
+  exec = [\"git\"]
+  env = [\"GITHUB_TOKEN\"]
+  tools = [\"fetch\"]
+  models = [\"*\"]
+
+Install prints it. Nothing is granted without --accept; with it, every request
+is granted within --trust's ceiling, and a request above it refuses the
+install, naming the level that would allow it.
+
+Examples:
+  factory plugin install ./tool.wasm --trust draft --manifest plugin.toml --accept
+  factory plugin install oci://ghcr.io/acme/fetch:1.2 --trust draft --accept
+  factory plugin export-lock > plugins.lock
+  factory plugin install --lock plugins.lock";
 
 #[derive(Subcommand)]
 pub enum PluginCommand {
-    /// Install a component (a tool or a role): validate, digest, precompile, store.
+    /// Install a component (a tool or a role): validate, digest, precompile,
+    /// store. Shows what it asks for (its permission manifest); grants it
+    /// only with --accept.
+    #[command(after_help = INSTALL_HELP)]
     Install {
         /// The component file (.wasm), or `oci://HOST[:PORT]/REPOSITORY:TAG`
         /// (or `@sha256:...`) to install from a registry: resolved to a
         /// digest once, and installed only if a trusted signer whose scope
         /// covers the reference signed that digest (`factory signer add`).
-        file: PathBuf,
+        #[arg(required_unless_present = "lock")]
+        file: Option<PathBuf>,
+        /// Reproduce the set in a lock file (`factory plugin export-lock`):
+        /// every plugin by digest, with its trust, grants and limits.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["file", "name", "trust", "force", "accept", "manifest"])]
+        lock: Option<PathBuf>,
         /// Name to install under (default: the name the tool describes).
         #[arg(long)]
         name: Option<String>,
         /// Trust level, by name or number 0-5 (default: untrusted).
-        #[arg(long, default_value = "untrusted")]
-        trust: TrustLevel,
+        #[arg(long)]
+        trust: Option<TrustLevel>,
         /// Replace a different component installed under the same name.
         #[arg(long)]
         force: bool,
+        /// Grant what the plugin asks for, within --trust's ceiling (a
+        /// request above it refuses the install, naming the level).
+        #[arg(long)]
+        accept: bool,
+        /// A local file's permission manifest (plugin.toml); default: the
+        /// one embedded in the component, if any.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// What `{workdir}` in the requests stands for (default: the
+        /// current directory).
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
         /// Install from OCI without a valid signature: printed, journaled,
         /// never the default.
         #[arg(long)]
         allow_unsigned: bool,
+        /// Registry credentials, in Docker's config.json format (default:
+        /// $DOCKER_CONFIG/config.json or ~/.docker/config.json).
+        #[arg(long, value_name = "FILE")]
+        registry_auth_file: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -43,7 +91,40 @@ pub enum PluginCommand {
         /// The key to sign with (`factory key generate NAME`).
         #[arg(long, value_name = "KEY")]
         sign: Option<String>,
+        /// A permission manifest (plugin.toml) to embed in the component
+        /// before pushing, so the digest and the signature cover it.
+        #[arg(long, value_name = "FILE")]
+        manifest: Option<PathBuf>,
+        /// Registry credentials, in Docker's config.json format.
+        #[arg(long, value_name = "FILE")]
+        registry_auth_file: Option<PathBuf>,
     },
+    /// Re-resolve the tag a plugin was installed from; show what changed
+    /// (digest, signer, requested permissions) and install it after the
+    /// same checks as an install. A new request needs --accept.
+    Update {
+        name: String,
+        /// Grant what the new version asks for (within the plugin's trust).
+        #[arg(long)]
+        accept: bool,
+        /// Show what changed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Accept a new version without a valid signature (journaled).
+        #[arg(long)]
+        allow_unsigned: bool,
+        /// What `{workdir}` in the requests stands for.
+        #[arg(long, value_name = "DIR")]
+        workdir: Option<PathBuf>,
+        /// Registry credentials, in Docker's config.json format.
+        #[arg(long, value_name = "FILE")]
+        registry_auth_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a lock of the installed plugins (by digest, with trust, grants
+    /// and limits) for `factory plugin install --lock`.
+    ExportLock,
     /// Grant capabilities. Each is refused if the plugin's trust level is too low.
     Grant(GrantArgs),
     /// Revoke capabilities (the same flags as grant, or --all).
@@ -161,35 +242,33 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
     let host = open_host()?;
     let reg = host.registry();
     let result: anyhow::Result<()> = async { match cmd {
-        PluginCommand::Install { file, name, trust, force, allow_unsigned, json } => {
-            if let Some(reference) = file.to_str().and_then(|f| f.strip_prefix("oci://")) {
-                let a = super::publish::OciInstall { reference, name, trust, force, allow_unsigned, json };
-                return super::publish::install(&host, a).await.map_err(|f| f.error);
+        PluginCommand::Install { file, lock, name, trust, force, accept, manifest, workdir, allow_unsigned, registry_auth_file, json } => {
+            if let Some(lock) = lock {
+                let a = super::supply::LockInstall { allow_unsigned, registry_auth_file: registry_auth_file.as_deref(), json };
+                return super::supply::install_lock(&host, &lock, a).await.map_err(|f| f.error);
             }
-            if allow_unsigned {
-                bail!("--allow-unsigned is for installs from OCI (oci://REF)");
-            }
-            let installed = host.install(InstallRequest { file, name, trust, force, source: None }).await?;
-            let r = &installed.record;
-            if json {
-                emit(&installed)?;
-            } else if !installed.changed {
-                println!("{} is already installed with digest {} (trust {})", r.name, r.digest, r.trust);
-            } else {
-                println!(
-                    "{} {} ({}, sha256 {}, trust {}){}",
-                    if installed.replaced_digest.is_some() { "replaced" } else { "installed" },
-                    r.name,
-                    r.world.as_str(),
-                    r.digest,
-                    r.trust,
-                    if r.trust == TrustLevel::Untrusted { "\nIt may compute, log and read clocks only: raise its trust with `factory plugin trust` and add grants with `factory plugin grant`." } else { "" }
-                );
-            }
-            Ok(())
+            let Some(file) = file else { bail!("give the component to install (FILE or oci://REF), or --lock FILE") };
+            let trust = trust.unwrap_or(TrustLevel::Untrusted);
+            let a = super::supply::Install { name, trust, force, accept, allow_unsigned, manifest, workdir, registry_auth_file, json };
+            super::supply::install(&host, &file, a).await.map_err(|f| f.error)
         }
-        PluginCommand::Push { file, reference, sign } => {
-            super::publish::push(&host, &file, &reference, sign.as_deref()).await.map_err(|f| f.error)
+        PluginCommand::Push { file, reference, sign, manifest, registry_auth_file } => {
+            let p = super::supply::Push {
+                file: &file,
+                reference: &reference,
+                sign: sign.as_deref(),
+                manifest: manifest.as_deref(),
+                registry_auth_file: registry_auth_file.as_deref(),
+            };
+            super::supply::push(&host, p).await.map_err(|f| f.error)
+        }
+        PluginCommand::Update { name, accept, dry_run, allow_unsigned, workdir, registry_auth_file, json } => {
+            let a = super::supply::Update { accept, allow_unsigned, dry_run, workdir, registry_auth_file, json };
+            super::supply::update(&host, &name, a).await.map_err(|f| f.error)
+        }
+        PluginCommand::ExportLock => {
+            print!("{}", super::supply::export_lock(&host)?);
+            Ok(())
         }
         PluginCommand::Grant(args) => {
             let grants = args.parse(true)?;
@@ -260,16 +339,16 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             }
             let w = list.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
             let k = list.iter().map(|p| p.kind.len()).max().unwrap_or(4).max(4);
-            println!("{:<w$}  {:<13}  {:<k$}  {:<14}  {:<9}  DIGEST", "NAME", "WORLD", "KIND", "TRUST", "SOURCE");
+            println!("{:<w$}  {:<13}  {:<k$}  {:<14}  {:<16}  SOURCE", "NAME", "WORLD", "KIND", "TRUST", "DIGEST");
             for p in list {
                 println!(
-                    "{:<w$}  {:<13}  {:<k$}  {:<14}  {:<9}  {}",
+                    "{:<w$}  {:<13}  {:<k$}  {:<14}  {:<16}  {}",
                     p.name,
                     p.world.as_str(),
                     if p.kind.is_empty() { "-" } else { &p.kind },
                     p.trust.to_string(),
-                    if p.builtin { "built-in" } else { "installed" },
-                    &p.digest[..16]
+                    &p.digest[..16],
+                    if p.builtin { "built-in" } else { &p.source }
                 );
             }
             Ok(())
@@ -305,6 +384,21 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
             }
             println!("digest:      sha256:{}", r.digest);
             println!("source:      {} ({} bytes)", r.source, r.size);
+            if let Some(pinned) = r.source.strip_prefix("oci://")
+                && let Some((reference, manifest)) = pinned.split_once('@')
+            {
+                println!("reference:   oci://{reference}");
+                println!("manifest:    {manifest}");
+            }
+            if !r.signer.is_empty() {
+                println!("signer:      {}", r.signer);
+            }
+            match factory_supply::permissions::Manifest::parse(&r.requested, "the recorded requests") {
+                Ok(m) if !m.is_empty() => {
+                    println!("asks for:    {} (needs trust {})", m.requests().iter().map(|q| q.to_string()).collect::<Vec<_>>().join(", "), m.min_trust());
+                }
+                _ => {}
+            }
             println!("trust:       {}", r.trust);
             println!("description: {}", r.description);
             println!("imports:     {}", if r.imports.is_empty() { "(none recorded)".into() } else { r.imports.join(", ") });
@@ -345,7 +439,7 @@ pub async fn run(cmd: PluginCommand) -> Result<(), Failure> {
     result.map_err(Failure::from)
 }
 
-fn emit(value: &impl serde::Serialize) -> anyhow::Result<()> {
+pub fn emit(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

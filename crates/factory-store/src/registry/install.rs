@@ -16,6 +16,10 @@ pub struct InstallRequest {
     /// Where it came from, as recorded (default: the file's absolute path;
     /// `oci://host/repo:tag@sha256:...` for a registry install).
     pub source: Option<String>,
+    /// The permissions it asks for, as TOML (see `PluginRecord::requested`).
+    pub requested: String,
+    /// Who signed it (see `PluginRecord::signer`).
+    pub signer: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +79,13 @@ impl Host {
                 if ex.trust != req.trust {
                     inner.registry.set_trust(&name, req.trust)?;
                 }
+                let source = req.source.clone().unwrap_or_else(|| ex.source.clone());
+                if ex.source != source || ex.requested != req.requested || ex.signer != req.signer
+                {
+                    inner
+                        .registry
+                        .set_provenance(&name, &source, &req.requested, &req.signer)?;
+                }
                 let record = inner.registry.require(&name)?;
                 return Ok(Installed {
                     record,
@@ -125,6 +136,8 @@ impl Host {
             limits: existing.as_ref().map(|e| e.limits).unwrap_or_default(),
             file_stamp: stamp.0,
             kind,
+            requested: req.requested.clone(),
+            signer: req.signer.clone(),
         };
         inner.registry.upsert(&record)?;
         let replaced = existing.map(|e| e.digest);

@@ -39,6 +39,12 @@ pub struct PluginRecord {
     pub limits: LimitOverrides,
     #[serde(skip)]
     pub file_stamp: String,
+    /// The permissions the plugin asked for: its manifest as TOML (empty
+    /// when it declared none). Nothing here is granted by itself.
+    pub requested: String,
+    /// Who signed it: `NAME (sha256:...)` of the trusted signer, `unsigned`
+    /// for an OCI install with --allow-unsigned, empty for a local file.
+    pub signer: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,10 +95,12 @@ fn row_to_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<PluginRecord> {
         limits: serde_json::from_str(&limits).unwrap_or_default(),
         file_stamp: r.get(12)?,
         kind: r.get(13)?,
+        requested: r.get(14)?,
+        signer: r.get(15)?,
     })
 }
 
-const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, installed_at, description, input_schema, imports, limits, file_stamp, kind";
+const COLUMNS: &str = "name, digest, world, trust, builtin, size, source, installed_at, description, input_schema, imports, limits, file_stamp, kind, requested, signer";
 
 impl Registry {
     pub fn open(path: &std::path::Path, journal: Journal) -> rusqlite::Result<Self> {
@@ -180,11 +188,12 @@ impl Registry {
     pub(crate) fn upsert(&self, p: &PluginRecord) -> Result<(), RegistryError> {
         self.conn().execute(
             &format!(
-                "INSERT INTO plugins({COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)
+                "INSERT INTO plugins({COLUMNS}) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)
                  ON CONFLICT(name) DO UPDATE SET digest=excluded.digest, world=excluded.world, trust=excluded.trust,
                  builtin=excluded.builtin, size=excluded.size, source=excluded.source, installed_at=excluded.installed_at,
                  description=excluded.description, input_schema=excluded.input_schema, imports=excluded.imports,
-                 file_stamp=excluded.file_stamp, kind=excluded.kind"
+                 file_stamp=excluded.file_stamp, kind=excluded.kind, requested=excluded.requested,
+                 signer=excluded.signer"
             ),
             params![
                 p.name,
@@ -200,7 +209,9 @@ impl Registry {
                 serde_json::to_string(&p.imports).unwrap_or_default(),
                 serde_json::to_string(&p.limits).unwrap_or_default(),
                 p.file_stamp,
-                p.kind
+                p.kind,
+                p.requested,
+                p.signer
             ],
         )?;
         Ok(())
@@ -311,6 +322,23 @@ impl Registry {
             format!("trust {old} -> {level}"),
         ));
         Ok(old)
+    }
+
+    /// Record where an installed component came from, what it asks for and
+    /// who signed it (the same component, installed again).
+    pub fn set_provenance(
+        &self,
+        name: &str,
+        source: &str,
+        requested: &str,
+        signer: &str,
+    ) -> Result<(), RegistryError> {
+        self.require(name)?;
+        self.conn().execute(
+            "UPDATE plugins SET source=?2, requested=?3, signer=?4 WHERE name=?1",
+            params![name, source, requested, signer],
+        )?;
+        Ok(())
     }
 
     /// Set a plugin's resource limits: positive, and within its trust

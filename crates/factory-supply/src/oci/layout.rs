@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 pub const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const ARTIFACT: &str = "application/vnd.wasm.component.v1+wasm";
@@ -14,6 +15,8 @@ pub const LAYER: &str = "application/wasm";
 pub const SIGNATURE_ARTIFACT: &str = "application/vnd.factory.plugin-signature.v1";
 pub const SIGNATURE_LAYER: &str = "application/vnd.factory.plugin-signature+json";
 pub const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+pub const TITLE: &str = "org.opencontainers.image.title";
+pub const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 pub fn digest_of(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -25,6 +28,10 @@ pub struct Descriptor {
     pub media_type: String,
     pub digest: String,
     pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl Descriptor {
@@ -33,7 +40,16 @@ impl Descriptor {
             media_type: media_type.into(),
             digest: digest_of(bytes),
             size: bytes.len() as u64,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
         }
+    }
+
+    /// With the file name `oras pull` saves the blob under.
+    pub fn titled(mut self, title: &str) -> Descriptor {
+        self.annotations
+            .insert(TITLE.to_string(), title.to_string());
+        self
     }
 }
 
@@ -45,6 +61,9 @@ pub struct Manifest {
     pub artifact_type: Option<String>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
+    /// What this artifact refers to (a signature: the signed manifest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
 }
 
 impl Manifest {
@@ -55,6 +74,7 @@ impl Manifest {
             artifact_type: Some(artifact_type.into()),
             config,
             layers,
+            subject: None,
         }
     }
 
