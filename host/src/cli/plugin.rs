@@ -20,7 +20,7 @@ local install with --manifest):
   net = [\"https://api.github.com\"]
   exec = [\"git\"]
   env = [\"GITHUB_TOKEN\"]
-  tools = [\"fetch\"]
+  tools = [\"fetch-url\"]
   models = [\"*\"]
 
 Install prints it. Nothing is granted without --accept; with it, every request

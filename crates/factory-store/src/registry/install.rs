@@ -80,8 +80,7 @@ impl Host {
                     inner.registry.set_trust(&name, req.trust)?;
                 }
                 let source = req.source.clone().unwrap_or_else(|| ex.source.clone());
-                if ex.source != source || ex.requested != req.requested || ex.signer != req.signer
-                {
+                if ex.source != source || ex.requested != req.requested || ex.signer != req.signer {
                     inner
                         .registry
                         .set_provenance(&name, &source, &req.requested, &req.signer)?;
@@ -104,7 +103,7 @@ impl Host {
         let path = inner.home.component_path(&digest);
         crate::home::write_atomic(&path, &bytes)
             .map_err(|e| InstallError::Store(format!("{}: {e}", path.display())))?;
-        let cwasm = inner.home.cwasm_path(&digest, &self.sandbox.engine_key());
+        let cwasm = inner.home.cwasm_path(&digest, self.sandbox.engine_key());
         let serialized = component
             .serialize()
             .map_err(|e| InstallError::Store(format!("{e:#}")))?;
@@ -145,8 +144,7 @@ impl Host {
             // The replaced component is deleted unless another name uses it.
             if !inner.registry.digest_in_use(old)? {
                 let _ = std::fs::remove_file(inner.home.component_path(old));
-                let _ =
-                    std::fs::remove_file(inner.home.cwasm_path(old, &self.sandbox.engine_key()));
+                let _ = std::fs::remove_file(inner.home.cwasm_path(old, self.sandbox.engine_key()));
             }
         }
         let (kind, msg) = match &replaced {

@@ -233,4 +233,3 @@ fn is_not_found(e: &oci_client::errors::OciDistributionError) -> bool {
         _ => false,
     }
 }
-

@@ -10,9 +10,9 @@ pub use fetch::{Fetched, fetch, fetch_digest, resolve};
 pub use oci_client::Reference;
 pub use push::{Publish, push};
 
+use oci_client::Client;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
-use oci_client::Client;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OciError {
@@ -152,10 +152,31 @@ fn registry_err(
     r: &Reference,
 ) -> impl FnOnce(oci_client::errors::OciDistributionError) -> OciError + use<> {
     let reference = r.whole();
-    move |e| OciError::Registry {
-        what,
-        reference,
-        error: e.to_string(),
+    move |e| {
+        let mut error = e.to_string().trim_end().to_string();
+        if needs_credentials(&e) {
+            error.push_str(
+                "\n(the registry wants credentials: give --registry-auth-file FILE, in Docker's config.json format, or put them in $DOCKER_CONFIG/config.json or ~/.docker/config.json)",
+            );
+        }
+        OciError::Registry {
+            what,
+            reference,
+            error,
+        }
+    }
+}
+
+fn needs_credentials(e: &oci_client::errors::OciDistributionError) -> bool {
+    use oci_client::errors::{OciDistributionError as E, OciErrorCode as C};
+    match e {
+        E::UnauthorizedError { .. } | E::AuthenticationFailure(_) => true,
+        E::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|x| matches!(x.code, C::Unauthorized | C::Denied)),
+        E::ServerError { code, .. } => *code == 401 || *code == 403,
+        _ => false,
     }
 }
 

@@ -183,9 +183,10 @@ impl Manifest {
         }
         let declared = match &r.trust {
             None => None,
-            Some(t) => Some(t.parse::<TrustLevel>().map_err(|e| {
-                bad("trust", t, format!("{e}"))
-            })?),
+            Some(t) => Some(
+                t.parse::<TrustLevel>()
+                    .map_err(|e| bad("trust", t, format!("{e}")))?,
+            ),
         };
         let m = Manifest { requests, declared };
         if let Some(d) = declared

@@ -50,29 +50,33 @@ pub fn embed(component: &[u8], manifest: &Manifest) -> Result<Vec<u8>, Permissio
     Ok(out)
 }
 
+/// A section's whole extent and its data's.
+type Found = (Range<usize>, Range<usize>);
+
 /// Each top-level permission section: its whole extent (id, size, name
 /// and data) and its data's.
-fn top_level_sections(
-    component: &[u8],
-) -> Result<Vec<(Range<usize>, Range<usize>)>, PermissionsError> {
+fn top_level_sections(component: &[u8]) -> Result<Vec<Found>, PermissionsError> {
     let mut depth = 0usize;
     let mut found = Vec::new();
     for payload in Parser::new(0).parse_all(component) {
         let payload = payload.map_err(|e| PermissionsError::NotComponent(e.to_string()))?;
         match payload {
-            Payload::Version { encoding, .. } if depth == 0 => {
-                if encoding != wasmparser::Encoding::Component {
-                    return Err(PermissionsError::NotComponent(
-                        "this is a core module; permissions go in a component".into(),
-                    ));
-                }
+            Payload::Version { encoding, .. }
+                if depth == 0 && encoding != wasmparser::Encoding::Component =>
+            {
+                return Err(PermissionsError::NotComponent(
+                    "this is a core module; permissions go in a component".into(),
+                ));
             }
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::CustomSection(r) if depth == 0 && r.name() == SECTION => {
                 let (start, end) = (r.range().start as usize, r.range().end as usize);
                 let body = start..end;
-                found.push((section_start(component, &body)?..end, r.data_offset() as usize..end));
+                found.push((
+                    section_start(component, &body)?..end,
+                    r.data_offset() as usize..end,
+                ));
             }
             _ => {}
         }

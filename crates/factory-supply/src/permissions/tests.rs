@@ -51,10 +51,16 @@ fn bad_manifests_are_refused_saying_where_and_why() {
     let cases = [
         ("[permissions]\nred = [\"/x\"]\n", "unknown field `red`"),
         ("[permissions]\nread = [\"x/y\"]\n", "a path is absolute"),
-        ("[permissions]\nread = [\"{root}/y\"]\n", "unknown placeholder `{root}`"),
+        (
+            "[permissions]\nread = [\"{root}/y\"]\n",
+            "unknown placeholder `{root}`",
+        ),
         ("[permissions]\nread = [\"{workdir}/../..\"]\n", "climb"),
         ("[permissions]\nread = [\"{workdir}x\"]\n", "goes on after"),
-        ("[permissions]\nread = [\"/a/{home}\"]\n", "only start a path"),
+        (
+            "[permissions]\nread = [\"/a/{home}\"]\n",
+            "only start a path",
+        ),
         ("[permissions]\nread = [\"/\"]\n", "root directory"),
         ("[permissions]\nnet = [\"ftp://x\"]\n", "net = \"ftp://x\""),
         ("[permissions]\nexec = [\"bin/sh\"]\n", "bare program name"),
@@ -68,7 +74,9 @@ fn bad_manifests_are_refused_saying_where_and_why() {
         ("[other]\nx = 1\n", "unknown field `other`"),
     ];
     for (text, want) in cases {
-        let e = Manifest::parse(text, "plugin.toml").unwrap_err().to_string();
+        let e = Manifest::parse(text, "plugin.toml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(want), "{text:?}: {e}");
         assert!(e.starts_with("plugin.toml"), "{e}");
     }
@@ -114,8 +122,14 @@ fn the_stored_form_reads_back_the_same_and_diffs_by_request() {
     )
     .unwrap();
     let (added, removed) = old.diff(&new);
-    assert_eq!(added.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["--exec git"]);
-    assert_eq!(removed.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["--model *"]);
+    assert_eq!(
+        added.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        ["--exec git"]
+    );
+    assert_eq!(
+        removed.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+        ["--model *"]
+    );
 }
 
 #[test]
@@ -124,19 +138,29 @@ fn a_manifest_embeds_in_a_component_and_replaces_the_one_it_had() {
     let a = Manifest::parse("[permissions]\nenv = [\"A\"]\n", "x").unwrap();
     let b = Manifest::parse("[permissions]\nenv = [\"B\"]\n", "x").unwrap();
     let with_a = embed(EMPTY_COMPONENT, &a).unwrap();
-    assert!(wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-        .validate_all(&with_a)
-        .is_ok());
+    assert!(
+        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+            .validate_all(&with_a)
+            .is_ok()
+    );
     assert_eq!(embedded(&with_a).unwrap(), Some(a.clone()));
     let with_b = embed(&with_a, &b).unwrap();
     assert_eq!(embedded(&with_b).unwrap(), Some(b));
     // Replacing leaves exactly one section; an empty manifest removes it.
     assert_eq!(with_b.len(), with_a.len());
-    assert_eq!(embed(&with_b, &Manifest::default()).unwrap(), EMPTY_COMPONENT);
+    assert_eq!(
+        embed(&with_b, &Manifest::default()).unwrap(),
+        EMPTY_COMPONENT
+    );
     // Two sections: refused, not guessed.
     let mut two = with_a.clone();
     two.extend_from_slice(&with_a[EMPTY_COMPONENT.len()..]);
-    assert!(embedded(&two).unwrap_err().to_string().contains("2 of them"));
+    assert!(
+        embedded(&two)
+            .unwrap_err()
+            .to_string()
+            .contains("2 of them")
+    );
     // A core module is not a component.
     let e = embedded(b"\0asm\x01\0\0\0").unwrap_err().to_string();
     assert!(e.contains("core module"), "{e}");

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 /// `--workdir` (default: the current directory).
 pub fn placeholders(workdir: Option<&Path>) -> anyhow::Result<Placeholders> {
     let workdir = match workdir {
-        Some(d) => std::fs::canonicalize(d)
-            .map_err(|e| anyhow!("--workdir {}: {e}", d.display()))?,
+        Some(d) => {
+            std::fs::canonicalize(d).map_err(|e| anyhow!("--workdir {}: {e}", d.display()))?
+        }
         None => std::env::current_dir()?,
     };
     Ok(Placeholders {
@@ -75,14 +76,19 @@ pub fn grant(host: &Host, name: &str, grants: &[Grant]) -> anyhow::Result<()> {
         return Ok(());
     }
     host.registry().grant(name, grants)?;
-    host.journal().event(factory_host::journal::EventRecord::new(
-        name,
-        "accept",
-        format!(
-            "the operator accepted its requests (--accept): {}",
-            grants.iter().map(|g| g.flag()).collect::<Vec<_>>().join(", ")
-        ),
-    ));
+    host.journal()
+        .event(factory_host::journal::EventRecord::new(
+            name,
+            "accept",
+            format!(
+                "the operator accepted its requests (--accept): {}",
+                grants
+                    .iter()
+                    .map(|g| g.flag())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
     Ok(())
 }
 

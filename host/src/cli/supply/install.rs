@@ -191,8 +191,9 @@ pub fn from_file(file: &Path, manifest: Option<&Path>) -> anyhow::Result<Candida
             // more than this one.
             Err(PermissionsError::NotComponent(_)) => Manifest::default(),
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("the permissions in {}", file.display())));
+                return Err(
+                    anyhow::Error::new(e).context(format!("the permissions in {}", file.display()))
+                );
             }
         },
     };

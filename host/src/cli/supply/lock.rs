@@ -168,7 +168,11 @@ pub async fn install(host: &Host, path: &Path, a: LockInstall<'_>) -> Result<(),
     let mut done = Vec::new();
     for p in &ready {
         let changed = match &p.candidate {
-            Some(c) => put(host, c, Some(p.name.clone()), p.trust, true).await?.changed,
+            Some(c) => {
+                put(host, c, Some(p.name.clone()), p.trust, true)
+                    .await?
+                    .changed
+            }
             None => {
                 if reg.require(&p.name)?.trust != p.trust {
                     reg.set_trust(&p.name, p.trust)?;
@@ -226,7 +230,9 @@ async fn prepare(host: &Host, e: Entry, a: &LockInstall<'_>) -> Result<Prepared,
     let candidate = if e.source == BUILT_IN {
         let r = host.registry().require(&e.name)?;
         if !r.builtin {
-            return Err(anyhow!("the lock says built in, but here it is an installed plugin").into());
+            return Err(
+                anyhow!("the lock says built in, but here it is an installed plugin").into(),
+            );
         }
         if r.digest != want {
             return Err(anyhow!(

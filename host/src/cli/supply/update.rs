@@ -55,7 +55,10 @@ pub async fn update(host: &Host, name: &str, a: Update) -> Result<(), Failure> {
                 &serde_json::json!({"name": name, "updated": false, "digest": now}),
             );
         }
-        println!("{name} is up to date ({}:{tag} is still {now})", oci::repository_of(&r));
+        println!(
+            "{name} is up to date ({}:{tag} is still {now})",
+            oci::repository_of(&r)
+        );
         return Ok(());
     }
     // Everything from here uses the digest resolved above.
@@ -156,7 +159,10 @@ pub async fn update(host: &Host, name: &str, a: Update) -> Result<(), Failure> {
         let held = reg.grants(name)?;
         for r in &removed {
             let here = r.resolved(&at);
-            if held.iter().any(|g| g.column() == r.kind && g.target() == here) {
+            if held
+                .iter()
+                .any(|g| g.column() == r.kind && g.target() == here)
+            {
                 println!(
                     "  no longer asked for, still granted: revoke with `factory plugin revoke {name} --{} {here}`",
                     r.kind
