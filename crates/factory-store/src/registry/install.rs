@@ -50,7 +50,12 @@ pub enum InstallError {
 impl Host {
     pub async fn install(&self, req: InstallRequest) -> Result<Installed, InstallError> {
         let inner = &self.inner;
-        let shown = req.file.display().to_string();
+        // Errors name where it came from (the file the operator gave, or
+        // the registry reference), not a copy it was installed from.
+        let shown = req
+            .source
+            .clone()
+            .unwrap_or_else(|| req.file.display().to_string());
         let bytes = std::fs::read(&req.file).map_err(|e| InstallError::Read(shown.clone(), e))?;
         let digest = sha256_hex(&bytes);
         // Compiled, checked against the contract, and asked who it is (with

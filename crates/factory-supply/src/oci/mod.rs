@@ -192,3 +192,54 @@ pub fn client_and_auth(r: &Reference) -> (Client, RegistryAuth) {
         credentials(r.registry(), None).unwrap_or(RegistryAuth::Anonymous),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_registries_may_use_plain_http() {
+        for r in [
+            "127.0.0.1:5000",
+            "localhost:5000",
+            "localhost",
+            "[::1]:5000",
+        ] {
+            assert!(is_loopback(r), "{r}");
+        }
+        for r in [
+            "ghcr.io",
+            "127.0.0.1.evil.example:5000",
+            "localhost.evil.example",
+            "10.0.0.1:5000",
+        ] {
+            assert!(!is_loopback(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn credentials_come_from_the_named_file_by_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("auth.json");
+        // base64("alice:s3cret")
+        std::fs::write(
+            &file,
+            r#"{"auths":{"https://ghcr.io":{"auth":"YWxpY2U6czNjcmV0"},"reg.example:5000":{"username":"bob","password":"pw"}}}"#,
+        )
+        .unwrap();
+        let basic = |r: &str| match credentials(r, Some(&file)).unwrap() {
+            RegistryAuth::Basic(u, p) => Some((u, p)),
+            _ => None,
+        };
+        assert_eq!(basic("ghcr.io"), Some(("alice".into(), "s3cret".into())));
+        assert_eq!(basic("reg.example:5000"), Some(("bob".into(), "pw".into())));
+        assert_eq!(basic("docker.io"), None, "no entry: anonymous");
+        std::fs::write(&file, "not json").unwrap();
+        let e = credentials("ghcr.io", Some(&file)).unwrap_err().to_string();
+        assert!(e.contains("not a Docker config.json"), "{e}");
+        let e = credentials("ghcr.io", Some(&dir.path().join("missing")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing"), "{e}");
+    }
+}

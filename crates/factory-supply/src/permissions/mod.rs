@@ -169,8 +169,19 @@ impl Manifest {
             ("tool", &r.tools),
             ("model", &r.models),
         ];
+        let total: usize = lists.iter().map(|(_, v)| v.len()).sum();
+        if total > MAX_REQUESTS {
+            return Err(PermissionsError::Syntax {
+                where_: where_.to_string(),
+                why: format!("{total} requests; a manifest may make at most {MAX_REQUESTS}"),
+            });
+        }
+        if let Some(t) = &r.trust {
+            printable(t).map_err(|why| bad("trust", &t.escape_debug().to_string(), why))?;
+        }
         for (kind, values) in lists {
             for v in values {
+                printable(v).map_err(|why| bad(kind, &v.escape_debug().to_string(), why))?;
                 check_request(kind, v).map_err(|why| bad(kind, v, why))?;
                 let req = Request {
                     kind,
@@ -308,6 +319,26 @@ impl Manifest {
             .collect();
         (added, removed)
     }
+}
+
+/// At most this many requests: a manifest is read by a person.
+pub const MAX_REQUESTS: usize = 256;
+
+/// What the operator is shown is what is there: no control characters
+/// (an escape sequence could rewrite the terminal's text), nothing huge.
+fn printable(v: &str) -> Result<(), String> {
+    if v.chars().any(char::is_control) {
+        return Err(
+            "control characters are refused: they could hide text when it is printed".into(),
+        );
+    }
+    if v.len() > 1024 {
+        return Err(format!(
+            "{} bytes long; a value may be at most 1024",
+            v.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The level a request needs: the level its grant kind needs.

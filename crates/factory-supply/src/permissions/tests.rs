@@ -71,8 +71,31 @@ fn bad_manifests_are_refused_saying_where_and_why() {
             "needs draft",
         ),
         ("[permissions\n", "not a permission manifest"),
+        (
+            "[permissions]\nread = [\"/tmp/\\u001b[2K\\rasks for: nothing\"]\n",
+            "control characters are refused",
+        ),
+        (
+            "[permissions]\ntrust = \"draft\\u0007\"\n",
+            "control characters",
+        ),
         ("[other]\nx = 1\n", "unknown field `other`"),
     ];
+    let many = format!(
+        "[permissions]\nenv = [{}]\n",
+        (0..300)
+            .map(|i| format!("\"V{i}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let long = format!("[permissions]\nread = [\"/{}\"]\n", "a".repeat(2000));
+    let cases: Vec<(&str, &str)> = cases
+        .into_iter()
+        .chain([
+            (many.as_str(), "at most 256"),
+            (long.as_str(), "at most 1024"),
+        ])
+        .collect();
     for (text, want) in cases {
         let e = Manifest::parse(text, "plugin.toml")
             .unwrap_err()

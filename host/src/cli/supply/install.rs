@@ -124,29 +124,36 @@ pub async fn put(
     trust: TrustLevel,
     force: bool,
 ) -> anyhow::Result<Installed> {
-    let request = |file: PathBuf| InstallRequest {
-        file,
-        name,
-        trust,
-        force,
-        source: c.source.clone(),
-        requested: c.manifest.to_toml(),
-        signer: c.signer.clone(),
-    };
-    if let Some(file) = &c.file {
-        return Ok(host.install(request(file.clone())).await?);
-    }
-    // The bytes that were checked are the bytes installed.
+    // The bytes that were checked (digest, signature, manifest) are the
+    // bytes installed: a copy, which nobody else can change meanwhile.
     let dir = host.home().root().join("cache");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = tempfile::Builder::new()
-        .prefix("oci-")
+        .prefix("install-")
         .suffix(".wasm")
         .tempfile_in(&dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     std::fs::write(tmp.path(), &c.component)
         .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-    Ok(host.install(request(tmp.path().to_path_buf())).await?)
+    let source = c.source.clone().or_else(|| {
+        c.file.as_ref().map(|f| {
+            std::fs::canonicalize(f)
+                .unwrap_or(f.clone())
+                .display()
+                .to_string()
+        })
+    });
+    Ok(host
+        .install(InstallRequest {
+            file: tmp.path().to_path_buf(),
+            name,
+            trust,
+            force,
+            source,
+            requested: c.manifest.to_toml(),
+            signer: c.signer.clone(),
+        })
+        .await?)
 }
 
 fn report(installed: &Installed, c: &Candidate) {
