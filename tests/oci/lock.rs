@@ -11,14 +11,7 @@ fn a_lock_reproduces_the_installed_set_by_digest_with_trust_grants_and_limits() 
     let scope = format!("{}/acme/*", reg.addr);
     trust_new_key(&publisher, &a, "acme", &scope);
     let reference = format!("{}/acme/tool:1", reg.addr);
-    let digest = publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
-        &reference,
-        "--sign",
-        "acme",
-    ]);
+    let digest = publisher.push("factory-test-attacker", &reference, &["--sign", "acme"]);
     let shared = tempfile::tempdir().unwrap();
     let dir = shared.path().to_str().unwrap();
     a.ok(&[
@@ -58,14 +51,7 @@ fn a_lock_reproduces_the_installed_set_by_digest_with_trust_grants_and_limits() 
     let lock_file = a.file("plugins.lock", &lock);
 
     // The tag moves afterwards: the lock still means the old digest.
-    publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-noop"),
-        &reference,
-        "--sign",
-        "acme",
-    ]);
+    publisher.push("factory-test-noop", &reference, &["--sign", "acme"]);
 
     let b = Home::new();
     let public = publisher.ok(&["key", "show", "acme"]);
@@ -101,16 +87,9 @@ fn a_lock_that_cannot_be_reproduced_installs_nothing() {
     let home = Home::new();
     publisher.ok(&["key", "generate", "acme"]);
     let signed = format!("{}/acme/signed:1", reg.addr);
-    let d1 = publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-noop"),
-        &signed,
-        "--sign",
-        "acme",
-    ]);
+    let d1 = publisher.push("factory-test-noop", &signed, &["--sign", "acme"]);
     let unsigned = format!("{}/acme/unsigned:1", reg.addr);
-    let d2 = publisher.ok(&["plugin", "push", &wasm("factory-test-attacker"), &unsigned]);
+    let d2 = publisher.push("factory-test-attacker", &unsigned, &[]);
     let public = publisher.ok(&["key", "show", "acme"]);
     home.ok(&["signer", "add", "acme", &public]);
     let noop = factory_sha(&wasm("factory-test-noop"));

@@ -168,6 +168,13 @@ impl Home {
             .map(|g| g.as_str().unwrap().to_string())
             .collect()
     }
+    /// `plugin push` of a test guest, with `extra` flags; the digest.
+    fn push(&self, guest: &str, reference: &str, extra: &[&str]) -> String {
+        let file = wasm(guest);
+        let mut args = vec!["plugin", "push", file.as_str(), reference];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
     /// A file in this home's scratch space.
     fn file(&self, name: &str, text: &str) -> String {
         let p = self.0.path().join(name);

@@ -10,16 +10,11 @@ const READS_WORKDIR: &str = "[permissions]\nread = [\"{workdir}\"]\n";
 fn publish(reg: &Registry, publisher: &Home, tag: &str, manifest: &str) -> (String, String) {
     let reference = format!("{}/acme/reader:{tag}", reg.addr);
     let toml = publisher.file(&format!("plugin-{tag}.toml"), manifest);
-    let digest = publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
+    let digest = publisher.push(
+        "factory-test-attacker",
         &reference,
-        "--sign",
-        "acme",
-        "--manifest",
-        &toml,
-    ]);
+        &["--sign", "acme", "--manifest", &toml],
+    );
     (reference, digest)
 }
 
@@ -43,18 +38,24 @@ fn nothing_is_granted_without_accept_and_accept_grants_what_was_shown() {
     let oci = format!("oci://{reference}");
     let workdir = work_dir.to_str().unwrap();
 
+    let install = |extra: &[&str]| {
+        let mut args = vec![
+            "plugin",
+            "install",
+            &oci,
+            "--name",
+            "reader",
+            "--trust",
+            "read-only",
+            "--workdir",
+            workdir,
+        ];
+        args.extend_from_slice(extra);
+        home.ok(&args)
+    };
+
     // Shown, not granted.
-    let out = home.ok(&[
-        "plugin",
-        "install",
-        &oci,
-        "--name",
-        "reader",
-        "--trust",
-        "read-only",
-        "--workdir",
-        workdir,
-    ]);
+    let out = install(&[]);
     assert!(
         out.contains("asks for (needs trust read-only (1)):"),
         "{out}"
@@ -69,18 +70,7 @@ fn nothing_is_granted_without_accept_and_accept_grants_what_was_shown() {
     assert_ne!(r["ok"], true, "{r}");
 
     // Accepted: exactly what was shown.
-    let out = home.ok(&[
-        "plugin",
-        "install",
-        &oci,
-        "--name",
-        "reader",
-        "--trust",
-        "read-only",
-        "--workdir",
-        workdir,
-        "--accept",
-    ]);
+    let out = install(&["--accept"]);
     assert!(out.contains("granted (--accept)"), "{out}");
     assert_eq!(home.grants("reader"), [format!("--read {workdir}")]);
     let r = read_call(&home, "reader", secret.to_str().unwrap());
@@ -149,14 +139,11 @@ fn a_manifest_swapped_in_the_registry_is_not_covered_by_the_signature() {
         "greedy.toml",
         "[permissions]\nread = [\"{home}\"]\nenv = [\"AWS_SECRET_ACCESS_KEY\"]\n",
     );
-    let swapped = mallory.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
+    let swapped = mallory.push(
+        "factory-test-attacker",
         &reference,
-        "--manifest",
-        &greedy,
-    ]);
+        &["--manifest", &greedy],
+    );
     assert_ne!(signed, swapped);
     let err = home.refused(&[
         "plugin",

@@ -113,14 +113,7 @@ fn a_signature_listed_by_the_referrers_api_is_found_without_its_tag() {
     let home = Home::new();
     trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", front.addr));
     let reference = format!("{}/acme/tool:1", front.addr);
-    let digest = publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-noop"),
-        &reference,
-        "--sign",
-        "acme",
-    ]);
+    let digest = publisher.push("factory-test-noop", &reference, &["--sign", "acme"]);
     // The signature names what it signs as its subject.
     let sig_tag = format!(
         "http://{}/v2/acme/tool/manifests/{}.sig",

@@ -9,14 +9,7 @@ fn a_signed_push_installs_by_tag_and_by_digest_and_runs() {
     let home = Home::new();
     trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", reg.addr));
     let reference = format!("{}/acme/attacker:1.0", reg.addr);
-    let digest = publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
-        &reference,
-        "--sign",
-        "acme",
-    ]);
+    let digest = publisher.push("factory-test-attacker", &reference, &["--sign", "acme"]);
     assert!(digest.starts_with("sha256:"), "{digest}");
 
     home.ok(&[
@@ -100,14 +93,7 @@ fn a_blob_tampered_in_the_registry_is_refused_with_nothing_installed() {
     trust_new_key(&publisher, &home, "acme", &format!("{}/acme/*", reg.addr));
     let reference = format!("{}/acme/tool:1", reg.addr);
     let bytes = std::fs::read(common::guest("factory-test-attacker")).unwrap();
-    publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
-        &reference,
-        "--sign",
-        "acme",
-    ]);
+    publisher.push("factory-test-attacker", &reference, &["--sign", "acme"]);
     // Flip one byte of the stored component, in the registry's storage.
     let layer = format!(
         "sha256:{}",
@@ -130,7 +116,7 @@ fn a_retag_after_the_tag_was_resolved_changes_nothing() {
     let reg = Registry::start();
     let publisher = Home::new();
     let reference = format!("{}/acme/tool:stable", reg.addr);
-    let first = publisher.ok(&["plugin", "push", &wasm("factory-test-attacker"), &reference]);
+    let first = publisher.push("factory-test-attacker", &reference, &[]);
     let r = factory_supply::oci::parse(&reference).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -143,7 +129,7 @@ fn a_retag_after_the_tag_was_resolved_changes_nothing() {
         .unwrap();
     assert_eq!(resolved, first);
     // ...then the tag moves to another component...
-    let second = publisher.ok(&["plugin", "push", &wasm("factory-test-noop"), &reference]);
+    let second = publisher.push("factory-test-noop", &reference, &[]);
     assert_ne!(first, second);
     // ...and the fetch still gets what was resolved.
     let fetched = rt

@@ -5,16 +5,12 @@ use super::*;
 
 fn push(reg: &Registry, publisher: &Home, key: &str, manifest: &str, n: u32) -> String {
     let toml = publisher.file(&format!("p{n}.toml"), manifest);
-    publisher.ok(&[
-        "plugin",
-        "push",
-        &wasm("factory-test-attacker"),
-        &format!("{}/acme/tool:stable", reg.addr),
-        "--sign",
-        key,
-        "--manifest",
-        &toml,
-    ])
+    let reference = format!("{}/acme/tool:stable", reg.addr);
+    publisher.push(
+        "factory-test-attacker",
+        &reference,
+        &["--sign", key, "--manifest", &toml],
+    )
 }
 
 #[test]
