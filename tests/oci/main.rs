@@ -11,6 +11,7 @@ mod oras;
 mod permissions;
 mod referrers;
 mod registry;
+mod token;
 mod update;
 
 use serde_json::Value;
