@@ -13,6 +13,8 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
         "factory-store",
         "factory-models",
         "factory-orchestrator",
+        "factory-serve",
+        "factory-supply",
         "factory-host",
         "factory-types",
         "wasmtime",
@@ -27,6 +29,8 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
         "factory-store",
         "factory-models",
         "factory-orchestrator",
+        "factory-serve",
+        "factory-supply",
         "factory-host",
         "rusqlite",
         "reqwest",
@@ -40,22 +44,40 @@ fn rules() -> BTreeMap<&'static str, Vec<&'static str>> {
         // the other.
         (
             "factory-store",
-            vec!["factory-models", "factory-orchestrator", "factory-host"],
+            vec![
+                "factory-models",
+                "factory-orchestrator",
+                "factory-serve",
+                "factory-supply",
+                "factory-host",
+            ],
         ),
         (
             "factory-models",
             vec![
                 "factory-store",
                 "factory-orchestrator",
+                "factory-serve",
+                "factory-supply",
                 "factory-host",
                 "rusqlite",
             ],
         ),
-        ("factory-orchestrator", vec!["factory-host"]),
+        (
+            "factory-orchestrator",
+            vec!["factory-serve", "factory-supply", "factory-host"],
+        ),
+        // The service drives runs; the CLI embeds it.
+        ("factory-serve", vec!["factory-supply", "factory-host"]),
         // The supply chain stands on the store; no run, no models.
         (
             "factory-supply",
-            vec!["factory-models", "factory-orchestrator", "factory-host"],
+            vec![
+                "factory-models",
+                "factory-orchestrator",
+                "factory-serve",
+                "factory-host",
+            ],
         ),
     ])
 }

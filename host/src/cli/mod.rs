@@ -14,6 +14,8 @@ mod policy;
 mod role;
 mod run;
 mod sdk;
+mod secret;
+mod serve;
 mod supply;
 mod tool;
 mod trust;
@@ -93,6 +95,10 @@ enum Command {
     /// nothing served can change grants, trust, limits or what is
     /// installed.
     Mcp(mcp::McpArgs),
+    /// Run the factory as a service: GitHub webhooks and an API feed a
+    /// durable queue; workers run each task (at most at --max-trust,
+    /// default draft); the API shows tasks and runs.
+    Serve(serve::ServeArgs),
     /// Signing keys for the plugins you publish (`factory key generate`).
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -178,7 +184,7 @@ pub fn main() -> ExitCode {
         .init();
     let mut builder = match &cli.command {
         // A run's subtasks execute in parallel: give it worker threads.
-        Command::Run(_) | Command::Resume(_) | Command::Demo(_) => {
+        Command::Run(_) | Command::Resume(_) | Command::Demo(_) | Command::Serve(_) => {
             tokio::runtime::Builder::new_multi_thread()
         }
         Command::Mcp(a) => a.runtime(),
@@ -207,6 +213,7 @@ pub fn main() -> ExitCode {
             Command::Demo(a) => demo::run(a).await,
             Command::Role(c) => role::run(c).await,
             Command::Mcp(a) => mcp::run(a).await,
+            Command::Serve(a) => serve::run(a).await,
             Command::Key(c) => keys::key(c),
             Command::Signer(c) => keys::signer(c),
             Command::New(a) => new::run(a),

@@ -9,7 +9,6 @@ mod factory;
 mod guard;
 mod http;
 mod served;
-mod token;
 
 use super::{EXIT_USAGE, Failure, fail, open_service_host};
 use anyhow::anyhow;
@@ -143,7 +142,7 @@ pub async fn run(a: McpArgs) -> Result<(), Failure> {
             Ok(())
         }
         Some(addr) => {
-            let token = token::load(a.token_file.as_deref(), &served.home())?;
+            let token = crate::cli::secret::load(a.token_file.as_deref(), &served.home())?;
             let ended = http::serve(served.clone(), addr, token, allowed).await;
             served.drain(DRAIN).await;
             ended

@@ -1,12 +1,13 @@
-//! The bearer token of `factory mcp --http`: read from `--token-file`, or
-//! created once under `$FACTORY_HOME` (0600) and reused.
+//! Secrets in files: bearer tokens (`factory mcp --http`, `factory serve`)
+//! and webhook secrets. A file others may read is refused; a token file
+//! that does not exist yet is created once (0600) and reused.
 
 use crate::cli::{EXIT_USAGE, Failure, fail};
 use anyhow::{Context, anyhow};
 use factory_host::home::{PrivateError, create_private};
 use std::path::Path;
 
-/// The file under the home that holds the created token.
+/// The file under the home that holds `factory mcp`'s created token.
 pub const FILE: &str = "mcp-token";
 
 /// Shortest token accepted from a file (a created one is 64 hex digits).
@@ -15,43 +16,28 @@ const MIN_LEN: usize = 16;
 /// The token, from `file` or the home's (created if missing).
 pub fn load(file: Option<&Path>, home: &Path) -> Result<String, Failure> {
     match file {
-        Some(f) => read(f),
-        None => {
-            let path = home.join(FILE);
-            if !path.exists() {
-                create(&path)?;
-                eprintln!(
-                    "factory mcp: created a token in {} (send it as `Authorization: Bearer <token>`)",
-                    path.display()
-                );
-            } else {
-                eprintln!("factory mcp: the token is in {}", path.display());
-            }
-            read(&path)
-        }
+        Some(f) => token(f),
+        None => read_or_create(&home.join(FILE), "factory mcp"),
     }
 }
 
-fn read(path: &Path) -> Result<String, Failure> {
-    let token = match factory_host::home::read_private(path) {
-        Ok(t) => t.trim().to_string(),
-        Err(PrivateError::Exposed(mode)) => {
-            return Err(fail(
-                EXIT_USAGE,
-                anyhow!(
-                    "the token file {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
-                    path.display(),
-                    path.display()
-                ),
-            ));
-        }
-        Err(e) => {
-            return Err(fail(
-                EXIT_USAGE,
-                anyhow!("cannot read the token file {}: {e}", path.display()),
-            ));
-        }
-    };
+/// The token in `path`, created there first if the file does not exist.
+pub fn read_or_create(path: &Path, who: &str) -> Result<String, Failure> {
+    if !path.exists() {
+        create(path)?;
+        eprintln!(
+            "{who}: created a token in {} (send it as `Authorization: Bearer <token>`)",
+            path.display()
+        );
+    } else {
+        eprintln!("{who}: the token is in {}", path.display());
+    }
+    token(path)
+}
+
+/// A bearer token from `path`: owner-only, long enough, no spaces.
+pub fn token(path: &Path) -> Result<String, Failure> {
+    let token = read(path, "token")?;
     if token.len() < MIN_LEN || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(fail(
             EXIT_USAGE,
@@ -62,6 +48,37 @@ fn read(path: &Path) -> Result<String, Failure> {
         ));
     }
     Ok(token)
+}
+
+/// The secret in `path` (`what` names it in errors), trimmed; the file
+/// must be readable by its owner only, and not empty.
+pub fn read(path: &Path, what: &str) -> Result<String, Failure> {
+    let secret = match factory_host::home::read_private(path) {
+        Ok(t) => t.trim().to_string(),
+        Err(PrivateError::Exposed(mode)) => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!(
+                    "the {what} file {} can be read by others (mode {mode:o}); run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                ),
+            ));
+        }
+        Err(e) => {
+            return Err(fail(
+                EXIT_USAGE,
+                anyhow!("cannot read the {what} file {}: {e}", path.display()),
+            ));
+        }
+    };
+    if secret.is_empty() {
+        return Err(fail(
+            EXIT_USAGE,
+            anyhow!("the {what} file {} is empty", path.display()),
+        ));
+    }
+    Ok(secret)
 }
 
 /// Create `path` holding a new random token, readable by its owner only.

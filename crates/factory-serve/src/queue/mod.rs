@@ -1,0 +1,180 @@
+//! The work queue: what was accepted, waiting for a worker, and what came
+//! of it.
+//!
+//! One trait, so that the queue can move onto a distributed engine (NATS
+//! JetStream) without the service changing. Its contract:
+//!
+//! - **At-least-once delivery.** A task is leased to one worker for a
+//!   while; a lease that is not renewed expires and the task is leased
+//!   again, to any worker.
+//! - **Fencing.** Every lease carries a token that grows with each lease of
+//!   the task. Only the current holder can record a run or finish the
+//!   task; a worker that lost its lease is told so and its writes are
+//!   refused.
+//! - **Idempotent steps.** A task remembers the run it started, so a
+//!   redelivered task resumes that run instead of starting another.
+//! - **Dead letters.** A task leased `max_attempts` times without an end is
+//!   marked failed, with the reason, never dropped.
+
+mod sqlite;
+
+pub use sqlite::SqliteQueue;
+
+use serde::Serialize;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue database: {0}")]
+    Db(#[from] rusqlite::Error),
+}
+
+/// A task as accepted, before it is queued.
+#[derive(Clone, Debug, Default)]
+pub struct NewTask {
+    /// Where it came from: `github`, `api`, …
+    pub source: String,
+    /// The delivery's own id (e.g. `X-GitHub-Delivery`): the same delivery
+    /// twice is one task.
+    pub delivery: Option<String>,
+    /// What the work is about (e.g. `github:acme/calc#42`): a new delivery
+    /// about something an open or recent task already covers is linked to
+    /// that task rather than run again.
+    pub subject: Option<String>,
+    /// `OWNER/NAME`, one of the service's repositories.
+    pub repo: String,
+    /// The intake format of `spec` (`auto` to detect).
+    pub format: String,
+    pub spec: String,
+    pub title: String,
+}
+
+/// What became of an enqueue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Enqueued {
+    /// A new task.
+    Queued { task_id: String },
+    /// This delivery was seen before: its task.
+    Duplicate { task_id: String },
+    /// Another delivery about the same subject has an open or recent task.
+    Linked { task_id: String },
+}
+
+impl Enqueued {
+    pub fn task_id(&self) -> &str {
+        match self {
+            Enqueued::Queued { task_id }
+            | Enqueued::Duplicate { task_id }
+            | Enqueued::Linked { task_id } => task_id,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskState {
+    Queued,
+    Running,
+    Done,
+    Blocked,
+    Failed,
+}
+
+impl TaskState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::Queued => "queued",
+            TaskState::Running => "running",
+            TaskState::Done => "done",
+            TaskState::Blocked => "blocked",
+            TaskState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> TaskState {
+        match s {
+            "running" => TaskState::Running,
+            "done" => TaskState::Done,
+            "blocked" => TaskState::Blocked,
+            "failed" => TaskState::Failed,
+            _ => TaskState::Queued,
+        }
+    }
+
+    /// Finished: no worker will take it again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TaskState::Done | TaskState::Blocked | TaskState::Failed
+        )
+    }
+}
+
+/// A task in the queue.
+#[derive(Clone, Debug, Serialize)]
+pub struct QueuedTask {
+    pub id: String,
+    pub source: String,
+    pub delivery: Option<String>,
+    pub subject: Option<String>,
+    pub repo: String,
+    pub format: String,
+    #[serde(skip)]
+    pub spec: String,
+    pub title: String,
+    pub state: TaskState,
+    /// Leases so far.
+    pub attempts: u32,
+    /// The run it started, once it did.
+    pub run_id: Option<String>,
+    /// Why it ended as it did.
+    pub reason: String,
+    /// The worker holding it, while it runs.
+    pub worker: Option<String>,
+    /// Deliveries linked to it (same subject), newest last.
+    pub linked: Vec<String>,
+    pub created: i64,
+    pub updated: i64,
+}
+
+/// A task leased to a worker until `until` (ms since the epoch).
+#[derive(Clone, Debug)]
+pub struct Lease {
+    pub task: QueuedTask,
+    pub worker: String,
+    /// Grows with every lease of this task; writes carry it.
+    pub fence: u64,
+    pub until: i64,
+}
+
+pub trait Queue: Send + Sync {
+    /// Accept a task (or recognise it): durable when this returns.
+    fn enqueue(&self, t: NewTask) -> Result<Enqueued, QueueError>;
+    /// The oldest task waiting (or whose lease expired), leased to
+    /// `worker` for `ttl`.
+    fn lease(&self, worker: &str, ttl: Duration) -> Result<Option<Lease>, QueueError>;
+    /// Keep the lease for another `ttl`; false if it was lost.
+    fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool, QueueError>;
+    /// Record the run this task started; false if the lease was lost.
+    fn set_run(&self, lease: &Lease, run_id: &str) -> Result<bool, QueueError>;
+    /// End the task; false if the lease was lost (someone else has it now).
+    fn finish(&self, lease: &Lease, state: TaskState, reason: &str) -> Result<bool, QueueError>;
+    fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError>;
+    /// The newest tasks first.
+    fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;
+}
+
+/// A fresh task id: `t-` and 12 hex digits of randomness.
+pub fn new_id() -> String {
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).expect("the OS random source");
+    format!("t-{}", hex::encode(b))
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

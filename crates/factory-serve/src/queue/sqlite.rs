@@ -1,0 +1,274 @@
+//! The embedded queue: two tables in the factory database. Every change is
+//! one SQLite transaction (WAL), so what `enqueue` accepted survives a
+//! kill -9 of the service.
+
+use super::{Enqueued, Lease, NewTask, Queue, QueueError, QueuedTask, TaskState, new_id, now_ms};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS serve_tasks(
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    delivery TEXT UNIQUE,
+    subject TEXT,
+    repo TEXT NOT NULL,
+    format TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    title TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    fence INTEGER NOT NULL DEFAULT 0,
+    worker TEXT,
+    lease_until INTEGER NOT NULL DEFAULT 0,
+    run_id TEXT,
+    reason TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS serve_tasks_state ON serve_tasks(state);
+CREATE INDEX IF NOT EXISTS serve_tasks_subject ON serve_tasks(subject, created);
+CREATE TABLE IF NOT EXISTS serve_links(
+    delivery TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    created INTEGER NOT NULL
+);";
+
+/// How long a finished task still takes in new deliveries about the same
+/// subject (a failed one does not: its subject may be tried again).
+const RECENT: Duration = Duration::from_secs(24 * 3600);
+
+const COLS: &str = "id, source, delivery, subject, repo, format, spec, title, state, attempts, run_id, reason, worker, created, updated, fence, lease_until";
+
+pub struct SqliteQueue {
+    conn: Mutex<Connection>,
+    max_attempts: u32,
+}
+
+impl SqliteQueue {
+    /// The queue in the factory database at `path`; a task leased
+    /// `max_attempts` times without ending is failed.
+    pub fn open(path: &Path, max_attempts: u32) -> Result<SqliteQueue, QueueError> {
+        let conn = factory_store::db::open(path)?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteQueue {
+            conn: Mutex::new(conn),
+            max_attempts: max_attempts.max(1),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn links(conn: &Connection, id: &str) -> rusqlite::Result<Vec<String>> {
+        let mut st = conn
+            .prepare_cached("SELECT delivery FROM serve_links WHERE task_id=?1 ORDER BY created")?;
+        st.query_map([id], |r| r.get(0))?.collect()
+    }
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(QueuedTask, u64, i64)> {
+    Ok((
+        QueuedTask {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            delivery: r.get(2)?,
+            subject: r.get(3)?,
+            repo: r.get(4)?,
+            format: r.get(5)?,
+            spec: r.get(6)?,
+            title: r.get(7)?,
+            state: TaskState::parse(&r.get::<_, String>(8)?),
+            attempts: r.get(9)?,
+            run_id: r.get(10)?,
+            reason: r.get(11)?,
+            worker: r.get(12)?,
+            linked: Vec::new(),
+            created: r.get(13)?,
+            updated: r.get(14)?,
+        },
+        r.get::<_, i64>(15)? as u64,
+        r.get(16)?,
+    ))
+}
+
+impl Queue for SqliteQueue {
+    fn enqueue(&self, t: NewTask) -> Result<Enqueued, QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        if let Some(d) = &t.delivery {
+            let seen: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM serve_tasks WHERE delivery=?1
+                     UNION ALL SELECT task_id FROM serve_links WHERE delivery=?1",
+                    [d],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(task_id) = seen {
+                return Ok(Enqueued::Duplicate { task_id });
+            }
+        }
+        if let Some(s) = &t.subject {
+            let open: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM serve_tasks WHERE subject=?1
+                       AND (state IN ('queued','running','blocked') OR (state='done' AND updated>?2))
+                     ORDER BY created DESC LIMIT 1",
+                    params![s, now - RECENT.as_millis() as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(task_id) = open {
+                let delivery = t.delivery.clone().unwrap_or_else(new_id);
+                tx.execute(
+                    "INSERT OR IGNORE INTO serve_links(delivery, task_id, created) VALUES(?1,?2,?3)",
+                    params![delivery, task_id, now],
+                )?;
+                tx.commit()?;
+                return Ok(Enqueued::Linked { task_id });
+            }
+        }
+        let id = new_id();
+        tx.execute(
+            "INSERT INTO serve_tasks(id, source, delivery, subject, repo, format, spec, title, state, created, updated)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'queued',?9,?9)",
+            params![id, t.source, t.delivery, t.subject, t.repo, t.format, t.spec, t.title, now],
+        )?;
+        tx.commit()?;
+        Ok(Enqueued::Queued { task_id: id })
+    }
+
+    fn lease(&self, worker: &str, ttl: Duration) -> Result<Option<Lease>, QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        // Dead letters first: leased this often and never ended.
+        tx.execute(
+            "UPDATE serve_tasks SET state='failed', worker=NULL, updated=?1,
+               reason='gave up after ' || attempts || ' attempts: each time its worker stopped before the task ended'
+             WHERE state='running' AND lease_until<?1 AND attempts>=?2",
+            params![now, self.max_attempts],
+        )?;
+        // A task whose worker stopped goes first (it is older), then the
+        // oldest waiting one; each query walks the state index in order.
+        let expired: Option<String> = tx
+            .query_row(
+                "SELECT id FROM serve_tasks WHERE state='running' AND lease_until<?1
+                 ORDER BY rowid LIMIT 1",
+                [now],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let next = match expired {
+            Some(id) => Some(id),
+            None => tx
+                .query_row(
+                    "SELECT id FROM serve_tasks WHERE state='queued' ORDER BY rowid LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?,
+        };
+        let Some(id) = next else {
+            tx.commit()?;
+            return Ok(None);
+        };
+        let until = now + ttl.as_millis() as i64;
+        tx.execute(
+            "UPDATE serve_tasks SET state='running', worker=?2, lease_until=?3, fence=fence+1,
+               attempts=attempts+1, updated=?4 WHERE id=?1",
+            params![id, worker, until, now],
+        )?;
+        let (task, fence, _) = tx.query_row(
+            &format!("SELECT {COLS} FROM serve_tasks WHERE id=?1"),
+            [&id],
+            row,
+        )?;
+        tx.commit()?;
+        Ok(Some(Lease {
+            task,
+            worker: worker.to_string(),
+            fence,
+            until,
+        }))
+    }
+
+    fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool, QueueError> {
+        let until = now_ms() + ttl.as_millis() as i64;
+        let n = self.conn().execute(
+            "UPDATE serve_tasks SET lease_until=?3 WHERE id=?1 AND fence=?2 AND state='running'",
+            params![lease.task.id, lease.fence as i64, until],
+        )?;
+        if n == 1 {
+            lease.until = until;
+        }
+        Ok(n == 1)
+    }
+
+    fn set_run(&self, lease: &Lease, run_id: &str) -> Result<bool, QueueError> {
+        let n = self.conn().execute(
+            "UPDATE serve_tasks SET run_id=?3, updated=?4 WHERE id=?1 AND fence=?2 AND state='running'",
+            params![lease.task.id, lease.fence as i64, run_id, now_ms()],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn finish(&self, lease: &Lease, state: TaskState, reason: &str) -> Result<bool, QueueError> {
+        let n = self.conn().execute(
+            "UPDATE serve_tasks SET state=?3, reason=?4, worker=NULL, updated=?5
+             WHERE id=?1 AND fence=?2 AND state='running'",
+            params![
+                lease.task.id,
+                lease.fence as i64,
+                state.as_str(),
+                reason,
+                now_ms()
+            ],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!("SELECT {COLS} FROM serve_tasks WHERE id=?1"),
+                [id],
+                row,
+            )
+            .optional()?;
+        Ok(match found {
+            Some((mut t, _, _)) => {
+                t.linked = SqliteQueue::links(&conn, &t.id)?;
+                Some(t)
+            }
+            None => None,
+        })
+    }
+
+    fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(&format!(
+            "SELECT {COLS} FROM serve_tasks ORDER BY rowid DESC LIMIT ?1"
+        ))?;
+        let rows: Vec<QueuedTask> = st
+            .query_map([limit as i64], row)?
+            .map(|r| r.map(|(t, _, _)| t))
+            .collect::<Result<_, _>>()?;
+        drop(st);
+        let mut out = Vec::with_capacity(rows.len());
+        for mut t in rows {
+            t.linked = SqliteQueue::links(&conn, &t.id)?;
+            out.push(t);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+use super::*;
+
+fn queue(dir: &tempfile::TempDir, max_attempts: u32) -> SqliteQueue {
+    SqliteQueue::open(&dir.path().join("factory.db"), max_attempts).unwrap()
+}
+
+fn task(delivery: &str, subject: &str) -> NewTask {
+    NewTask {
+        source: "github".into(),
+        delivery: Some(delivery.into()),
+        subject: Some(subject.into()),
+        repo: "acme/calc".into(),
+        format: "github-issue".into(),
+        spec: "{}".into(),
+        title: format!("about {subject}"),
+    }
+}
+
+const TTL: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_delivery_is_one_task_and_a_subject_with_open_work_is_linked() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let first = q.enqueue(task("d1", "github:acme/calc#1")).unwrap();
+    let Enqueued::Queued { task_id } = &first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(
+        q.enqueue(task("d1", "github:acme/calc#1")).unwrap(),
+        Enqueued::Duplicate {
+            task_id: task_id.clone()
+        }
+    );
+    // The same issue under a new delivery id: linked, not run again.
+    let linked = q.enqueue(task("d2", "github:acme/calc#1")).unwrap();
+    assert_eq!(
+        linked,
+        Enqueued::Linked {
+            task_id: task_id.clone()
+        }
+    );
+    // ...and that delivery again is a duplicate of the same task.
+    assert_eq!(
+        q.enqueue(task("d2", "github:acme/calc#1")).unwrap(),
+        Enqueued::Duplicate {
+            task_id: task_id.clone()
+        }
+    );
+    assert_eq!(q.get(task_id).unwrap().unwrap().linked, ["d2"]);
+    // Another issue is other work.
+    assert!(matches!(
+        q.enqueue(task("d3", "github:acme/calc#2")).unwrap(),
+        Enqueued::Queued { .. }
+    ));
+    assert_eq!(q.list(10).unwrap().len(), 2);
+}
+
+#[test]
+fn leases_fence_out_a_worker_that_lost_its_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 5);
+    q.enqueue(task("d1", "s1")).unwrap();
+    let mut a = q.lease("a", Duration::from_millis(1)).unwrap().unwrap();
+    assert_eq!(a.task.attempts, 1);
+    assert!(q.lease("b", TTL).unwrap().is_none() || a.until < now_ms());
+    std::thread::sleep(Duration::from_millis(5));
+    // a's lease expired: b gets the task, with a higher fence.
+    let b = q.lease("b", TTL).unwrap().unwrap();
+    assert_eq!(b.task.id, a.task.id);
+    assert!(b.fence > a.fence);
+    assert_eq!(b.task.attempts, 2);
+    // a's writes are refused now.
+    assert!(!q.renew(&mut a, TTL).unwrap());
+    assert!(!q.set_run(&a, "r-a").unwrap());
+    assert!(!q.finish(&a, TaskState::Done, "").unwrap());
+    // b's are not.
+    assert!(q.set_run(&b, "r-b").unwrap());
+    assert!(q.finish(&b, TaskState::Done, "merged").unwrap());
+    let t = q.get(&b.task.id).unwrap().unwrap();
+    assert_eq!(
+        (t.state, t.run_id.as_deref()),
+        (TaskState::Done, Some("r-b"))
+    );
+    assert!(
+        q.lease("c", TTL).unwrap().is_none(),
+        "a finished task stays finished"
+    );
+}
+
+#[test]
+fn a_redelivered_task_remembers_its_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 5);
+    q.enqueue(task("d1", "s1")).unwrap();
+    let a = q.lease("a", Duration::from_millis(1)).unwrap().unwrap();
+    assert!(q.set_run(&a, "r-1").unwrap());
+    std::thread::sleep(Duration::from_millis(5));
+    let b = q.lease("b", TTL).unwrap().unwrap();
+    assert_eq!(b.task.run_id.as_deref(), Some("r-1"));
+}
+
+#[test]
+fn a_task_that_never_ends_becomes_a_dead_letter_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 2);
+    q.enqueue(task("d1", "s1")).unwrap();
+    for _ in 0..2 {
+        q.lease("w", Duration::from_millis(1)).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(q.lease("w", TTL).unwrap().is_none());
+    let t = &q.list(1).unwrap()[0];
+    assert_eq!(t.state, TaskState::Failed);
+    assert!(
+        t.reason.contains("gave up after 2 attempts"),
+        "{}",
+        t.reason
+    );
+    // A failed subject may be tried again.
+    assert!(matches!(
+        q.enqueue(task("d2", "s1")).unwrap(),
+        Enqueued::Queued { .. }
+    ));
+}
+
+#[test]
+fn what_was_accepted_survives_reopening_and_leases_go_oldest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = {
+        let q = queue(&dir, 3);
+        (0..5)
+            .map(|i| {
+                q.enqueue(task(&format!("d{i}"), &format!("s{i}")))
+                    .unwrap()
+                    .task_id()
+                    .to_string()
+            })
+            .collect()
+    };
+    let q = queue(&dir, 3);
+    for id in &ids {
+        assert_eq!(&q.lease("w", TTL).unwrap().unwrap().task.id, id);
+    }
+}

@@ -1,0 +1,163 @@
+//! Workers: each leases a task, runs it (or resumes the run it already
+//! started), keeps its lease alive while the run goes, and ends the task
+//! with what the run came to.
+
+use crate::queue::{Lease, Queue, TaskState};
+use crate::{Service, new_worker_name};
+use factory_orchestrator::config::Reach;
+use factory_orchestrator::progress::{Progress, ProgressSink, RunEvent};
+use factory_orchestrator::state::RunStatus;
+use factory_orchestrator::{self as orchestrator, RunOptions, RunSummary};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a lease lasts without renewal; renewed every third of it.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often an idle worker looks for work when nothing wakes it.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+/// Run `n` workers until the process ends.
+pub fn spawn(service: &Arc<Service>, n: usize) {
+    for i in 0..n {
+        let s = service.clone();
+        let name = new_worker_name(i);
+        tokio::spawn(async move { work(s, name).await });
+    }
+}
+
+async fn work(s: Arc<Service>, name: String) {
+    loop {
+        let lease = match s.queue.lease(&name, LEASE) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(worker = %name, "cannot lease a task: {e}");
+                None
+            }
+        };
+        match lease {
+            Some(lease) => run_task(&s, lease).await,
+            None => {
+                let _ = tokio::time::timeout(IDLE_POLL, s.wake.notified()).await;
+            }
+        }
+    }
+}
+
+async fn run_task(s: &Arc<Service>, lease: Lease) {
+    let id = lease.task.id.clone();
+    tracing::info!(task = %id, worker = %lease.worker, attempt = lease.task.attempts, "task leased");
+    let lease = Arc::new(Mutex::new(lease));
+    let keeper = keep_alive(s.queue.clone(), lease.clone());
+    let result = run(s, &lease).await;
+    keeper.abort();
+    let lease = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let (state, reason) = match result {
+        Ok(summary) => (
+            match summary.status {
+                RunStatus::Done => TaskState::Done,
+                RunStatus::Blocked => TaskState::Blocked,
+                RunStatus::Running | RunStatus::Failed => TaskState::Failed,
+            },
+            if summary.reason.is_empty() {
+                format!("run {}: {}", summary.id, summary.status)
+            } else {
+                format!("run {}: {}: {}", summary.id, summary.status, summary.reason)
+            },
+        ),
+        Err(e) => (TaskState::Failed, e),
+    };
+    match s.queue.finish(&lease, state, &reason) {
+        Ok(true) => tracing::info!(task = %id, state = state.as_str(), "{reason}"),
+        Ok(false) => {
+            tracing::warn!(task = %id, "the lease was lost before the task ended; its new holder finishes it")
+        }
+        Err(e) => tracing::error!(task = %id, "cannot end the task: {e}"),
+    }
+}
+
+/// Renew the lease every third of its length, for as long as the run goes.
+fn keep_alive(queue: Arc<dyn Queue>, lease: Arc<Mutex<Lease>>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LEASE / 3).await;
+            let mut l = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match queue.renew(&mut l, LEASE) {
+                Ok(true) => *lease.lock().unwrap_or_else(|p| p.into_inner()) = l,
+                Ok(false) => {
+                    tracing::warn!(task = %l.task.id, "lease lost");
+                    return;
+                }
+                Err(e) => tracing::error!(task = %l.task.id, "cannot renew the lease: {e}"),
+            }
+        }
+    })
+}
+
+/// Start the task's run, or resume the one it started before.
+async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, String> {
+    let task = lease.lock().unwrap_or_else(|p| p.into_inner()).task.clone();
+    let text = |e: orchestrator::RunError| format!("{:#}", e);
+    if let Some(run_id) = &task.run_id {
+        tracing::info!(task = %task.id, run = %run_id, "resuming the task's run");
+        return orchestrator::resume(&s.host, run_id, None, ProgressSink::default())
+            .await
+            .map_err(text);
+    }
+    let repo = s
+        .config
+        .repos
+        .get(&task.repo)
+        .cloned()
+        .ok_or_else(|| format!("repository `{}` is no longer mapped", task.repo))?;
+    let spec = write_spec(&s.spec_dir, &task.id, &task.spec)?;
+    let opts = RunOptions {
+        repo,
+        spec,
+        format: Some(task.format.clone()),
+        max_trust: Some(s.config.max_trust),
+        progress: ProgressSink::to(Arc::new(RecordRun {
+            queue: s.queue.clone(),
+            lease: lease.clone(),
+        })),
+        ..Default::default()
+    };
+    orchestrator::start(&s.host, opts).await.map_err(text)
+}
+
+/// Records the run id on the task the moment the run exists, so that a
+/// redelivery resumes it rather than starting another.
+struct RecordRun {
+    queue: Arc<dyn Queue>,
+    lease: Arc<Mutex<Lease>>,
+}
+
+impl Progress for RecordRun {
+    fn event(&self, e: &RunEvent<'_>) {
+        if let RunEvent::Started { run_id, .. } = e {
+            let l = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            match self.queue.set_run(&l, run_id) {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(task = %l.task.id, "lease lost as the run started"),
+                Err(err) => tracing::error!(task = %l.task.id, "cannot record the run: {err}"),
+            }
+        }
+    }
+}
+
+/// The task's spec as a file (runs record the path of their spec).
+fn write_spec(dir: &std::path::Path, id: &str, text: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let ext = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+        "json"
+    } else {
+        "md"
+    };
+    let path = dir.join(format!("{id}.{ext}"));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The most trust a service run may have unless configured otherwise:
+/// drafts, which a human approves.
+pub const DEFAULT_MAX_TRUST: Reach = Reach::Draft;

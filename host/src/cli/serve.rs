@@ -1,0 +1,192 @@
+//! `factory serve`: the factory as a service (crates/factory-serve), with
+//! its flags, its optional `serve.toml`, and its secrets read from files.
+
+use super::{EXIT_USAGE, Failure, fail, open_service_host};
+use anyhow::{Context, anyhow};
+use clap::Args;
+use factory_host::orchestrator::config::Reach;
+use factory_serve::{ServeConfig, Service};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const AFTER_HELP: &str = "\
+Endpoints:
+  POST /hooks/github         GitHub webhooks (X-Hub-Signature-256 checked first):
+                             an issue opened or labeled with the trigger label, or a
+                             `/factory` comment from an owner, member or collaborator
+  POST /api/tasks?repo=R     a spec in any intake format (the body)
+  GET  /api/tasks[/ID]       the queue
+  GET  /api/runs[/ID]        runs, as `factory runs --json` / `runs show ID --json`
+Every /api request needs `Authorization: Bearer <token>` (the --token-file's).
+
+serve.toml may hold the same settings (flags win):
+  listen = \"127.0.0.1:8080\"
+  token_file = \"/etc/factory/token\"
+  github_secret_file = \"/etc/factory/github-secret\"
+  workers = 2
+  max_trust = \"draft\"
+  trigger_label = \"factory\"
+  [repos]
+  \"acme/calc\" = \"/srv/repos/calc\"
+
+Example:
+  factory serve --listen 127.0.0.1:8080 --token-file ~/.factory-token \\
+      --github-secret-file ~/.github-secret --repo acme/calc=/srv/repos/calc";
+
+#[derive(Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ServeArgs {
+    /// Address to listen on (HOST:PORT).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// The bearer token every /api request needs; created (0600) if the
+    /// file does not exist.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+    /// GitHub's webhook secret (owner-only file); without it,
+    /// /hooks/github answers 404.
+    #[arg(long, value_name = "FILE")]
+    github_secret_file: Option<PathBuf>,
+    /// A repository the service works on: OWNER/NAME=PATH (repeatable).
+    #[arg(long, value_name = "OWNER/NAME=PATH")]
+    repo: Vec<String>,
+    /// Runs at once.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// The most trust a run started here may have (default draft: a human
+    /// approves the merge).
+    #[arg(long, value_name = "LEVEL", value_parser = super::run::parse_trust)]
+    max_trust: Option<Reach>,
+    /// The issue label that makes an issue factory work (default factory).
+    #[arg(long, value_name = "LABEL")]
+    trigger_label: Option<String>,
+    /// The same settings from a file (flags win).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    token_file: Option<PathBuf>,
+    github_secret_file: Option<PathBuf>,
+    workers: Option<usize>,
+    max_trust: Option<String>,
+    trigger_label: Option<String>,
+    #[serde(default)]
+    repos: BTreeMap<String, PathBuf>,
+}
+
+pub async fn run(a: ServeArgs) -> Result<(), Failure> {
+    let usage = |e: anyhow::Error| fail(EXIT_USAGE, e);
+    let file = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            toml::from_str::<FileConfig>(&text)
+                .map_err(|e| usage(anyhow!("{}: {e}", p.display())))?
+        }
+        None => FileConfig::default(),
+    };
+    let listen = a
+        .listen
+        .or(file.listen)
+        .ok_or_else(|| usage(anyhow!("give the address to listen on: --listen HOST:PORT")))?;
+    let token_file = a.token_file.or(file.token_file).ok_or_else(|| {
+        usage(anyhow!(
+            "give the API's token file: --token-file FILE (created, 0600, if it does not exist)"
+        ))
+    })?;
+    let mut repos = BTreeMap::new();
+    for (name, path) in file.repos {
+        repos.insert(
+            check_name(&name).map_err(usage)?,
+            canonical(&path).map_err(usage)?,
+        );
+    }
+    for r in &a.repo {
+        let (name, path) = r
+            .split_once('=')
+            .ok_or_else(|| usage(anyhow!("--repo {r}: expected OWNER/NAME=PATH")))?;
+        repos.insert(
+            check_name(name).map_err(usage)?,
+            canonical(Path::new(path)).map_err(usage)?,
+        );
+    }
+    if repos.is_empty() {
+        return Err(usage(anyhow!(
+            "give at least one repository to work on: --repo OWNER/NAME=PATH"
+        )));
+    }
+    let max_trust = match (a.max_trust, file.max_trust) {
+        (Some(t), _) => t,
+        (None, Some(s)) => {
+            super::run::parse_trust(&s).map_err(|e| usage(anyhow!("max_trust: {e}")))?
+        }
+        (None, None) => factory_serve::worker::DEFAULT_MAX_TRUST,
+    };
+    let token = super::secret::read_or_create(&token_file, "factory serve")?;
+    let github_secret = match a.github_secret_file.or(file.github_secret_file) {
+        Some(p) => Some(super::secret::read(&p, "GitHub webhook secret")?.into_bytes()),
+        None => None,
+    };
+    let config = ServeConfig {
+        token,
+        github_secret,
+        repos,
+        workers: a.workers.or(file.workers).unwrap_or(2).max(1),
+        trigger_label: a
+            .trigger_label
+            .or(file.trigger_label)
+            .unwrap_or_else(|| "factory".into()),
+        max_trust,
+        max_attempts: 3,
+    };
+    let host = open_service_host()?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| usage(anyhow!("cannot listen on {listen}: {e}")))?;
+    let addr = listener.local_addr().context("the listening address")?;
+    let service = Service::open(host, config.clone()).context("cannot open the queue")?;
+    eprintln!(
+        "factory serve: listening on http://{addr} ({} workers, runs at most {}); repositories: {}",
+        config.workers,
+        config.max_trust.name(),
+        config
+            .repos
+            .iter()
+            .map(|(n, p)| format!("{n}={}", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    service
+        .serve(listener)
+        .await
+        .context("the server stopped")?;
+    Ok(())
+}
+
+fn check_name(name: &str) -> anyhow::Result<String> {
+    let ok = name.split('/').count() == 2
+        && name.split('/').all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(anyhow!("`{name}` is not OWNER/NAME"))
+    }
+}
+
+fn canonical(path: &Path) -> anyhow::Result<PathBuf> {
+    let p =
+        std::fs::canonicalize(path).map_err(|e| anyhow!("repository {}: {e}", path.display()))?;
+    if !p.join(".git").exists() {
+        return Err(anyhow!("{} is not a git repository (no .git)", p.display()));
+    }
+    Ok(p)
+}
