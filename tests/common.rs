@@ -86,3 +86,52 @@ impl Env {
         .unwrap()
     }
 }
+
+/// The demo's example repository and its issue, under `dir`.
+pub fn example_repo(dir: &std::path::Path) -> (PathBuf, String) {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let repo = dir.join("calc");
+    std::fs::create_dir_all(&repo).unwrap();
+    for f in [
+        "calc.py",
+        "test_calc.py",
+        "README.md",
+        "factory.toml",
+        ".gitignore",
+    ] {
+        std::fs::copy(examples.join("calc").join(f), repo.join(f)).unwrap();
+    }
+    std::fs::copy(
+        examples.join("calc-session.json"),
+        dir.join("calc-session.json"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "calc"]);
+    let issue = std::fs::read_to_string(examples.join("calc-issue.json")).unwrap();
+    (repo, issue)
+}
+
+pub fn main_head(repo: &std::path::Path) -> String {
+    let o = std::process::Command::new("git")
+        .args(["rev-parse", "main"])
+        .current_dir(repo)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}

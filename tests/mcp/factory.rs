@@ -6,60 +6,11 @@
 
 use super::*;
 
-/// The demo's example repository and its issue, under `dir`.
-fn example(dir: &std::path::Path) -> (PathBuf, String) {
-    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    let repo = dir.join("calc");
-    std::fs::create_dir_all(&repo).unwrap();
-    for f in [
-        "calc.py",
-        "test_calc.py",
-        "README.md",
-        "factory.toml",
-        ".gitignore",
-    ] {
-        std::fs::copy(examples.join("calc").join(f), repo.join(f)).unwrap();
-    }
-    std::fs::copy(
-        examples.join("calc-session.json"),
-        dir.join("calc-session.json"),
-    )
-    .unwrap();
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(&repo)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
-    git(&["init", "-q", "-b", "main"]);
-    git(&["add", "-A"]);
-    git(&["commit", "-q", "-m", "calc"]);
-    let issue = std::fs::read_to_string(examples.join("calc-issue.json")).unwrap();
-    (repo, issue)
-}
-
-fn main_head(repo: &std::path::Path) -> String {
-    let o = Command::new("git")
-        .args(["rev-parse", "main"])
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
 #[test]
 fn factory_run_starts_a_run_capped_at_the_max_trust_and_returns_its_id() {
     let home = Home::new();
-    let (repo, issue) = example(&home.dir());
-    let before = main_head(&repo);
+    let (repo, issue) = common::example_repo(&home.dir());
+    let before = common::main_head(&repo);
     // The repository asks for `scoped`, and the operator allows it.
     home.factory(&[
         "policy",
@@ -132,7 +83,7 @@ fn factory_run_starts_a_run_capped_at_the_max_trust_and_returns_its_id() {
     );
     assert_eq!(missing["steps"][0]["result"]["isError"], true);
     // A draft: main is untouched.
-    assert_eq!(main_head(&repo), before);
+    assert_eq!(common::main_head(&repo), before);
 }
 
 #[test]

@@ -43,19 +43,57 @@ pub struct Service {
     pub wake: tokio::sync::Notify,
     /// Where tasks' specs are written for their runs.
     pub spec_dir: PathBuf,
+    /// Held while the service runs (one per factory home).
+    _lock: std::fs::File,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "another `factory serve` is running on the factory home {0}; one service per home (set FACTORY_HOME for another)"
+    )]
+    Running(String),
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error(transparent)]
+    Queue(#[from] queue::QueueError),
 }
 
 impl Service {
     /// The service on `host`, with the embedded SQLite queue.
-    pub fn open(host: Host, config: ServeConfig) -> Result<Arc<Service>, queue::QueueError> {
+    ///
+    /// One service per factory home: a second is refused while the first
+    /// runs. So at start every lease still held is a previous process's,
+    /// and is ended: its task is taken again, resuming its run.
+    pub fn open(host: Host, config: ServeConfig) -> Result<Arc<Service>, ServeError> {
+        let dir = host.home().root().join("serve");
+        std::fs::create_dir_all(&dir).map_err(|e| ServeError::Io(dir.display().to_string(), e))?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::File::create(&lock_path)
+            .map_err(|e| ServeError::Io(lock_path.display().to_string(), e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ServeError::Running(
+                    host.home().root().display().to_string(),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(ServeError::Io(lock_path.display().to_string(), e));
+            }
+        }
         let queue = queue::SqliteQueue::open(&host.home().db_path(), config.max_attempts)?;
-        let spec_dir = host.home().root().join("serve/specs");
+        let recovered = queue::Queue::recover(&queue)?;
+        if recovered > 0 {
+            tracing::warn!("{recovered} tasks were running when the service stopped; they resume");
+        }
         Ok(Arc::new(Service {
             config,
             host,
             queue: Arc::new(queue),
             wake: tokio::sync::Notify::new(),
-            spec_dir,
+            spec_dir: dir.join("specs"),
+            _lock: lock,
         }))
     }
 

@@ -149,7 +149,7 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| usage(anyhow!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr().context("the listening address")?;
-    let service = Service::open(host, config.clone()).context("cannot open the queue")?;
+    let service = Service::open(host, config.clone()).map_err(|e| usage(e.into()))?;
     eprintln!(
         "factory serve: listening on http://{addr} ({} workers, runs at most {}); repositories: {}",
         config.workers,

@@ -132,10 +132,81 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
             ),
         )
     })?;
+    let mutating = args.first().is_some_and(|a| MOVES_REFS.contains(a));
+    let before = mutating.then(|| snapshot(&git_dir, dir)).flatten();
+    let mut c = command();
+    c.arg("--git-dir").arg(&git_dir).arg("--work-tree").arg(dir);
+    c.current_dir(dir);
+    let out = output(c, args);
+    if let (Some(before), true) = (before, out.is_ok())
+        && let Some(after) = snapshot(&git_dir, dir)
+    {
+        host_moved(&before, &after);
+    }
+    out
+}
+
+/// Subcommands that may move refs: the host notes what each of its own
+/// moved, so that a step of one run is not taken for an attack because
+/// another run (in this process) committed, branched or delivered.
+const MOVES_REFS: [&str; 15] = [
+    "commit",
+    "merge",
+    "reset",
+    "branch",
+    "update-ref",
+    "worktree",
+    "cherry-pick",
+    "checkout",
+    "switch",
+    "rebase",
+    "tag",
+    "fetch",
+    "pull",
+    "revert",
+    "am",
+];
+
+/// `(ref, value)` pairs the host itself produced (`(none)` for a delete).
+static HOST_MOVES: std::sync::Mutex<std::collections::BTreeSet<(String, String)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+const NONE: &str = "(none)";
+
+fn snapshot(git_dir: &Path, dir: &Path) -> Option<std::collections::BTreeMap<String, String>> {
     let mut c = command();
     c.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(dir);
     c.current_dir(dir);
-    output(c, args)
+    let text = output(c, &["for-each-ref", "--format=%(refname)%00%(objectname)"]).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_once('\0'))
+            .map(|(r, o)| (r.to_string(), o.to_string()))
+            .collect(),
+    )
+}
+
+fn host_moved(
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) {
+    let mut moves = HOST_MOVES.lock().unwrap_or_else(|p| p.into_inner());
+    for (name, value) in after {
+        if before.get(name) != Some(value) {
+            moves.insert((name.clone(), value.clone()));
+        }
+    }
+    for name in before.keys().filter(|n| !after.contains_key(*n)) {
+        moves.insert((name.clone(), NONE.to_string()));
+    }
+}
+
+fn made_by_host(name: &str, value: Option<&String>) -> bool {
+    let value = value.map_or(NONE, |v| v.as_str());
+    HOST_MOVES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&(name.to_string(), value.to_string()))
 }
 
 /// Open the operator's checkout at (or above) `path`: its top directory.
@@ -386,7 +457,9 @@ pub fn refs(repo: &Path) -> Result<std::collections::BTreeMap<String, String>, G
 }
 
 /// The refs that differ between two snapshots, outside the branches
-/// under `own` (a run's `refs/heads/factory/ID`), as `ref: old -> new`.
+/// under `own` (a run's `refs/heads/factory/ID`) and not to a value the
+/// host's own git produced (another run's commit or delivery), as
+/// `ref: old -> new`.
 pub fn moved_refs(
     before: &std::collections::BTreeMap<String, String>,
     after: &std::collections::BTreeMap<String, String>,
@@ -399,6 +472,7 @@ pub fn moved_refs(
         .into_iter()
         .filter(|n| !(n.starts_with(own)))
         .filter(|n| before.get(*n) != after.get(*n))
+        .filter(|n| !made_by_host(n, after.get(*n)))
         .map(|n| {
             let show = |v: Option<&String>| v.map_or("(none)".to_string(), |s| s.clone());
             format!("{n}: {} -> {}", show(before.get(n)), show(after.get(n)))

@@ -124,8 +124,20 @@ fn refs_that_move_outside_the_runs_own_branches_are_named() {
     // `w` plays the run's own branch here: its move is the host's.
     let after = refs(&repo).unwrap();
     assert!(moved_refs(&before, &after, "refs/heads/w").is_empty());
-    git(&repo, &["tag", "planted"]).unwrap();
-    git(&repo, &["update-ref", "refs/heads/main", "w"]).unwrap();
+    // Another run's work, through the host's git: not an attack.
+    git(&repo, &["branch", "factory/other-run", "w"]).unwrap();
+    assert!(moved_refs(&before, &refs(&repo).unwrap(), "refs/heads/w").is_empty());
+    // Writes the host did not make (a role's, say): named.
+    let attacker = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    attacker(&["tag", "planted"]);
+    attacker(&["update-ref", "refs/heads/main", "w"]);
     let moved = moved_refs(&before, &refs(&repo).unwrap(), "refs/heads/w");
     assert_eq!(moved.len(), 2, "{moved:?}");
     assert!(

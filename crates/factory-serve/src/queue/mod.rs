@@ -160,6 +160,10 @@ pub trait Queue: Send + Sync {
     fn set_run(&self, lease: &Lease, run_id: &str) -> Result<bool, QueueError>;
     /// End the task; false if the lease was lost (someone else has it now).
     fn finish(&self, lease: &Lease, state: TaskState, reason: &str) -> Result<bool, QueueError>;
+    /// At start, when this process is the queue's only user: leases that
+    /// workers of an earlier process held end now, so their tasks are
+    /// taken again at once (resuming their runs). Returns how many.
+    fn recover(&self) -> Result<usize, QueueError>;
     fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError>;
     /// The newest tasks first.
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;

@@ -233,6 +233,13 @@ impl Queue for SqliteQueue {
         Ok(n == 1)
     }
 
+    fn recover(&self) -> Result<usize, QueueError> {
+        Ok(self.conn().execute(
+            "UPDATE serve_tasks SET lease_until=0 WHERE state='running'",
+            [],
+        )?)
+    }
+
     fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError> {
         let conn = self.conn();
         let found = conn

@@ -98,6 +98,14 @@ fn a_redelivered_task_remembers_its_run() {
     std::thread::sleep(Duration::from_millis(5));
     let b = q.lease("b", TTL).unwrap().unwrap();
     assert_eq!(b.task.run_id.as_deref(), Some("r-1"));
+    // A restart ends the leases of the process before it.
+    assert!(q.lease("c", TTL).unwrap().is_none());
+    assert_eq!(q.recover().unwrap(), 1);
+    let c = q.lease("c", TTL).unwrap().unwrap();
+    assert_eq!(
+        (c.task.id, c.task.run_id.as_deref()),
+        (b.task.id, Some("r-1"))
+    );
 }
 
 #[test]
