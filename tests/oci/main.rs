@@ -183,3 +183,21 @@ impl Home {
         p.to_str().unwrap().to_string()
     }
 }
+
+/// An HTTP server a test stands up: `app` (given the address it will
+/// have) on a free loopback port, in a runtime of its own. Dropping the
+/// runtime stops it.
+fn loopback_server(app: impl FnOnce(&str) -> axum::Router) -> (String, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let app = app(&addr);
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, rt)
+}

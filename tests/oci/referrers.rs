@@ -25,22 +25,15 @@ struct Front {
 
 impl Front {
     fn start(upstream: &str) -> Front {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let (s, up, me) = (shared.clone(), upstream.to_string(), addr.clone());
-        let app = axum::Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
-            let (s, up, me) = (s.clone(), up.clone(), me.clone());
-            async move { handle(s, &up, &me, m, u, h, b).await }
+        let (s, up) = (shared.clone(), upstream.to_string());
+        let (addr, rt) = loopback_server(|me| {
+            let me = me.to_string();
+            axum::Router::new().fallback(move |m: Method, u: Uri, h: HeaderMap, b: Bytes| {
+                let (s, up, me) = (s.clone(), up.clone(), me.clone());
+                async move { handle(s, &up, &me, m, u, h, b).await }
+            })
         });
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
         Front { addr, shared, rt }
     }
 }

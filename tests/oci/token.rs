@@ -17,28 +17,21 @@ struct TokenService {
 
 impl TokenService {
     fn start(key_der: Vec<u8>, cert_der: Vec<u8>) -> TokenService {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
         let x5c = base64::engine::general_purpose::STANDARD.encode(&cert_der);
-        let app = axum::Router::new().route(
-            "/token",
-            axum::routing::get(move |q: RawQuery, h: HeaderMap| {
-                let (key, x5c) = (key_der.clone(), x5c.clone());
-                let query: Vec<(String, String)> =
-                    url::form_urlencoded::parse(q.0.unwrap_or_default().as_bytes())
-                        .into_owned()
-                        .collect();
-                async move { axum::Json(token(&key, &x5c, &query, &h)) }
-            }),
-        );
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let app = |_: &str| {
+            axum::Router::new().route(
+                "/token",
+                axum::routing::get(move |q: RawQuery, h: HeaderMap| {
+                    let (key, x5c) = (key_der.clone(), x5c.clone());
+                    let query: Vec<(String, String)> =
+                        url::form_urlencoded::parse(q.0.unwrap_or_default().as_bytes())
+                            .into_owned()
+                            .collect();
+                    async move { axum::Json(token(&key, &x5c, &query, &h)) }
+                }),
+            )
+        };
+        let (addr, rt) = loopback_server(app);
         TokenService { addr, _rt: rt }
     }
 }

@@ -5,7 +5,7 @@
 use crate::registry::World;
 use crate::runtime::{Host, Outcome, ToolFailure};
 use factory_types::Task;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -160,4 +160,19 @@ pub async fn read_spec(
         return Ok(task);
     }
     Ok(intake(host, &text, &shown, format).await?.task)
+}
+
+/// Keep a spec that arrived as text (over MCP, a webhook, the API) as the
+/// file `dir/stem.json` when it is JSON, else `dir/stem.md`: a run
+/// records the path of its spec. Returns the path, or a message naming it.
+pub fn write_spec(dir: &Path, stem: &str, text: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let ext = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
+        "json"
+    } else {
+        "md"
+    };
+    let path = dir.join(format!("{stem}.{ext}"));
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }

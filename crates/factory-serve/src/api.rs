@@ -224,11 +224,7 @@ async fn get_task(State(s): S, Path(id): Path<String>) -> Response {
 }
 
 async fn list_runs(State(s): S) -> Response {
-    let store = match factory_orchestrator::store::Store::open(&s.host.home().db_path()) {
-        Ok(st) => st,
-        Err(e) => return internal(e),
-    };
-    match store.runs(100) {
+    match s.runs.runs(100) {
         Ok(rows) => axum::Json(rows).into_response(),
         Err(e) => internal(e),
     }

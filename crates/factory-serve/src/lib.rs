@@ -39,6 +39,8 @@ pub struct Service {
     pub config: ServeConfig,
     pub host: Host,
     pub queue: Arc<dyn Queue>,
+    /// The runs, for the API (opened once).
+    pub runs: factory_orchestrator::store::Store,
     /// Wakes an idle worker when a task is queued.
     pub wake: tokio::sync::Notify,
     /// Where tasks' specs are written for their runs.
@@ -87,10 +89,13 @@ impl Service {
         if recovered > 0 {
             tracing::warn!("{recovered} tasks were running when the service stopped; they resume");
         }
+        let runs = factory_orchestrator::store::Store::open(&host.home().db_path())
+            .map_err(queue::QueueError::from)?;
         Ok(Arc::new(Service {
             config,
             host,
             queue: Arc::new(queue),
+            runs,
             wake: tokio::sync::Notify::new(),
             spec_dir: dir.join("specs"),
             _lock: lock,

@@ -8,7 +8,6 @@ use factory_orchestrator::config::Reach;
 use factory_orchestrator::progress::{Progress, ProgressSink, RunEvent};
 use factory_orchestrator::state::RunStatus;
 use factory_orchestrator::{self as orchestrator, RunOptions, RunSummary};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -110,7 +109,7 @@ async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, 
         .get(&task.repo)
         .cloned()
         .ok_or_else(|| format!("repository `{}` is no longer mapped", task.repo))?;
-    let spec = write_spec(&s.spec_dir, &task.id, &task.spec)?;
+    let spec = orchestrator::intake::write_spec(&s.spec_dir, &task.id, &task.spec)?;
     let opts = RunOptions {
         repo,
         spec,
@@ -143,19 +142,6 @@ impl Progress for RecordRun {
             }
         }
     }
-}
-
-/// The task's spec as a file (runs record the path of their spec).
-fn write_spec(dir: &std::path::Path, id: &str, text: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let ext = if serde_json::from_str::<serde_json::Value>(text).is_ok() {
-        "json"
-    } else {
-        "md"
-    };
-    let path = dir.join(format!("{id}.{ext}"));
-    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
 }
 
 /// The most trust a service run may have unless configured otherwise:

@@ -177,13 +177,17 @@ fn snapshot(git_dir: &Path, dir: &Path) -> Option<std::collections::BTreeMap<Str
     let mut c = command();
     c.arg("--git-dir").arg(git_dir).arg("--work-tree").arg(dir);
     c.current_dir(dir);
-    let text = output(c, &["for-each-ref", "--format=%(refname)%00%(objectname)"]).ok()?;
-    Some(
-        text.lines()
-            .filter_map(|l| l.split_once('\0'))
-            .map(|(r, o)| (r.to_string(), o.to_string()))
-            .collect(),
-    )
+    output(c, &FOR_EACH_REF).ok().map(|t| parse_refs(&t))
+}
+
+/// Every ref and the object it points at.
+const FOR_EACH_REF: [&str; 2] = ["for-each-ref", "--format=%(refname)%00%(objectname)"];
+
+fn parse_refs(text: &str) -> std::collections::BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('\0'))
+        .map(|(r, o)| (r.to_string(), o.to_string()))
+        .collect()
 }
 
 fn host_moved(
@@ -441,14 +445,7 @@ pub fn write_diff(dir: &Path, base: &str, tip: &str, file: &Path) -> Result<(u64
 /// Every ref of the repository and where it points, with `HEAD`: to see
 /// that a step moved nothing it should not have.
 pub fn refs(repo: &Path) -> Result<std::collections::BTreeMap<String, String>, GitError> {
-    let mut refs: std::collections::BTreeMap<String, String> = git(
-        repo,
-        &["for-each-ref", "--format=%(refname)%00%(objectname)"],
-    )?
-    .lines()
-    .filter_map(|l| l.split_once('\0'))
-    .map(|(r, o)| (r.to_string(), o.to_string()))
-    .collect();
+    let mut refs = parse_refs(&git(repo, &FOR_EACH_REF)?);
     let head = git(repo, &["symbolic-ref", "-q", "HEAD"])
         .or_else(|_| git(repo, &["rev-parse", "HEAD"]))
         .unwrap_or_default();

@@ -175,10 +175,3 @@ pub fn new_id() -> String {
     getrandom::fill(&mut b).expect("the OS random source");
     format!("t-{}", hex::encode(b))
 }
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}

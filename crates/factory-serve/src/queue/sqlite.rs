@@ -2,7 +2,8 @@
 //! one SQLite transaction (WAL), so what `enqueue` accepted survives a
 //! kill -9 of the service.
 
-use super::{Enqueued, Lease, NewTask, Queue, QueueError, QueuedTask, TaskState, new_id, now_ms};
+use super::{Enqueued, Lease, NewTask, Queue, QueueError, QueuedTask, TaskState, new_id};
+use factory_store::db::now_ms;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Mutex;

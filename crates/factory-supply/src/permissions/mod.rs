@@ -342,22 +342,10 @@ fn printable(v: &str) -> Result<(), String> {
 }
 
 /// The level a request needs: the level its grant kind needs.
+/// (The grant's kind as the policy sees it; a request that does not parse
+/// was refused when the manifest was checked, and counts as the highest.)
 fn request_level(r: &Request) -> TrustLevel {
-    use factory_policy::CapabilityKind as K;
-    let kind = match r.kind {
-        "read" => K::Read,
-        "write" => K::Write,
-        "net" => r
-            .value
-            .parse::<NetTarget>()
-            .map(|t| t.kind())
-            .unwrap_or(K::Socket),
-        "exec" => K::Exec,
-        "env" => K::Env,
-        "tool" => K::Tool,
-        _ => K::Model,
-    };
-    kind.min_level()
+    Grant::from_stored(r.kind, &r.value).map_or(TrustLevel::Full, |g| g.kind().min_level())
 }
 
 /// A request is checked as far as it can be without this machine: the

@@ -12,7 +12,7 @@ use factory_host::orchestrator::progress::{Progress, ProgressSink, RunEvent};
 use factory_host::orchestrator::{self, RunOptions, report};
 use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub const RUN: &str = "factory_run";
@@ -134,7 +134,11 @@ impl FactoryTools {
         if spec_text.trim().is_empty() {
             return Err("the spec is empty".into());
         }
-        let spec = write_spec(host.home().root(), spec_text)?;
+        let spec = orchestrator::intake::write_spec(
+            &host.home().root().join("mcp-specs"),
+            &factory_sandbox::new_call_id(),
+            spec_text,
+        )?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let opts = RunOptions {
             repo,
@@ -180,22 +184,6 @@ impl Progress for StartedOnce {
             let _ = tx.send((run_id.to_string(), trust.to_string()));
         }
     }
-}
-
-/// Keep the spec as a file under the home (runs record the path of their
-/// spec): `.json` when it is JSON, else `.md`.
-fn write_spec(home: &Path, text: &str) -> Result<PathBuf, String> {
-    let dir = home.join("mcp-specs");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let ext = if serde_json::from_str::<Value>(text).is_ok() {
-        "json"
-    } else {
-        "md"
-    };
-    let name = format!("{}.{ext}", factory_sandbox::new_call_id());
-    let path = dir.join(name);
-    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
 }
 
 fn runs(host: &Host, limit: usize) -> Result<Value, String> {
