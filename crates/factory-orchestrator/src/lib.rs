@@ -4,6 +4,7 @@
 //! the gates decide, and the run's trust level decides how far delivery
 //! goes. All state is in the factory database: a killed run resumes.
 
+pub mod approve;
 pub mod budget;
 pub mod config;
 mod deliver;

@@ -60,4 +60,19 @@ pub struct RunResult {
     pub not_merged: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deploy: Option<DeployerOutput>,
+    /// A human's decision on a draft.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+}
+
+/// A human's decision on a draft (`approved` or `rejected`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Decision {
+    pub action: String,
+    /// Who decided, as the interface they used names them.
+    pub by: String,
+    /// When (ms since the epoch).
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-fn budget_from(cfg: &Config, spent: Spent, by_role: HashMap<String, Spent>) -> Budget {
+pub(crate) fn budget_from(cfg: &Config, spent: Spent, by_role: HashMap<String, Spent>) -> Budget {
     let micro = |usd: Option<f64>| usd.map(|u| (u * 1e6).round() as u64);
     let roles = cfg
         .budget
@@ -214,6 +214,37 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     Ok(phases::drive(ctx).await)
 }
 
+/// The configuration and task a run started with.
+pub(crate) fn stored(run: &RunRow) -> Result<(Config, Task), RunError> {
+    let id = &run.id;
+    let cfg: Config = serde_json::from_value(run.config.clone()).map_err(|e| {
+        RunError::Setup(format!(
+            "the stored configuration of {id} is unreadable: {e}"
+        ))
+    })?;
+    let task: Task = serde_json::from_value(run.task.clone())
+        .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
+    Ok((cfg, task))
+}
+
+/// The run's directory and its integration worktree, recreated at the run
+/// branch if it is gone, else reset to its commit.
+pub(crate) fn integration_worktree(
+    host: &Host,
+    repo: &Path,
+    run: &RunRow,
+) -> Result<(std::path::PathBuf, std::path::PathBuf), RunError> {
+    let dir = host.home().root().join("runs").join(&run.id);
+    let work = dir.join("work");
+    if !work.join(".git").exists() {
+        let tip = git::rev(repo, &run.branch)?;
+        git::worktree_add(repo, &work, &run.branch, &tip)?;
+    } else {
+        git::reset_hard(&work)?;
+    }
+    Ok((dir, work))
+}
+
 /// Resume a run that was interrupted (killed, crashed) or stopped blocked
 /// or failed, with the configuration it started with. Steps already done
 /// are not done again; a step that was in flight is redone from its start.
@@ -232,13 +263,7 @@ pub async fn resume(
     }
     let repo = git::open_repo(Path::new(&run.repo))
         .map_err(|e| RunError::NotARepo(run.repo.clone(), e.message))?;
-    let cfg: Config = serde_json::from_value(run.config.clone()).map_err(|e| {
-        RunError::Setup(format!(
-            "the stored configuration of {id} is unreadable: {e}"
-        ))
-    })?;
-    let task: Task = serde_json::from_value(run.task.clone())
-        .map_err(|e| RunError::Setup(format!("the stored task of {id} is unreadable: {e}")))?;
+    let (cfg, task) = stored(&run)?;
     // The roles it started with must still be there, and still be roles.
     super::pipeline::check_roles(host, &cfg)?;
     let model = setup_model(
@@ -261,15 +286,7 @@ pub async fn resume(
         total.calls += calls;
         by_role.insert(role, s);
     }
-    let dir = host.home().root().join("runs").join(id);
-    let work = dir.join("work");
-    // The integration worktree: recreate it at the run branch if it is gone.
-    if !work.join(".git").exists() {
-        let tip = git::rev(&repo, &run.branch)?;
-        git::worktree_add(&repo, &work, &run.branch, &tip)?;
-    } else {
-        git::reset_hard(&work)?;
-    }
+    let (dir, work) = integration_worktree(host, &repo, &run)?;
     // A blocked or failed task gets one more try: its loop detector is
     // reset and it has one attempt left.
     for mut t in store.tasks(id)? {

@@ -144,6 +144,22 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
     })
 }
 
+fn step_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StepRow> {
+    Ok(StepRow {
+        id: r.get(0)?,
+        ts: r.get(1)?,
+        task_id: r.get(2)?,
+        role: r.get(3)?,
+        attempt: r.get(4)?,
+        kind: r.get(5)?,
+        status: r.get(6)?,
+        summary: r.get(7)?,
+        detail: r.get(8)?,
+        call_id: r.get(9)?,
+        duration_ms: r.get::<_, i64>(10)? as u64,
+    })
+}
+
 const RUN_COLS: &str = "id, created, updated, repo, spec, task, config, trust, target, base, branch, status, reason, plan, result";
 
 impl Store {
@@ -295,22 +311,31 @@ impl Store {
         let mut st = conn.prepare(
             "SELECT id, ts, task_id, role, attempt, kind, status, summary, detail, call_id, duration_ms FROM steps WHERE run_id=?1 ORDER BY id",
         )?;
-        let rows = st.query_map([run], |r| {
-            Ok(StepRow {
-                id: r.get(0)?,
-                ts: r.get(1)?,
-                task_id: r.get(2)?,
-                role: r.get(3)?,
-                attempt: r.get(4)?,
-                kind: r.get(5)?,
-                status: r.get(6)?,
-                summary: r.get(7)?,
-                detail: r.get(8)?,
-                call_id: r.get(9)?,
-                duration_ms: r.get::<_, i64>(10)? as u64,
-            })
+        let rows = st.query_map([run], step_row)?;
+        rows.collect()
+    }
+
+    /// Steps of any run after step id `after`, oldest first, at most
+    /// `limit`, each with its run: a tail of every timeline.
+    pub fn steps_since(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> rusqlite::Result<Vec<(String, StepRow)>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached(
+            "SELECT id, ts, task_id, role, attempt, kind, status, summary, detail, call_id, duration_ms, run_id FROM steps WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after, limit as i64], |r| {
+            Ok((r.get(11)?, step_row(r)?))
         })?;
         rows.collect()
+    }
+
+    /// The newest step's id (0 when there is none).
+    pub fn last_step_id(&self) -> rusqlite::Result<i64> {
+        self.conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM steps", [], |r| r.get(0))
     }
 
     /// Model usage of a run: per role (tokens, cost in micro-USD, calls).

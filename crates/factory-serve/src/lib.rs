@@ -1,20 +1,26 @@
-//! `factory serve`: the factory as a service. Webhooks (GitHub) and the API
-//! accept specs into a durable queue ([`queue`]); workers ([`worker`])
-//! lease tasks and run them through the orchestrator; the API shows tasks
-//! and runs. Embedded defaults: the queue and the journal live in the
-//! factory's SQLite database, in one process.
+//! `factory serve`: the factory as a service. Webhooks (GitHub, Slack,
+//! Alertmanager) and the API accept specs into a durable queue
+//! ([`queue`]); workers ([`worker`]) lease tasks and run them through the
+//! orchestrator; the API and the dashboard show tasks and runs, live, and
+//! take the human decisions (approve, reject, cancel). Embedded defaults:
+//! the queue and the journal live in the factory's SQLite database, in one
+//! process.
 
 pub mod api;
+pub mod control;
+pub mod dashboard;
+pub mod dedupe;
 pub mod hooks;
+pub mod live;
 pub mod queue;
 pub mod worker;
 
 use factory_orchestrator::config::Reach;
 use factory_store::Host;
 use queue::Queue;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// What the service is told at start.
 #[derive(Clone, Debug)]
@@ -23,6 +29,11 @@ pub struct ServeConfig {
     pub token: String,
     /// GitHub's webhook secret; without it `/hooks/github` answers 404.
     pub github_secret: Option<Vec<u8>>,
+    /// Slack's signing secret; without it `/hooks/slack` answers 404.
+    pub slack_secret: Option<Vec<u8>>,
+    /// The bearer token Alertmanager sends; without it
+    /// `/hooks/alertmanager` answers 404.
+    pub alertmanager_token: Option<String>,
     /// `OWNER/NAME` → the repository's path.
     pub repos: BTreeMap<String, PathBuf>,
     pub workers: usize,
@@ -45,6 +56,10 @@ pub struct Service {
     pub wake: tokio::sync::Notify,
     /// Where tasks' specs are written for their runs.
     pub spec_dir: PathBuf,
+    /// Tasks running in this process, each with what stops it.
+    pub running: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
+    /// Changes, for the SSE clients ([`live`]).
+    pub live: tokio::sync::broadcast::Sender<live::LiveEvent>,
     /// Held while the service runs (one per factory home).
     _lock: std::fs::File,
 }
@@ -98,6 +113,8 @@ impl Service {
             runs,
             wake: tokio::sync::Notify::new(),
             spec_dir: dir.join("specs"),
+            running: Mutex::new(HashMap::new()),
+            live: live::channel(),
             _lock: lock,
         }))
     }
@@ -105,6 +122,7 @@ impl Service {
     /// Serve on `listener` (with `workers` workers) until the process ends.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         worker::spawn(self, self.config.workers);
+        live::spawn(self);
         axum::serve(listener, api::router(self.clone())).await
     }
 }

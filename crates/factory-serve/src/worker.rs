@@ -48,8 +48,25 @@ async fn run_task(s: &Arc<Service>, lease: Lease) {
     tracing::info!(task = %id, worker = %lease.worker, attempt = lease.task.attempts, "task leased");
     let lease = Arc::new(Mutex::new(lease));
     let keeper = keep_alive(s.queue.clone(), lease.clone());
-    let result = run(s, &lease).await;
+    let stop = Arc::new(tokio::sync::Notify::new());
+    s.running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone(), stop.clone());
+    // A cancel drops the run where it is (at its next await).
+    let result = tokio::select! {
+        r = run(s, &lease) => Some(r),
+        _ = stop.notified() => None,
+    };
+    s.running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
     keeper.abort();
+    let Some(result) = result else {
+        tracing::info!(task = %id, "task cancelled; its run stopped");
+        return;
+    };
     let lease = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let (state, reason) = match result {
         Ok(summary) => (

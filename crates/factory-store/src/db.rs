@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS events(
     remedy TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_plugin ON events(plugin, id);
+CREATE INDEX IF NOT EXISTS events_kind ON events(kind, id);
 CREATE TABLE IF NOT EXISTS cache(
     path TEXT PRIMARY KEY,
     stamp TEXT NOT NULL

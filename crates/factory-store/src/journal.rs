@@ -354,6 +354,58 @@ pub fn query(
     Ok(out.split_off(skip))
 }
 
+/// Journal events after id `after`, oldest first, at most `limit`: a tail
+/// of the journal as it grows (its ids only grow).
+pub fn events_since(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, EventRecord)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, ts, call_id, plugin, kind, capability, target, message, remedy, run_id
+         FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![after, limit as i64], event_row)?;
+    rows.collect()
+}
+
+/// The newest `limit` journal events of one kind (`denial`, …), newest
+/// first.
+pub fn recent_events(
+    conn: &Connection,
+    kind: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, EventRecord)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, ts, call_id, plugin, kind, capability, target, message, remedy, run_id
+         FROM events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![kind, limit as i64], event_row)?;
+    rows.collect()
+}
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, EventRecord)> {
+    Ok((
+        r.get(0)?,
+        EventRecord {
+            ts: r.get(1)?,
+            call_id: r.get(2)?,
+            plugin: r.get(3)?,
+            kind: r.get(4)?,
+            capability: r.get(5)?,
+            target: r.get(6)?,
+            message: r.get(7)?,
+            remedy: r.get(8)?,
+            run_id: r.get(9)?,
+        },
+    ))
+}
+
+/// The newest journal event's id (0 when there is none).
+pub fn last_event_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))
+}
+
 impl factory_sandbox::Events for Journal {
     fn event(&self, e: EventRecord) {
         Journal::event(self, e)

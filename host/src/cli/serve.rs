@@ -15,15 +15,30 @@ Endpoints:
   POST /hooks/github         GitHub webhooks (X-Hub-Signature-256 checked first):
                              an issue opened or labeled with the trigger label, or a
                              `/factory` comment from an owner, member or collaborator
+  POST /hooks/slack          Slack (signing secret v0; 5-minute timestamp window):
+                             url_verification, app mentions, direct messages, and
+                             slash commands; `OWNER/NAME` as the first word picks the
+                             repository (else the only one)
+  POST /hooks/alertmanager   Alertmanager (bearer token): a firing alert becomes an
+                             incident task, a resolved one annotates it; the alert's
+                             `repository` label picks the repository
   POST /api/tasks?repo=R     a spec in any intake format (the body)
-  GET  /api/tasks[/ID]       the queue
+  GET  /api/tasks[/ID]       the queue; POST /api/tasks/ID/cancel
   GET  /api/runs[/ID]        runs, as `factory runs --json` / `runs show ID --json`
-Every /api request needs `Authorization: Bearer <token>` (the --token-file's).
+  POST /api/runs/ID/approve  merge a draft after its gates pass again on the target
+  POST /api/runs/ID/reject   the draft will not be merged ({\"reason\": ...})
+  POST /api/runs/ID/cancel   stop a run
+  GET  /api/events[?run=ID]  Server-Sent Events: journal events, steps, task changes
+  GET  /                     the dashboard (GET /runs/ID: one run)
+Every /api request and the dashboard need `Authorization: Bearer <token>` (the
+--token-file's); the dashboard's sign-in page sets it as a cookie instead.
 
 serve.toml may hold the same settings (flags win):
   listen = \"127.0.0.1:8080\"
   token_file = \"/etc/factory/token\"
   github_secret_file = \"/etc/factory/github-secret\"
+  slack_secret_file = \"/etc/factory/slack-signing-secret\"
+  alertmanager_token_file = \"/etc/factory/alertmanager-token\"
   workers = 2
   max_trust = \"draft\"
   trigger_label = \"factory\"
@@ -48,10 +63,18 @@ pub struct ServeArgs {
     /// /hooks/github answers 404.
     #[arg(long, value_name = "FILE")]
     github_secret_file: Option<PathBuf>,
+    /// Slack's signing secret (owner-only file); without it, /hooks/slack
+    /// answers 404.
+    #[arg(long, value_name = "FILE")]
+    slack_secret_file: Option<PathBuf>,
+    /// The bearer token Alertmanager sends (owner-only file); without it,
+    /// /hooks/alertmanager answers 404.
+    #[arg(long, value_name = "FILE")]
+    alertmanager_token_file: Option<PathBuf>,
     /// A repository the service works on: OWNER/NAME=PATH (repeatable).
     #[arg(long, value_name = "OWNER/NAME=PATH")]
     repo: Vec<String>,
-    /// Runs at once.
+    /// Runs at once (default 2; 0 accepts work without running it).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// The most trust a run started here may have (default draft: a human
@@ -72,6 +95,8 @@ struct FileConfig {
     listen: Option<String>,
     token_file: Option<PathBuf>,
     github_secret_file: Option<PathBuf>,
+    slack_secret_file: Option<PathBuf>,
+    alertmanager_token_file: Option<PathBuf>,
     workers: Option<usize>,
     max_trust: Option<String>,
     trigger_label: Option<String>,
@@ -132,11 +157,21 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
         Some(p) => Some(super::secret::read(&p, "GitHub webhook secret")?.into_bytes()),
         None => None,
     };
+    let slack_secret = match a.slack_secret_file.or(file.slack_secret_file) {
+        Some(p) => Some(super::secret::read(&p, "Slack signing secret")?.into_bytes()),
+        None => None,
+    };
+    let alertmanager_token = match a.alertmanager_token_file.or(file.alertmanager_token_file) {
+        Some(p) => Some(super::secret::read(&p, "Alertmanager token")?),
+        None => None,
+    };
     let config = ServeConfig {
         token,
         github_secret,
+        slack_secret,
+        alertmanager_token,
         repos,
-        workers: a.workers.or(file.workers).unwrap_or(2).max(1),
+        workers: a.workers.or(file.workers).unwrap_or(2),
         trigger_label: a
             .trigger_label
             .or(file.trigger_label)

@@ -9,7 +9,7 @@
 //! - `ping`: answered.
 //! - anything else: acknowledged and ignored, saying why.
 
-use super::HookError;
+use super::{Action, HookError};
 use crate::queue::NewTask;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -29,14 +29,6 @@ pub fn verify(secret: &[u8], header: Option<&str>, body: &[u8]) -> Result<(), Ho
     mac.update(body);
     mac.verify_slice(&sig)
         .map_err(|_| HookError::Signature("X-Hub-Signature-256 does not match the body"))
-}
-
-/// What a verified delivery asks for.
-#[derive(Debug)]
-pub enum Action {
-    Task(NewTask),
-    Ignore(String),
-    Pong,
 }
 
 /// Who may start work with a `/factory` comment.
@@ -143,6 +135,7 @@ pub fn route(
         format: "github-issue".into(),
         spec: spec.to_string(),
         title,
+        keys: Vec::new(),
     }))
 }
 

@@ -47,6 +47,10 @@ pub struct NewTask {
     pub format: String,
     pub spec: String,
     pub title: String,
+    /// Other ways to recognise the same work (`tests:…` for the same
+    /// failing tests, `title:…` for a near-identical title): a new task
+    /// sharing one with an open or recent task is linked to it.
+    pub keys: Vec<String>,
 }
 
 /// What became of an enqueue.
@@ -57,8 +61,9 @@ pub enum Enqueued {
     Queued { task_id: String },
     /// This delivery was seen before: its task.
     Duplicate { task_id: String },
-    /// Another delivery about the same subject has an open or recent task.
-    Linked { task_id: String },
+    /// Open or recent work covers this already: the same subject, or one
+    /// of the same keys (`by` says which).
+    Linked { task_id: String, by: String },
 }
 
 impl Enqueued {
@@ -66,7 +71,7 @@ impl Enqueued {
         match self {
             Enqueued::Queued { task_id }
             | Enqueued::Duplicate { task_id }
-            | Enqueued::Linked { task_id } => task_id,
+            | Enqueued::Linked { task_id, .. } => task_id,
         }
     }
 }
@@ -79,6 +84,8 @@ pub enum TaskState {
     Done,
     Blocked,
     Failed,
+    /// Stopped by a human before it ended.
+    Cancelled,
 }
 
 impl TaskState {
@@ -89,6 +96,7 @@ impl TaskState {
             TaskState::Done => "done",
             TaskState::Blocked => "blocked",
             TaskState::Failed => "failed",
+            TaskState::Cancelled => "cancelled",
         }
     }
 
@@ -98,6 +106,7 @@ impl TaskState {
             "done" => TaskState::Done,
             "blocked" => TaskState::Blocked,
             "failed" => TaskState::Failed,
+            "cancelled" => TaskState::Cancelled,
             _ => TaskState::Queued,
         }
     }
@@ -106,7 +115,7 @@ impl TaskState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            TaskState::Done | TaskState::Blocked | TaskState::Failed
+            TaskState::Done | TaskState::Blocked | TaskState::Failed | TaskState::Cancelled
         )
     }
 }
@@ -132,10 +141,20 @@ pub struct QueuedTask {
     pub reason: String,
     /// The worker holding it, while it runs.
     pub worker: Option<String>,
-    /// Deliveries linked to it (same subject), newest last.
+    /// Deliveries linked to it (same subject or key), oldest first.
     pub linked: Vec<String>,
+    /// Notes added since it was accepted (an alert resolved, …).
+    pub notes: Vec<TaskNote>,
     pub created: i64,
     pub updated: i64,
+}
+
+/// A note on a task.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskNote {
+    /// ms since the epoch.
+    pub at: i64,
+    pub note: String,
 }
 
 /// A task leased to a worker until `until` (ms since the epoch).
@@ -164,7 +183,15 @@ pub trait Queue: Send + Sync {
     /// workers of an earlier process held end now, so their tasks are
     /// taken again at once (resuming their runs). Returns how many.
     fn recover(&self) -> Result<usize, QueueError>;
+    /// Stop a task that has not ended (queued or running): it ends as
+    /// cancelled, and its worker's lease with it. Returns the state it was
+    /// in, or None if there is no such task.
+    fn cancel(&self, id: &str, reason: &str) -> Result<Option<TaskState>, QueueError>;
+    /// Add a note to the newest task about `subject`; its id, if any.
+    fn annotate(&self, subject: &str, note: &str) -> Result<Option<String>, QueueError>;
     fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError>;
+    /// The task that started run `run_id`.
+    fn by_run(&self, run_id: &str) -> Result<Option<QueuedTask>, QueueError>;
     /// The newest tasks first.
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;
 }

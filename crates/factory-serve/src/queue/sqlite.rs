@@ -35,7 +35,25 @@ CREATE TABLE IF NOT EXISTS serve_links(
     delivery TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
     created INTEGER NOT NULL
-);";
+);
+CREATE TABLE IF NOT EXISTS serve_keys(
+    key TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    PRIMARY KEY(key, task_id)
+);
+CREATE TABLE IF NOT EXISTS serve_notes(
+    task_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    note TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS serve_notes_task ON serve_notes(task_id, at);
+CREATE INDEX IF NOT EXISTS serve_tasks_run ON serve_tasks(run_id);";
+
+/// Open, or done lately: the states in which a task takes in new
+/// deliveries about the same work. `?2`: the oldest `updated` that counts
+/// as recent.
+const COVERS: &str =
+    "(t.state IN ('queued','running','blocked') OR (t.state='done' AND t.updated>?2))";
 
 /// How long a finished task still takes in new deliveries about the same
 /// subject (a failed one does not: its subject may be tried again).
@@ -64,10 +82,24 @@ impl SqliteQueue {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn links(conn: &Connection, id: &str) -> rusqlite::Result<Vec<String>> {
+    /// A task's links and notes, read with it.
+    fn complete(conn: &Connection, t: &mut QueuedTask) -> rusqlite::Result<()> {
         let mut st = conn
             .prepare_cached("SELECT delivery FROM serve_links WHERE task_id=?1 ORDER BY created")?;
-        st.query_map([id], |r| r.get(0))?.collect()
+        t.linked = st
+            .query_map([&t.id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut st =
+            conn.prepare_cached("SELECT at, note FROM serve_notes WHERE task_id=?1 ORDER BY at")?;
+        t.notes = st
+            .query_map([&t.id], |r| {
+                Ok(super::TaskNote {
+                    at: r.get(0)?,
+                    note: r.get(1)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(())
     }
 }
 
@@ -88,6 +120,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(QueuedTask, u64, i64)> {
             reason: r.get(11)?,
             worker: r.get(12)?,
             linked: Vec::new(),
+            notes: Vec::new(),
             created: r.get(13)?,
             updated: r.get(14)?,
         },
@@ -114,25 +147,45 @@ impl Queue for SqliteQueue {
                 return Ok(Enqueued::Duplicate { task_id });
             }
         }
+        let recent = now - RECENT.as_millis() as i64;
+        let mut covering: Option<(String, String)> = None;
         if let Some(s) = &t.subject {
-            let open: Option<String> = tx
+            covering = tx
                 .query_row(
-                    "SELECT id FROM serve_tasks WHERE subject=?1
-                       AND (state IN ('queued','running','blocked') OR (state='done' AND updated>?2))
-                     ORDER BY created DESC LIMIT 1",
-                    params![s, now - RECENT.as_millis() as i64],
+                    &format!(
+                        "SELECT t.id FROM serve_tasks t WHERE t.subject=?1 AND {COVERS}
+                         ORDER BY t.created DESC LIMIT 1"
+                    ),
+                    params![s, recent],
                     |r| r.get(0),
                 )
-                .optional()?;
-            if let Some(task_id) = open {
-                let delivery = t.delivery.clone().unwrap_or_else(new_id);
-                tx.execute(
-                    "INSERT OR IGNORE INTO serve_links(delivery, task_id, created) VALUES(?1,?2,?3)",
-                    params![delivery, task_id, now],
-                )?;
-                tx.commit()?;
-                return Ok(Enqueued::Linked { task_id });
+                .optional()?
+                .map(|id| (id, s.clone()));
+        }
+        for k in &t.keys {
+            if covering.is_some() {
+                break;
             }
+            covering = tx
+                .query_row(
+                    &format!(
+                        "SELECT t.id FROM serve_keys k JOIN serve_tasks t ON t.id=k.task_id
+                         WHERE k.key=?1 AND {COVERS} ORDER BY t.created DESC LIMIT 1"
+                    ),
+                    params![k, recent],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .map(|id| (id, k.clone()));
+        }
+        if let Some((task_id, by)) = covering {
+            let delivery = t.delivery.clone().unwrap_or_else(new_id);
+            tx.execute(
+                "INSERT OR IGNORE INTO serve_links(delivery, task_id, created) VALUES(?1,?2,?3)",
+                params![delivery, task_id, now],
+            )?;
+            tx.commit()?;
+            return Ok(Enqueued::Linked { task_id, by });
         }
         let id = new_id();
         tx.execute(
@@ -140,6 +193,12 @@ impl Queue for SqliteQueue {
              VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'queued',?9,?9)",
             params![id, t.source, t.delivery, t.subject, t.repo, t.format, t.spec, t.title, now],
         )?;
+        for k in &t.keys {
+            tx.execute(
+                "INSERT OR IGNORE INTO serve_keys(key, task_id) VALUES(?1,?2)",
+                params![k, id],
+            )?;
+        }
         tx.commit()?;
         Ok(Enqueued::Queued { task_id: id })
     }
@@ -241,22 +300,60 @@ impl Queue for SqliteQueue {
         )?)
     }
 
-    fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError> {
-        let conn = self.conn();
-        let found = conn
+    fn cancel(&self, id: &str, reason: &str) -> Result<Option<TaskState>, QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM serve_tasks WHERE id=?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(state) = state.map(|s| TaskState::parse(&s)) else {
+            return Ok(None);
+        };
+        if !state.is_final() {
+            // The fence moves on: the worker's lease is over.
+            tx.execute(
+                "UPDATE serve_tasks SET state='cancelled', reason=?2, worker=NULL,
+                   fence=fence+1, updated=?3 WHERE id=?1",
+                params![id, reason, now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Some(state))
+    }
+
+    fn annotate(&self, subject: &str, note: &str) -> Result<Option<String>, QueueError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id: Option<String> = tx
             .query_row(
-                &format!("SELECT {COLS} FROM serve_tasks WHERE id=?1"),
-                [id],
-                row,
+                "SELECT id FROM serve_tasks WHERE subject=?1 ORDER BY created DESC LIMIT 1",
+                [subject],
+                |r| r.get(0),
             )
             .optional()?;
-        Ok(match found {
-            Some((mut t, _, _)) => {
-                t.linked = SqliteQueue::links(&conn, &t.id)?;
-                Some(t)
-            }
-            None => None,
-        })
+        if let Some(id) = &id {
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO serve_notes(task_id, at, note) VALUES(?1,?2,?3)",
+                params![id, now, note],
+            )?;
+            tx.execute(
+                "UPDATE serve_tasks SET updated=?2 WHERE id=?1",
+                params![id, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError> {
+        self.one("id=?1", id)
+    }
+
+    fn by_run(&self, run_id: &str) -> Result<Option<QueuedTask>, QueueError> {
+        self.one("run_id=?1", run_id)
     }
 
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError> {
@@ -271,10 +368,31 @@ impl Queue for SqliteQueue {
         drop(st);
         let mut out = Vec::with_capacity(rows.len());
         for mut t in rows {
-            t.linked = SqliteQueue::links(&conn, &t.id)?;
+            SqliteQueue::complete(&conn, &mut t)?;
             out.push(t);
         }
         Ok(out)
+    }
+}
+
+impl SqliteQueue {
+    /// The newest task where `cond` (on `?1` = `value`) holds.
+    fn one(&self, cond: &str, value: &str) -> Result<Option<QueuedTask>, QueueError> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                &format!("SELECT {COLS} FROM serve_tasks WHERE {cond} ORDER BY rowid DESC LIMIT 1"),
+                [value],
+                row,
+            )
+            .optional()?;
+        Ok(match found {
+            Some((mut t, _, _)) => {
+                SqliteQueue::complete(&conn, &mut t)?;
+                Some(t)
+            }
+            None => None,
+        })
     }
 }
 

@@ -13,6 +13,7 @@ fn task(delivery: &str, subject: &str) -> NewTask {
         format: "github-issue".into(),
         spec: "{}".into(),
         title: format!("about {subject}"),
+        keys: Vec::new(),
     }
 }
 
@@ -37,7 +38,8 @@ fn a_delivery_is_one_task_and_a_subject_with_open_work_is_linked() {
     assert_eq!(
         linked,
         Enqueued::Linked {
-            task_id: task_id.clone()
+            task_id: task_id.clone(),
+            by: "github:acme/calc#1".into()
         }
     );
     // ...and that delivery again is a duplicate of the same task.
@@ -150,4 +152,105 @@ fn what_was_accepted_survives_reopening_and_leases_go_oldest_first() {
     for id in &ids {
         assert_eq!(&q.lease("w", TTL).unwrap().unwrap().task.id, id);
     }
+}
+
+#[test]
+fn the_same_failing_tests_or_title_link_new_work_to_open_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let keyed = |d: &str, s: &str, keys: &[&str]| NewTask {
+        keys: keys.iter().map(|k| k.to_string()).collect(),
+        ..task(d, s)
+    };
+    let Enqueued::Queued { task_id } = q
+        .enqueue(keyed(
+            "d1",
+            "github:acme/calc#1",
+            &["tests:acme/calc:test_calc.test_mean"],
+        ))
+        .unwrap()
+    else {
+        panic!()
+    };
+    // Another source, another subject, the same failing test: linked.
+    assert_eq!(
+        q.enqueue(keyed(
+            "d2",
+            "slack:C1:1",
+            &["title:acme/calc:x", "tests:acme/calc:test_calc.test_mean"]
+        ))
+        .unwrap(),
+        Enqueued::Linked {
+            task_id: task_id.clone(),
+            by: "tests:acme/calc:test_calc.test_mean".into()
+        }
+    );
+    assert!(matches!(
+        q.enqueue(keyed(
+            "d3",
+            "slack:C1:2",
+            &["tests:acme/calc:test_calc.test_median"]
+        ))
+        .unwrap(),
+        Enqueued::Queued { .. }
+    ));
+    // Once the first task failed, its keys no longer hold new work back.
+    let lease = q.lease("w", TTL).unwrap().unwrap();
+    assert_eq!(lease.task.id, task_id);
+    assert!(q.finish(&lease, TaskState::Failed, "no").unwrap());
+    assert!(matches!(
+        q.enqueue(keyed(
+            "d4",
+            "api:x",
+            &["tests:acme/calc:test_calc.test_mean"]
+        ))
+        .unwrap(),
+        Enqueued::Queued { .. }
+    ));
+}
+
+#[test]
+fn a_cancelled_task_is_not_leased_and_its_worker_loses_the_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let a = q.enqueue(task("d1", "s1")).unwrap().task_id().to_string();
+    let b = q.enqueue(task("d2", "s2")).unwrap().task_id().to_string();
+    let mut lease = q.lease("w", TTL).unwrap().unwrap();
+    assert_eq!(lease.task.id, a);
+    assert!(q.set_run(&lease, "r1").unwrap());
+    assert_eq!(q.by_run("r1").unwrap().unwrap().id, a);
+    assert_eq!(q.cancel(&a, "by hand").unwrap(), Some(TaskState::Running));
+    assert_eq!(q.cancel(&b, "by hand").unwrap(), Some(TaskState::Queued));
+    assert!(!q.renew(&mut lease, TTL).unwrap());
+    assert!(!q.finish(&lease, TaskState::Done, "late").unwrap());
+    assert!(q.lease("w", TTL).unwrap().is_none());
+    let t = q.get(&a).unwrap().unwrap();
+    assert_eq!(
+        (t.state, t.reason.as_str()),
+        (TaskState::Cancelled, "by hand")
+    );
+    // An ended task stays as it ended.
+    assert_eq!(q.cancel(&a, "again").unwrap(), Some(TaskState::Cancelled));
+    assert_eq!(q.get(&a).unwrap().unwrap().reason, "by hand");
+    assert_eq!(q.cancel("t-nope", "x").unwrap(), None);
+}
+
+#[test]
+fn notes_go_to_the_newest_task_about_a_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let a = q
+        .enqueue(task("d1", "alert:acme/calc:f1"))
+        .unwrap()
+        .task_id()
+        .to_string();
+    assert_eq!(
+        q.annotate("alert:acme/calc:f1", "resolved at 10:30")
+            .unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(q.annotate("alert:acme/calc:other", "x").unwrap(), None);
+    let t = q.get(&a).unwrap().unwrap();
+    assert_eq!(t.notes.len(), 1);
+    assert_eq!(t.notes[0].note, "resolved at 10:30");
 }

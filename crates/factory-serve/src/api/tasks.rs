@@ -1,0 +1,166 @@
+//! `/api/tasks`: specs in, the queue out.
+
+use super::{S, accept, accepted, error, internal, query};
+use crate::hooks::HookError;
+use crate::queue::NewTask;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// `POST /api/tasks?repo=OWNER/NAME[&format=F]`: the body is the spec. An
+/// `Idempotency-Key` header makes a retried request the same task.
+pub async fn post(
+    State(s): S,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let q = query(raw);
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let names = || {
+        s.config
+            .repos
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let repo = match get("repo") {
+        Some(r) => r,
+        None if s.config.repos.len() == 1 => {
+            s.config.repos.keys().next().cloned().unwrap_or_default()
+        }
+        None => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("name the repository: ?repo=OWNER/NAME, one of {}", names()),
+            );
+        }
+    };
+    if !s.config.repos.contains_key(&repo) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            HookError::Unmapped(repo).to_string(),
+        );
+    }
+    let format = get("format").unwrap_or_else(|| "auto".into());
+    if format != "auto" {
+        match factory_orchestrator::intake::adapters(&s.host) {
+            Ok(list) if list.iter().any(|(_, f, _)| *f == format) => {}
+            Ok(list) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "unknown format `{format}`; installed intake formats: {} (or auto)",
+                        list.iter()
+                            .map(|(_, f, _)| f.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            Err(e) => return internal(e),
+        }
+    }
+    let Ok(spec) = String::from_utf8(body.to_vec()) else {
+        return error(StatusCode::BAD_REQUEST, "the spec is not UTF-8 text".into());
+    };
+    if spec.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body is the spec (an issue as JSON, a markdown brief, test output, a HAR file, …); it is empty".into(),
+        );
+    }
+    let delivery = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .map(|k| format!("api:{k}"));
+    let title = title_of(&spec);
+    match accept(
+        &s,
+        NewTask {
+            source: "api".into(),
+            delivery,
+            subject: None,
+            repo,
+            format,
+            spec,
+            title,
+            keys: Vec::new(),
+        },
+    ) {
+        Ok(e) => accepted(&e),
+        Err(e) => internal(e),
+    }
+}
+
+/// A title for the queue's listing: an issue's title; a chat message's
+/// first line; a recorded session's first failing request; else the
+/// spec's first line.
+fn title_of(spec: &str) -> String {
+    let cut = |s: &str| s.chars().take(200).collect::<String>();
+    if let Ok(v) = serde_json::from_str::<Value>(spec) {
+        if let Some(t) = v["title"].as_str() {
+            return cut(t);
+        }
+        if let Some(t) = v["event"]["text"].as_str().or(v["text"].as_str()) {
+            return cut(t.lines().next().unwrap_or_default());
+        }
+        if let Some(entries) = v["log"]["entries"].as_array() {
+            let failing = entries.iter().find(|e| {
+                e["response"]["status"]
+                    .as_u64()
+                    .is_some_and(|c| c >= 400 || c == 0)
+            });
+            return cut(&match failing {
+                Some(e) => format!(
+                    "Reproduce: {} {} answered {}",
+                    e["request"]["method"].as_str().unwrap_or("GET"),
+                    e["request"]["url"].as_str().unwrap_or("?"),
+                    e["response"]["status"]
+                ),
+                None => "Reproduce a recorded session".into(),
+            });
+        }
+    }
+    cut(spec
+        .lines()
+        .map(|l| l.trim_start_matches('#').trim())
+        .find(|l| !l.is_empty() && *l != "---")
+        .unwrap_or_default())
+}
+
+/// `GET /api/tasks[?limit=N]`: the newest first.
+pub async fn list(State(s): S, RawQuery(raw): RawQuery) -> Response {
+    let limit = query(raw)
+        .iter()
+        .find(|(k, _)| k == "limit")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(100usize)
+        .min(1000);
+    match s.queue.list(limit) {
+        Ok(tasks) => axum::Json(tasks).into_response(),
+        Err(e) => internal(e),
+    }
+}
+
+/// `GET /api/tasks/{id}`.
+pub async fn get(State(s): S, Path(id): Path<String>) -> Response {
+    match s.queue.get(&id) {
+        Ok(Some(t)) => axum::Json(t).into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, format!("no task `{id}`")),
+        Err(e) => internal(e),
+    }
+}
+
+/// `POST /api/tasks/{id}/cancel`: a queued task will not run; a running
+/// one is stopped and its run ends as failed (cancelled).
+pub async fn cancel(State(s): S, Path(id): Path<String>) -> Response {
+    match s.cancel_task(&id, "the API").await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

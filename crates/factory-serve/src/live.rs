@@ -1,0 +1,112 @@
+//! What changes, as it changes: a tail of the journal's events, every
+//! run's steps and the queue's tasks, read from the database (so it shows
+//! what any process wrote there) and broadcast to the SSE clients.
+
+use crate::Service;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// How often the tail looks for what is new.
+pub const TICK: Duration = Duration::from_millis(200);
+/// Events kept for a slow client before it is told it missed some.
+const BACKLOG: usize = 4096;
+
+/// One change.
+#[derive(Clone, Debug, Serialize)]
+pub struct LiveEvent {
+    /// `journal`, `step` or `task`: the SSE event name.
+    #[serde(skip)]
+    pub kind: &'static str,
+    pub run_id: Option<String>,
+    pub data: Value,
+}
+
+pub fn channel() -> broadcast::Sender<LiveEvent> {
+    broadcast::channel(BACKLOG).0
+}
+
+/// Start the tail; it ends when the service does.
+pub fn spawn(s: &Arc<Service>) {
+    let weak = Arc::downgrade(s);
+    let db = s.host.home().db_path();
+    let started = std::thread::Builder::new()
+        .name("factory-live".into())
+        .spawn(move || {
+            if let Err(e) = tail(weak, &db) {
+                tracing::error!("the live view stopped: {e}");
+            }
+        });
+    if let Err(e) = started {
+        tracing::error!("cannot start the live view: {e}");
+    }
+}
+
+fn tail(weak: Weak<Service>, db: &std::path::Path) -> Result<(), String> {
+    let text = |e: &dyn std::fmt::Display| e.to_string();
+    let conn = factory_store::db::open(db).map_err(|e| text(&e))?;
+    let mut last_event = factory_store::journal::last_event_id(&conn).map_err(|e| text(&e))?;
+    let (mut last_step, mut tasks) = {
+        let Some(s) = weak.upgrade() else {
+            return Ok(());
+        };
+        let seen: HashMap<String, (String, i64)> = s
+            .queue
+            .list(500)
+            .map_err(|e| text(&e))?
+            .into_iter()
+            .map(|t| (t.id.clone(), (t.state.as_str().to_string(), t.updated)))
+            .collect();
+        (s.runs.last_step_id().map_err(|e| text(&e))?, seen)
+    };
+    loop {
+        std::thread::sleep(TICK);
+        let Some(s) = weak.upgrade() else {
+            return Ok(());
+        };
+        let send = |e: LiveEvent| {
+            let _ = s.live.send(e);
+        };
+        for (id, e) in
+            factory_store::journal::events_since(&conn, last_event, 1000).map_err(|e| text(&e))?
+        {
+            last_event = id;
+            send(LiveEvent {
+                kind: "journal",
+                run_id: e.run_id.clone(),
+                data: json!({
+                    "id": id, "ts": e.ts, "plugin": e.plugin, "kind": e.kind,
+                    "capability": e.capability, "target": e.target, "message": e.message,
+                    "remedy": e.remedy, "run_id": e.run_id,
+                }),
+            });
+        }
+        for (run, step) in s.runs.steps_since(last_step, 1000).map_err(|e| text(&e))? {
+            last_step = step.id;
+            let mut data = serde_json::to_value(&step).unwrap_or_default();
+            data["run_id"] = json!(run);
+            send(LiveEvent {
+                kind: "step",
+                run_id: Some(run),
+                data,
+            });
+        }
+        let mut seen = HashMap::new();
+        for t in s.queue.list(500).map_err(|e| text(&e))? {
+            let now = (t.state.as_str().to_string(), t.updated);
+            let changed = tasks.get(&t.id) != Some(&now);
+            seen.insert(t.id.clone(), now);
+            if changed {
+                send(LiveEvent {
+                    kind: "task",
+                    run_id: t.run_id.clone(),
+                    data: serde_json::to_value(&t).unwrap_or_default(),
+                });
+            }
+        }
+        tasks = seen;
+    }
+}
