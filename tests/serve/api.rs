@@ -11,6 +11,16 @@ fn every_api_path_is_refused_without_the_token() {
         ("POST", "/api/tasks"),
         ("GET", "/api/runs"),
         ("GET", "/api/runs/r-1"),
+        ("POST", "/api/runs/r-1/approve"),
+        ("POST", "/api/runs/r-1/reject"),
+        ("POST", "/api/runs/r-1/cancel"),
+        ("POST", "/api/tasks/t-000000000000/cancel"),
+        ("GET", "/api/events"),
+        ("GET", "/"),
+        ("GET", "/runs/r-1"),
+        ("POST", "/runs/r-1/approve"),
+        ("POST", "/runs/r-1/reject"),
+        ("POST", "/runs/r-1/cancel"),
     ] {
         for auth in [
             vec![],
@@ -20,6 +30,8 @@ fn every_api_path_is_refused_without_the_token() {
             )],
             vec![("authorization", format!("Basic {TOKEN}"))],
             vec![("authorization", "Bearer ".to_string())],
+            vec![("cookie", "factory_token=wrong".to_string())],
+            vec![("cookie", format!("other={TOKEN}"))],
         ] {
             let (code, r) = s.request(method, path, &auth, b"# spec".to_vec());
             assert_eq!(code, 401, "{method} {path} {auth:?}: {r}");

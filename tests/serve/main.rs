@@ -2,11 +2,18 @@
 //! with and without its token, and a kill -9 in the middle of a run. Runs
 //! are the demo's example project with its model replies replayed.
 
+mod alerts;
 mod api;
 #[path = "../common.rs"]
 mod common;
+mod dashboard;
+mod decisions;
+mod events;
 mod github;
+mod load;
+mod malformed;
 mod restart;
+mod slack;
 
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -21,6 +28,8 @@ use std::time::{Duration, Instant};
 const FACTORY: &str = env!("CARGO_BIN_EXE_factory");
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 const SECRET: &str = "It's a Secret to Everybody";
+const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const ALERT_TOKEN: &str = "alertmanager-token-0123456789abcdef";
 
 /// A home, the example repository, and `factory serve` on them.
 struct Serve {
@@ -31,6 +40,7 @@ struct Serve {
     issue: Value,
     log: Arc<Mutex<String>>,
     rt: tokio::runtime::Runtime,
+    workers: usize,
 }
 
 fn private(path: &Path, text: &str) {
@@ -40,10 +50,17 @@ fn private(path: &Path, text: &str) {
 
 impl Serve {
     fn start() -> Serve {
+        Serve::with_workers(2)
+    }
+
+    /// A service running `workers` runs at once (0: it only accepts).
+    fn with_workers(workers: usize) -> Serve {
         let dir = tempfile::tempdir().unwrap();
         let (repo, issue) = common::example_repo(dir.path());
         private(&dir.path().join("token"), TOKEN);
         private(&dir.path().join("secret"), SECRET);
+        private(&dir.path().join("slack"), SLACK_SECRET);
+        private(&dir.path().join("alerts"), ALERT_TOKEN);
         let mut s = Serve {
             child: None,
             addr: String::new(),
@@ -55,6 +72,7 @@ impl Serve {
                 .enable_all()
                 .build()
                 .unwrap(),
+            workers,
         };
         s.launch();
         s
@@ -66,12 +84,17 @@ impl Serve {
         let mut child = Command::new(FACTORY)
             // The example issue carries `bug`: as the trigger label, the
             // issue is delivered exactly as the recorded session saw it.
-            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers"])
+            .arg(self.workers.to_string())
             .args(["--trigger-label", "bug"])
             .arg("--token-file")
             .arg(d.join("token"))
             .arg("--github-secret-file")
             .arg(d.join("secret"))
+            .arg("--slack-secret-file")
+            .arg(d.join("slack"))
+            .arg("--alertmanager-token-file")
+            .arg(d.join("alerts"))
             .arg("--repo")
             .arg(format!("acme/calc={}", self.repo.display()))
             .env("FACTORY_HOME", d.join("home"))
@@ -148,6 +171,49 @@ impl Serve {
         self.request("POST", "/hooks/github", &headers, body)
     }
 
+    /// A Slack request signed now (or at `ts`), with its content type.
+    fn slack(
+        &self,
+        body: &[u8],
+        content_type: &str,
+        ts: Option<u64>,
+        extra: &[(&str, String)],
+    ) -> (u16, Value) {
+        let ts = ts.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        });
+        let mut mac = Hmac::<Sha256>::new_from_slice(SLACK_SECRET.as_bytes()).unwrap();
+        mac.update(format!("v0:{ts}:").as_bytes());
+        mac.update(body);
+        let mut h = vec![
+            ("x-slack-request-timestamp", ts.to_string()),
+            (
+                "x-slack-signature",
+                format!("v0={}", hex::encode(mac.finalize().into_bytes())),
+            ),
+            ("content-type", content_type.to_string()),
+        ];
+        h.extend(extra.iter().cloned());
+        self.request("POST", "/hooks/slack", &h, body.to_vec())
+    }
+
+    /// An Alertmanager notification with the Alertmanager token.
+    fn alert(&self, body: &Value) -> (u16, Value) {
+        let h = vec![
+            ("authorization", format!("Bearer {ALERT_TOKEN}")),
+            ("content-type", "application/json".to_string()),
+        ];
+        self.request(
+            "POST",
+            "/hooks/alertmanager",
+            &h,
+            body.to_string().into_bytes(),
+        )
+    }
+
     /// `issues` `opened` of the example issue (it has the trigger label).
     fn opened(&self) -> Value {
         json!({"action": "opened", "issue": self.issue, "repository": {"full_name": "acme/calc"}})
@@ -173,8 +239,23 @@ impl Serve {
 
     fn finished(&self, id: &str) -> Value {
         self.wait_task(id, |t| {
-            matches!(t["state"].as_str(), Some("done" | "blocked" | "failed"))
+            matches!(
+                t["state"].as_str(),
+                Some("done" | "blocked" | "failed" | "cancelled")
+            )
         })
+    }
+
+    /// A labelled issue delivered and run to its end: the task and run ids.
+    fn draft(&self) -> (String, String) {
+        let (code, r) = self.deliver("issues", "d-draft", &self.opened());
+        assert_eq!(code, 202, "{r}");
+        let t = self.finished(r["task_id"].as_str().unwrap());
+        assert_eq!(t["state"], "done", "{t}\n{}", self.log());
+        let run = t["run_id"].as_str().unwrap().to_string();
+        let (_, v) = self.api("GET", &format!("/api/runs/{run}"), "");
+        assert_eq!(v["run"]["result"]["delivery"], "draft", "{}", v["run"]);
+        (t["id"].as_str().unwrap().to_string(), run)
     }
 }
 

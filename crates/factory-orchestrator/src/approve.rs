@@ -190,11 +190,19 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
     let review: Option<ReviewerOutput> = store
         .task(id, Phase::Review.id())?
         .and_then(|t| serde_json::from_value(t.data["review"].clone()).ok());
+    // Until it is merged, the run branch stays what was reviewed: a merge of
+    // the target made for this check is undone if the approval fails.
+    let undo = |e: DecisionError| {
+        if tip != result.tip {
+            let _ = git::git(&ctx.work, &["reset", "-q", "--hard", &result.tip]);
+        }
+        e
+    };
     let checked = deliver::check(&ctx, &review, &tip, true)
         .await
         .map_err(|f| match f {
             RunFailure::Blocked(m) | RunFailure::Budget(m) | RunFailure::Failed(m) => {
-                DecisionError::Failed(m)
+                undo(DecisionError::Failed(m))
             }
         })?;
     if !checked.gates_pass {
@@ -208,11 +216,11 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
                 failed(&checked.gates)
             ),
         );
-        return Err(DecisionError::GatesFailed(checked.gates));
+        return Err(undo(DecisionError::GatesFailed(checked.gates)));
     }
-    let commit = match merge::into_target(&ctx, &tip)? {
+    let commit = match merge::into_target(&ctx, &tip).map_err(|e| undo(e.into()))? {
         Ok(c) => c,
-        Err(why) => return Err(DecisionError::Conflict(why)),
+        Err(why) => return Err(undo(DecisionError::Conflict(why))),
     };
     result.gates = checked.gates.clone();
     result.gates_pass = true;

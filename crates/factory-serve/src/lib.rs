@@ -121,7 +121,7 @@ impl Service {
 
     /// Serve on `listener` (with `workers` workers) until the process ends.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        worker::spawn(self, self.config.workers);
+        worker::spawn(self, self.config.workers)?;
         live::spawn(self);
         axum::serve(listener, api::router(self.clone())).await
     }

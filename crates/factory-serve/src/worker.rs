@@ -16,13 +16,33 @@ pub const LEASE: Duration = Duration::from_secs(30);
 /// How often an idle worker looks for work when nothing wakes it.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// Run `n` workers until the process ends.
-pub fn spawn(service: &Arc<Service>, n: usize) {
-    for i in 0..n {
-        let s = service.clone();
-        let name = new_worker_name(i);
-        tokio::spawn(async move { work(s, name).await });
+/// Run `n` workers until the process ends, on a runtime of their own: a
+/// run's steps do blocking work (git, the database, sandboxed commands),
+/// and none of it may hold up the HTTP side, which acknowledges webhooks
+/// at once.
+pub fn spawn(service: &Arc<Service>, n: usize) -> std::io::Result<()> {
+    if n == 0 {
+        return Ok(());
     }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(n.clamp(1, 16))
+        .thread_name("factory-worker")
+        .enable_all()
+        .build()?;
+    let s = service.clone();
+    std::thread::Builder::new()
+        .name("factory-workers".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                for i in 0..n {
+                    let s = s.clone();
+                    let name = new_worker_name(i);
+                    tokio::spawn(async move { work(s, name).await });
+                }
+                std::future::pending::<()>().await
+            })
+        })?;
+    Ok(())
 }
 
 async fn work(s: Arc<Service>, name: String) {

@@ -133,6 +133,9 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
         )
     })?;
     let mutating = args.first().is_some_and(|a| MOVES_REFS.contains(a));
+    // While a command that may move refs runs (and until its moves are
+    // noted), no step's ref check reads the refs: see [`refs`].
+    let _noting = mutating.then(|| HOST_GIT.read().unwrap_or_else(|p| p.into_inner()));
     let before = mutating.then(|| snapshot(&git_dir, dir)).flatten();
     let mut c = command();
     c.arg("--git-dir").arg(&git_dir).arg("--work-tree").arg(dir);
@@ -166,6 +169,11 @@ const MOVES_REFS: [&str; 15] = [
     "revert",
     "am",
 ];
+
+/// Held shared by each of the host's git commands that may move refs, from
+/// before it runs until its moves are noted; held alone by [`refs`], so a
+/// step's ref check never sees another run's move before it is noted.
+static HOST_GIT: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// `(ref, value)` pairs the host itself produced (`(none)` for a delete).
 static HOST_MOVES: std::sync::Mutex<std::collections::BTreeSet<(String, String)>> =
@@ -445,6 +453,7 @@ pub fn write_diff(dir: &Path, base: &str, tip: &str, file: &Path) -> Result<(u64
 /// Every ref of the repository and where it points, with `HEAD`: to see
 /// that a step moved nothing it should not have.
 pub fn refs(repo: &Path) -> Result<std::collections::BTreeMap<String, String>, GitError> {
+    let _quiet = HOST_GIT.write().unwrap_or_else(|p| p.into_inner());
     let mut refs = parse_refs(&git(repo, &FOR_EACH_REF)?);
     let head = git(repo, &["symbolic-ref", "-q", "HEAD"])
         .or_else(|_| git(repo, &["rev-parse", "HEAD"]))

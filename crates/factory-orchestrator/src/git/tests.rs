@@ -171,3 +171,41 @@ fn worktrees_of_one_repository_can_be_added_at_once() {
         t.join().unwrap();
     }
 }
+
+/// One run's ref check while other runs of this process branch and add
+/// worktrees: never a move of theirs taken for the checking run's (a check
+/// waits until every move under way is noted).
+#[test]
+fn a_ref_check_never_sees_another_runs_move_before_it_is_noted() {
+    let (d, repo, _) = setup();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let movers: Vec<_> = (0..3)
+        .map(|i| {
+            let (repo, stop) = (repo.clone(), stop.clone());
+            let path = d.path().join(format!("mover{i}"));
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    worktree_add(&repo, &path, &format!("factory/other-{i}-{n}"), "main").unwrap();
+                    git(
+                        &repo,
+                        &["branch", &format!("factory/extra-{i}-{n}"), "main"],
+                    )
+                    .unwrap();
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    for _ in 0..40 {
+        let before = refs(&repo).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let after = refs(&repo).unwrap();
+        let moved = moved_refs(&before, &after, "refs/heads/w");
+        assert!(moved.is_empty(), "{moved:?}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for m in movers {
+        m.join().unwrap();
+    }
+}

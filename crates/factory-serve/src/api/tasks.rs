@@ -147,10 +147,15 @@ pub async fn list(State(s): S, RawQuery(raw): RawQuery) -> Response {
     }
 }
 
-/// `GET /api/tasks/{id}`.
+/// `GET /api/tasks/{id}`: the task with its spec.
 pub async fn get(State(s): S, Path(id): Path<String>) -> Response {
     match s.queue.get(&id) {
-        Ok(Some(t)) => axum::Json(t).into_response(),
+        Ok(Some(t)) => {
+            // One task shows its spec too (the listing leaves it out).
+            let mut v = serde_json::to_value(&t).unwrap_or_default();
+            v["spec"] = Value::String(t.spec);
+            axum::Json(v).into_response()
+        }
         Ok(None) => error(StatusCode::NOT_FOUND, format!("no task `{id}`")),
         Err(e) => internal(e),
     }
