@@ -211,3 +211,67 @@ fn bad_and_empty_input_say_what_was_expected() {
         "{out}"
     );
 }
+
+#[test]
+fn a_recorded_session_becomes_a_reproduction_task_without_its_secrets() {
+    let t = task("session.har");
+    assert_eq!(t["source"]["format"], "session");
+    assert_eq!(
+        t["title"],
+        "Reproduce: POST /api/mean?token=…&debug=… answers 500"
+    );
+    let intent = t["intent"].as_str().unwrap();
+    for part in [
+        "a HAR file, from WebInspector 537.36",
+        "`POST https://localhost:8000/api/mean?token=…&debug=…` answered 500 Internal Server Error",
+        "ZeroDivisionError: division by zero",
+        "1 more failures followed, the next: `GET http://localhost:8000/api/median` got no answer (net::ERR_CONNECTION_RESET)",
+        "- GET http://localhost:8000/stats?session=… → 200",
+    ] {
+        assert!(intent.contains(part), "{part}:\n{intent}");
+    }
+    assert_eq!(
+        t["acceptance_criteria"][0],
+        "`POST /api/mean?token=…&debug=…` as the session made it no longer answers 500"
+    );
+    assert_eq!(t["priority"], "high");
+    assert_eq!(t["labels"], serde_json::json!(["reproduction", "session"]));
+    let all = t.to_string();
+    for secret in [
+        "COOKIE-SECRET",
+        "AUTH-SECRET",
+        "TOKEN-SECRET",
+        "hunter2",
+        "s3cr3t",
+    ] {
+        assert!(
+            !all.contains(secret),
+            "{secret} leaked into the task: {all}"
+        );
+    }
+
+    let r = task("recording.json");
+    assert_eq!(
+        r["title"],
+        "Reproduce: console error: Uncaught TypeError: Cannot read properties of undefined (reading 'toFixed')"
+    );
+    let intent = r["intent"].as_str().unwrap();
+    assert!(intent.contains("- clicked button#average"), "{intent}");
+    assert!(intent.contains("- typed into #password"), "{intent}");
+    assert!(!r.to_string().contains("PASSWORD-SECRET"));
+    assert!(
+        r["acceptance_criteria"][0]
+            .as_str()
+            .unwrap()
+            .contains("no longer occurs when the recorded steps are followed")
+    );
+
+    // A recording in which nothing failed is not a task.
+    let (c, _, err) = intake(&[
+        fixture("recorder-no-failure.json").to_str().unwrap(),
+        "--format",
+        "session",
+    ]);
+    assert_eq!(c, 2, "{err}");
+    assert!(err.contains("nothing to reproduce"), "{err}");
+}

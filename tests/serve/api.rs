@@ -65,3 +65,31 @@ fn a_posted_spec_is_queued_and_bad_ones_are_refused() {
     assert_eq!(t["source"], "api");
     assert_eq!(t["title"], "mean() crashes on an empty list");
 }
+
+#[test]
+fn a_recorded_session_posted_to_the_api_is_a_reproduction_task() {
+    let s = Serve::with_workers(0);
+    let har = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/intake/session.har"),
+    )
+    .unwrap();
+    let (code, r) = s.api("POST", "/api/tasks", &har);
+    assert_eq!(code, 202, "{r}");
+    let (_, t) = s.api(
+        "GET",
+        &format!("/api/tasks/{}", r["task_id"].as_str().unwrap()),
+        "",
+    );
+    assert_eq!(t["format"], "auto");
+    assert_eq!(
+        t["title"], "Reproduce: POST /api/mean?token=…&debug=… answers 500",
+        "{t}"
+    );
+    // A JSON document that is no spec of any kind is refused at once.
+    let (code, r) = s.api("POST", "/api/tasks", r#"{"hello": "world"}"#);
+    assert_eq!(code, 400, "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("cannot be read"),
+        "{r}"
+    );
+}

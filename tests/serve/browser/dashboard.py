@@ -96,7 +96,8 @@ def main():
         lanes = page.locator("svg.timeline g.lane").count()
         bars = page.locator("svg.timeline rect.bar").count()
         gates = page.locator("svg.timeline g.mark.gate").count()
-        assert lanes >= 4 and bars >= 5 and gates >= 1, (lanes, bars, gates)
+        feedback = page.locator("svg.timeline g.mark.feedback").count()
+        assert lanes >= 4 and bars >= 5 and gates >= 1 and feedback >= 1, (lanes, bars, gates, feedback)
         seen["lanes"], seen["bars"] = lanes, bars
         assert page.locator("#costs tr").count() >= 2
         page.screenshot(path=SHOT, full_page=True)

@@ -78,7 +78,19 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .map(|k| format!("api:{k}"));
-    let title = title_of(&spec);
+    // Read now, so that a spec no adapter understands is refused here, and
+    // the queue shows the task's own title (a recorded session's without
+    // the secrets its URLs carry). The run reads it again, sandboxed.
+    let fmt = (format != "auto").then_some(format.as_str());
+    let title = match factory_orchestrator::intake::intake(&s.host, &spec, "api", fmt).await {
+        Ok(t) => t.task.title,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the spec cannot be read: {e}"),
+            );
+        }
+    };
     match accept(
         &s,
         NewTask {
@@ -95,42 +107,6 @@ pub async fn post(
         Ok(e) => accepted(&e),
         Err(e) => internal(e),
     }
-}
-
-/// A title for the queue's listing: an issue's title; a chat message's
-/// first line; a recorded session's first failing request; else the
-/// spec's first line.
-fn title_of(spec: &str) -> String {
-    let cut = |s: &str| s.chars().take(200).collect::<String>();
-    if let Ok(v) = serde_json::from_str::<Value>(spec) {
-        if let Some(t) = v["title"].as_str() {
-            return cut(t);
-        }
-        if let Some(t) = v["event"]["text"].as_str().or(v["text"].as_str()) {
-            return cut(t.lines().next().unwrap_or_default());
-        }
-        if let Some(entries) = v["log"]["entries"].as_array() {
-            let failing = entries.iter().find(|e| {
-                e["response"]["status"]
-                    .as_u64()
-                    .is_some_and(|c| c >= 400 || c == 0)
-            });
-            return cut(&match failing {
-                Some(e) => format!(
-                    "Reproduce: {} {} answered {}",
-                    e["request"]["method"].as_str().unwrap_or("GET"),
-                    e["request"]["url"].as_str().unwrap_or("?"),
-                    e["response"]["status"]
-                ),
-                None => "Reproduce a recorded session".into(),
-            });
-        }
-    }
-    cut(spec
-        .lines()
-        .map(|l| l.trim_start_matches('#').trim())
-        .find(|l| !l.is_empty() && *l != "---")
-        .unwrap_or_default())
 }
 
 /// `GET /api/tasks[?limit=N]`: the newest first.

@@ -60,6 +60,19 @@ pub fn svg(steps: &[StepRow], denials: &[EventRecord]) -> String {
         if s.kind == "role" {
             let lane = lane_of(format!("{} · {}", s.task_id, s.role));
             last_lane_of_task.insert(&s.task_id, lane);
+            // A second attempt is a feedback loop coming back to this role.
+            if s.attempt > 1 {
+                marks.push((
+                    lane,
+                    start,
+                    "feedback",
+                    "ok".into(),
+                    format!(
+                        "feedback loop: {} attempt {} of {}",
+                        s.role, s.attempt, s.task_id
+                    ),
+                ));
+            }
             bars.push((lane, start, end, s.status.clone(), what));
         } else if let Some(kind) = mark_kind(&s.kind) {
             let lane = match last_lane_of_task.get(s.task_id.as_str()) {
@@ -179,6 +192,10 @@ mod tests {
             step("plan", "architect", "role", "ok", 1_000, 500),
             step("s1", "coder", "role", "ok", 2_000, 800),
             step("s1", "tester", "role", "failed", 2_500, 400),
+            StepRow {
+                attempt: 2,
+                ..step("s1", "coder", "role", "ok", 2_900, 100)
+            },
             step("s1", "orchestrator", "feedback", "ok", 2_600, 0),
             step("gates", "orchestrator", "gate", "passed", 3_000, 0),
         ];
@@ -188,8 +205,8 @@ mod tests {
         };
         let svg = svg(&steps, &[denial]);
         assert_eq!(svg.matches("<g class=lane>").count(), 5, "{svg}");
-        assert_eq!(svg.matches("class=\"bar ").count(), 3);
-        assert!(svg.contains("class=\"mark feedback\""));
+        assert_eq!(svg.matches("class=\"bar ").count(), 4);
+        assert_eq!(svg.matches("class=\"mark feedback\"").count(), 2, "{svg}");
         assert!(svg.contains("class=\"mark gate\""));
         assert!(svg.contains("class=\"mark denial\""));
         // Text from roles is escaped.
