@@ -146,3 +146,86 @@ fn bad_signatures_store_nothing_and_bad_payloads_are_refused() {
     let (_, tasks) = s.api("GET", "/api/tasks", "");
     assert_eq!(tasks, json!([]), "nothing was stored");
 }
+
+#[test]
+fn a_review_on_a_factory_branch_sends_the_draft_back_to_a_coder() {
+    let s = Serve::start();
+    let (_, run) = s.draft();
+    let review = |state: &str, association: &str, head: &str, id: u64| {
+        json!({
+            "action": "submitted",
+            "review": {"id": id, "state": state, "body": "Please also handle None: mean(None) should raise TypeError with a clear message.",
+                       "author_association": association, "user": {"login": "maintainer"}},
+            "pull_request": {"number": 43, "head": {"ref": head}, "base": {"ref": "main"}},
+            "repository": {"full_name": "acme/calc"},
+        })
+    };
+    let branch = format!("factory/{run}");
+    // Not work: a drive-by review, an approval, a branch no run of ours has.
+    for (payload, why) in [
+        (
+            review("changes_requested", "NONE", &branch, 1),
+            "only an owner, member or collaborator",
+        ),
+        (review("approved", "MEMBER", &branch, 2), "/approve"),
+        (
+            review("changes_requested", "MEMBER", "factory/r00000000", 3),
+            "no run",
+        ),
+        (
+            review("changes_requested", "MEMBER", "feature/x", 4),
+            "not a factory branch",
+        ),
+    ] {
+        let (code, r) = s.deliver("pull_request_review", &format!("rv-{why}"), &payload);
+        assert_eq!(code, 200, "{r}");
+        assert!(r["ignored"].as_str().unwrap().contains(why), "{why}: {r}");
+    }
+    let (code, r) = s.deliver(
+        "pull_request_review",
+        "rv-1",
+        &review("changes_requested", "MEMBER", &branch, 99),
+    );
+    assert_eq!(code, 202, "{r}");
+    let task = r["task_id"].as_str().unwrap().to_string();
+    // GitHub redelivers it: the same work.
+    let (code, r) = s.deliver(
+        "pull_request_review",
+        "rv-2",
+        &review("changes_requested", "MEMBER", &branch, 99),
+    );
+    assert_eq!(
+        (code, r["task_id"].as_str()),
+        (200, Some(task.as_str())),
+        "{r}"
+    );
+    let t = s.finished(&task);
+    assert_eq!(t["run_id"].as_str(), Some(run.as_str()), "{t}");
+    let (_, v) = s.api("GET", &format!("/api/runs/{run}"), "");
+    let steps = v["steps"].as_array().unwrap();
+    let at = steps
+        .iter()
+        .position(|st| {
+            st["kind"] == "feedback"
+                && st["summary"]
+                    .as_str()
+                    .unwrap()
+                    .contains("mean(None) should raise TypeError")
+        })
+        .unwrap_or_else(|| panic!("the review is in the timeline: {steps:?}"));
+    // A coder took the review up on the run's combined change (the
+    // replayed model has no reply recorded for it: the run stops there).
+    assert!(
+        steps[at..]
+            .iter()
+            .any(|st| st["task_id"] == "@review" && st["role"] == "coder" && st["attempt"] == 2),
+        "{:?}",
+        &steps[at..]
+    );
+    let runs = s.api("GET", "/api/runs", "").1;
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        1,
+        "the same run, not a new one"
+    );
+}

@@ -17,6 +17,7 @@ pub mod outcome;
 mod phases;
 pub mod pipeline;
 pub mod progress;
+pub mod reopen;
 pub mod report;
 mod start;
 pub mod state;

@@ -134,6 +134,9 @@ fn keep_alive(queue: Arc<dyn Queue>, lease: Arc<Mutex<Lease>>) -> tokio::task::J
 async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, String> {
     let task = lease.lock().unwrap_or_else(|p| p.into_inner()).task.clone();
     let text = |e: orchestrator::RunError| format!("{:#}", e);
+    if task.format == crate::queue::FEEDBACK {
+        return feedback(s, lease, &task).await;
+    }
     if let Some(run_id) = &task.run_id {
         tracing::info!(task = %task.id, run = %run_id, "resuming the task's run");
         return orchestrator::resume(&s.host, run_id, None, ProgressSink::default())
@@ -159,6 +162,49 @@ async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, 
         ..Default::default()
     };
     orchestrator::start(&s.host, opts).await.map_err(text)
+}
+
+/// Review feedback for a draft: the run goes back to review with it (once
+/// per piece of feedback), then carries on to a new draft.
+async fn feedback(
+    s: &Arc<Service>,
+    lease: &Arc<Mutex<Lease>>,
+    task: &crate::queue::QueuedTask,
+) -> Result<RunSummary, String> {
+    let spec: serde_json::Value =
+        serde_json::from_str(&task.spec).map_err(|e| format!("the feedback is unreadable: {e}"))?;
+    let run_id = spec["run_id"].as_str().unwrap_or_default().to_string();
+    let fb: factory_types::roles::Feedback = serde_json::from_value(spec.clone())
+        .map_err(|e| format!("the feedback is unreadable: {e}"))?;
+    let fb_id = spec["id"].as_str().unwrap_or(&task.id).to_string();
+    {
+        let l = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if !s.queue.set_run(&l, &run_id).map_err(|e| e.to_string())? {
+            return Err("the lease was lost".into());
+        }
+    }
+    orchestrator::reopen::reopen(&s.host, &run_id, &fb, &fb_id).map_err(|e| e.to_string())?;
+    match s.runs.run(&run_id).map_err(|e| e.to_string())? {
+        // Applied and carried through before (a redelivery).
+        Some(r) if r.status == RunStatus::Done => Ok(RunSummary {
+            id: r.id.clone(),
+            status: r.status,
+            reason: r.reason.clone(),
+            result: r.result,
+            report: s
+                .host
+                .home()
+                .root()
+                .join("runs")
+                .join(&r.id)
+                .join("report.html"),
+            tokens: 0,
+            cost_usd: 0.0,
+        }),
+        _ => orchestrator::resume(&s.host, &run_id, None, ProgressSink::default())
+            .await
+            .map_err(|e| format!("{e:#}")),
+    }
 }
 
 /// Records the run id on the task the moment the run exists, so that a

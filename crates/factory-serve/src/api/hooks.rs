@@ -52,6 +52,15 @@ pub async fn github(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
     };
     let mapped = |repo: &str| s.config.repos.contains_key(repo);
     match github::route(event, delivery, &body, &s.config.trigger_label, &mapped) {
+        Ok(Action::Task(t)) if t.format == crate::queue::FEEDBACK => {
+            if let Err(why) = our_run(&s, &t) {
+                return axum::Json(json!({"ignored": why})).into_response();
+            }
+            match accept(&s, t) {
+                Ok(e) => accepted(&e),
+                Err(e) => internal(e),
+            }
+        }
         Ok(Action::Task(t)) => match accept(&s, t) {
             Ok(e) => accepted(&e),
             Err(e) => internal(e),
@@ -62,6 +71,23 @@ pub async fn github(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
         Ok(Action::Ignore(why)) => axum::Json(json!({"ignored": why})).into_response(),
         Err(e) => refused(e),
     }
+}
+
+/// Feedback is for a run this service made, on the repository the
+/// delivery came from (a branch of the same name elsewhere is not it).
+fn our_run(s: &crate::Service, t: &crate::queue::NewTask) -> Result<(), String> {
+    let spec: serde_json::Value = serde_json::from_str(&t.spec).unwrap_or_default();
+    let run_id = spec["run_id"].as_str().unwrap_or_default();
+    let run = s
+        .runs
+        .run(run_id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no run `{run_id}` here"))?;
+    let mapped = s.config.repos.get(&t.repo).map(|p| p.display().to_string());
+    if mapped.as_deref() != Some(run.repo.as_str()) {
+        return Err(format!("run {run_id} is not on {}", t.repo));
+    }
+    Ok(())
 }
 
 fn now_secs() -> u64 {

@@ -6,6 +6,11 @@
 //! - `issue_comment` `created`, starting with `/factory`, from an OWNER,
 //!   MEMBER or COLLABORATOR: a task, the comment's words added to the
 //!   issue's.
+//! - `pull_request_review` `submitted` (changes requested, or a comment
+//!   with words) and `pull_request_review_comment` `created`, from an
+//!   OWNER, MEMBER or COLLABORATOR, on a pull request whose head is a
+//!   factory branch (`factory/RUN`): feedback work for that run (format
+//!   `feedback`; the service checks the run is its own).
 //! - `ping`: answered.
 //! - anything else: acknowledged and ignored, saying why.
 
@@ -64,6 +69,9 @@ pub fn route(
             ))),
         }
     };
+    if matches!(event, "pull_request_review" | "pull_request_review_comment") {
+        return review(event, delivery, &p, mapped);
+    }
     if !matches!(event, "issues" | "issue_comment") {
         return Ok(Action::Ignore(format!(
             "`{event}` events are not ones factory acts on"
@@ -139,6 +147,123 @@ pub fn route(
     }))
 }
 
+/// The run a factory branch belongs to: `factory/r…` (not a subtask's).
+pub fn run_of_branch(head: &str) -> Option<&str> {
+    let id = head.strip_prefix("factory/")?;
+    (id.starts_with('r') && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .then_some(id)
+}
+
+/// A review on a pull request: feedback for the run whose branch it is.
+fn review(
+    event: &str,
+    delivery: &str,
+    p: &Value,
+    mapped: &dyn Fn(&str) -> bool,
+) -> Result<Action, HookError> {
+    let s = |v: &Value, k: &str| v[k].as_str().map(str::to_string);
+    let malformed =
+        |what: &str| HookError::Malformed(format!("a `{event}` event without `{what}`"));
+    let repo = s(&p["repository"], "full_name").ok_or_else(|| malformed("repository.full_name"))?;
+    let action = s(p, "action").ok_or_else(|| malformed("action"))?;
+    let pr = &p["pull_request"];
+    let number = pr["number"]
+        .as_u64()
+        .ok_or_else(|| malformed("pull_request.number"))?;
+    let head = s(&pr["head"], "ref").ok_or_else(|| malformed("pull_request.head.ref"))?;
+    if !mapped(&repo) {
+        return Err(HookError::Unmapped(repo));
+    }
+    let Some(run) = run_of_branch(&head) else {
+        return Ok(Action::Ignore(format!(
+            "{repo}#{number} is on `{head}`, not a factory branch"
+        )));
+    };
+    let (item, expected) = if event == "pull_request_review" {
+        (&p["review"], "submitted")
+    } else {
+        (&p["comment"], "created")
+    };
+    if action != expected {
+        return Ok(Action::Ignore(format!(
+            "`{event}` `{action}` is not one factory acts on"
+        )));
+    }
+    let id = item["id"]
+        .as_u64()
+        .ok_or_else(|| malformed("the review's id"))?;
+    let who = s(&item["user"], "login").unwrap_or_default();
+    let association = s(item, "author_association").unwrap_or_default();
+    if !COMMANDERS.contains(&association.as_str()) {
+        return Ok(Action::Ignore(format!(
+            "a review from {who} ({association}): only an owner, member or collaborator's review becomes work"
+        )));
+    }
+    let body = s(item, "body").unwrap_or_default();
+    let (summary, details) = if event == "pull_request_review" {
+        match item["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "approved" => {
+                return Ok(Action::Ignore(format!(
+                    "an approving review: the merge is the service's decision (POST /api/runs/{run}/approve)"
+                )));
+            }
+            "changes_requested" => (
+                if body.trim().is_empty() {
+                    "changes requested".to_string()
+                } else {
+                    body.clone()
+                },
+                body.clone(),
+            ),
+            _ if body.trim().is_empty() => {
+                return Ok(Action::Ignore("a review comment with no words".into()));
+            }
+            _ => (body.clone(), body.clone()),
+        }
+    } else {
+        let at = match (
+            s(item, "path"),
+            item["line"].as_u64().or(item["original_line"].as_u64()),
+        ) {
+            (Some(path), Some(line)) => format!("{path}:{line}: "),
+            (Some(path), None) => format!("{path}: "),
+            _ => String::new(),
+        };
+        (body.clone(), format!("- {at}{body}"))
+    };
+    if summary.trim().is_empty() {
+        return Ok(Action::Ignore("a review comment with no words".into()));
+    }
+    let feedback = serde_json::json!({
+        "run_id": run,
+        "id": format!("github:{repo}#{number}:{event}:{id}"),
+        "from": format!("@{who}'s review of {repo}#{number}"),
+        "summary": summary.lines().next().unwrap_or_default().chars().take(300).collect::<String>(),
+        "details": details,
+    });
+    Ok(Action::Task(NewTask {
+        source: "github".into(),
+        delivery: Some(format!("github:{delivery}")),
+        subject: Some(format!("github:{repo}#{number}:{event}:{id}")),
+        repo,
+        format: crate::queue::FEEDBACK.into(),
+        spec: feedback.to_string(),
+        title: format!(
+            "Review feedback on {head}: {}",
+            summary.lines().next().unwrap_or_default()
+        )
+        .chars()
+        .take(200)
+        .collect(),
+        keys: Vec::new(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +335,13 @@ mod tests {
             assert!(matches!(go("issues", &body).unwrap(), Action::Ignore(_)));
         }
         assert!(matches!(go("ping", b"{}").unwrap(), Action::Pong));
+        assert_eq!(
+            run_of_branch("factory/r6b15c02f25f6"),
+            Some("r6b15c02f25f6")
+        );
+        for b in ["main", "factory/r1-fix", "factory/../x", "factory/"] {
+            assert_eq!(run_of_branch(b), None, "{b}");
+        }
         assert!(matches!(go("push", b"{}").unwrap(), Action::Ignore(_)));
     }
 
@@ -267,5 +399,78 @@ mod tests {
             go("issues", other.as_bytes()),
             Err(HookError::Unmapped(r)) if r == "evil/repo"
         ));
+    }
+}
+
+#[cfg(test)]
+mod review_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn review(state: &str, association: &str, head: &str, body: &str) -> Vec<u8> {
+        json!({
+            "action": "submitted",
+            "review": {"id": 80, "state": state, "body": body, "author_association": association, "user": {"login": "ann"}},
+            "pull_request": {"number": 43, "head": {"ref": head}},
+            "repository": {"full_name": "acme/calc"},
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    fn go(event: &str, body: &[u8]) -> Result<Action, HookError> {
+        route(event, "d-9", body, "factory", &|r| r == "acme/calc")
+    }
+
+    #[test]
+    fn reviews_on_factory_branches_become_feedback_for_their_run() {
+        let Action::Task(t) = go(
+            "pull_request_review",
+            &review(
+                "changes_requested",
+                "MEMBER",
+                "factory/r1a2b",
+                "Use a guard clause.\nAnd a docstring.",
+            ),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(t.format, crate::queue::FEEDBACK);
+        let spec: serde_json::Value = serde_json::from_str(&t.spec).unwrap();
+        assert_eq!(spec["run_id"], "r1a2b");
+        assert_eq!(spec["summary"], "Use a guard clause.");
+        assert_eq!(spec["from"], "@ann's review of acme/calc#43");
+        let comment = json!({
+            "action": "created",
+            "comment": {"id": 9, "body": "off by one", "path": "calc.py", "line": 12, "author_association": "OWNER", "user": {"login": "bob"}},
+            "pull_request": {"number": 43, "head": {"ref": "factory/r1a2b"}},
+            "repository": {"full_name": "acme/calc"},
+        });
+        let Action::Task(t) = go(
+            "pull_request_review_comment",
+            comment.to_string().as_bytes(),
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert!(t.spec.contains("- calc.py:12: off by one"), "{}", t.spec);
+        for (state, who, head) in [
+            ("approved", "MEMBER", "factory/r1a2b"),
+            ("changes_requested", "NONE", "factory/r1a2b"),
+            ("changes_requested", "MEMBER", "feature/x"),
+            ("commented", "MEMBER", "factory/r1a2b"),
+        ] {
+            let body = review(
+                state,
+                who,
+                head,
+                if state == "commented" { "" } else { "x" },
+            );
+            assert!(
+                matches!(go("pull_request_review", &body).unwrap(), Action::Ignore(_)),
+                "{state} {who} {head}"
+            );
+        }
     }
 }

@@ -196,6 +196,10 @@ pub trait Queue: Send + Sync {
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;
 }
 
+/// The format of a task that carries review feedback for a run (its spec:
+/// `{run_id, id, from, summary, details}`), not a spec for a new run.
+pub const FEEDBACK: &str = "feedback";
+
 /// A fresh task id: `t-` and 12 hex digits of randomness.
 pub fn new_id() -> String {
     let mut b = [0u8; 6];
