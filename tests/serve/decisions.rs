@@ -191,3 +191,23 @@ fn cancel_stops_a_running_run_and_a_queued_task() {
     let (code, _) = s.api("POST", "/api/tasks/t-000000000000/cancel", "");
     assert_eq!(code, 404);
 }
+
+#[test]
+fn a_merge_made_just_before_a_crash_is_found_not_made_again() {
+    let s = Serve::start();
+    let (_, run) = s.draft();
+    let (_, v) = s.api("GET", &format!("/api/runs/{run}"), "");
+    let tip = v["run"]["result"]["tip"].as_str().unwrap().to_string();
+    // The service merged the draft, then died before it could record it.
+    git(&s.repo, &["merge", "--ff-only", "-q", &tip]);
+    let head = common::main_head(&s.repo);
+    let (code, r) = s.api("POST", &format!("/api/runs/{run}/approve"), "");
+    assert_eq!(
+        (code, &r["outcome"], r["commit"].as_str()),
+        (200, &json!("already-merged"), Some(head.as_str())),
+        "{r}"
+    );
+    assert_eq!(common::main_head(&s.repo), head, "no second merge");
+    let (_, v) = s.api("GET", &format!("/api/runs/{run}"), "");
+    assert_eq!(v["run"]["result"]["delivery"], "merged", "now recorded");
+}
