@@ -135,6 +135,17 @@ fn failing_test_output_of_each_framework() {
 
 #[test]
 fn slack_message_event() {
+    // A bare message event (no Events API envelope).
+    let d = tempfile::tempdir().unwrap();
+    let bare = d.path().join("bare.json");
+    std::fs::write(
+        &bare,
+        r#"{"type": "message", "text": "please make mean() return 0 for an empty list", "user": "U1", "channel": "C1", "ts": "1.2"}"#,
+    )
+    .unwrap();
+    let (c, b, err) = intake(&[bare.to_str().unwrap()]);
+    assert_eq!(c, 0, "{err}");
+    assert_eq!(b["source"]["format"], "chat");
     let t = task("slack-event.json");
     assert_eq!(t["source"]["format"], "chat");
     assert_eq!(t["priority"], "urgent");

@@ -28,7 +28,7 @@ pub mod track;
 mod verify;
 mod watchdog;
 
-pub use start::{resume, start};
+pub use start::{new_run_id, resume, start, valid_run_id};
 
 // The crates below, under the paths this crate's modules use.
 pub(crate) use factory_models as models;
@@ -132,6 +132,10 @@ pub struct RunOptions {
     pub record: Option<PathBuf>,
     /// Where live progress goes.
     pub progress: progress::ProgressSink,
+    /// The run's id, chosen by the caller (a service records it before the
+    /// run exists, so a restart resumes this run rather than starting
+    /// another); None: a new one.
+    pub run_id: Option<String>,
 }
 
 /// A component's error as a run shows it: as the sandbox words it, but a

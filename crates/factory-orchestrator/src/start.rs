@@ -40,11 +40,24 @@ pub(crate) fn budget_from(cfg: &Config, spent: Spent, by_role: HashMap<String, S
 }
 
 /// A new run id: sortable by time, unique.
-fn new_run_id() -> String {
+pub fn new_run_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     format!("r{:x}{:04x}", now.as_secs(), now.subsec_nanos() >> 16)
+}
+
+/// A run id as the host makes them: `r` and up to 40 letters or digits
+/// (it names a branch and a directory).
+pub fn valid_run_id(id: &str) -> bool {
+    id.len() <= 41
+        && id.starts_with('r')
+        && id.len() > 1
+        && id.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+fn store_has(host: &Host, id: &str) -> Result<bool, RunError> {
+    Ok(Store::open(&host.home().db_path())?.run(id)?.is_some())
 }
 
 /// Register the configured model provider; the model name roles are granted.
@@ -143,7 +156,20 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         })?,
     };
     let base = git::rev(&repo, &target)?;
-    let id = new_run_id();
+    let id = match opts.run_id.clone() {
+        Some(id) if valid_run_id(&id) => id,
+        Some(id) => {
+            return Err(RunError::Setup(format!(
+                "`{id}` is not a run id (r and letters or digits)"
+            )));
+        }
+        None => new_run_id(),
+    };
+    if store_has(host, &id)? {
+        return Err(RunError::Setup(format!(
+            "run {id} exists already; resume it"
+        )));
+    }
     let branch = format!("factory/{id}");
     let dir = host.home().root().join("runs").join(&id);
     std::fs::create_dir_all(&dir)
@@ -237,7 +263,8 @@ pub(crate) fn integration_worktree(
     let dir = host.home().root().join("runs").join(&run.id);
     let work = dir.join("work");
     if !work.join(".git").exists() {
-        let tip = git::rev(repo, &run.branch)?;
+        // A run stopped before its branch was made starts it at its base.
+        let tip = git::rev(repo, &run.branch).unwrap_or_else(|_| run.base.clone());
         git::worktree_add(repo, &work, &run.branch, &tip)?;
     } else {
         git::reset_hard(&work)?;

@@ -19,18 +19,29 @@ const FILLER: &[&str] = &[
     "it", "its", "be", "at", "by",
 ];
 
-/// The keys of a task on `repo` with this title and spec.
-pub fn keys(repo: &str, title: &str, spec: &str) -> Vec<String> {
+/// The keys of a task on `repo`: `task` is what its intake adapter made
+/// of `spec`.
+pub fn keys(repo: &str, task: &factory_types::Task, spec: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let tests = failing_tests(spec);
+    let mut tests: BTreeSet<String> = task.failures.iter().map(|f| f.name.clone()).collect();
+    if tests.is_empty() {
+        tests = failing_tests(spec);
+    }
     if !tests.is_empty() {
         let ids: Vec<&str> = tests.iter().map(String::as_str).collect();
         out.push(format!("tests:{repo}:{}", ids.join(",")));
     }
-    let words = title_words(title);
+    let words = title_words(&task.title);
     // Fewer words say too little ("fix tests") to call two tasks one.
     if words.len() >= 3 {
-        out.push(format!("title:{repo}:{}", words.join(" ")));
+        let mut scope = task.scope.clone();
+        scope.sort();
+        scope.dedup();
+        out.push(format!(
+            "title:{repo}:{}|{}",
+            words.join(" "),
+            scope.join(",")
+        ));
     }
     out
 }
@@ -134,21 +145,48 @@ mod tests {
         assert!(failing_tests("FAIL: not a test line at all").is_empty());
     }
 
+    fn task(title: &str, scope: &[&str]) -> factory_types::Task {
+        let mut t = factory_types::Task::new("markdown", "-", title);
+        t.scope = scope.iter().map(|s| s.to_string()).collect();
+        t
+    }
+
     #[test]
-    fn near_identical_titles_share_a_key_and_other_titles_do_not() {
-        let k = |t: &str| keys("acme/calc", t, "");
+    fn near_identical_titles_and_scope_share_a_key_and_others_do_not() {
+        let k = |t: &str, scope: &[&str]| keys("acme/calc", &task(t, scope), "");
         assert_eq!(
-            k("mean() crashes on an empty list"),
-            k("Mean crashes on empty list!")
+            k("mean() crashes on an empty list", &["calc.py"]),
+            k("Mean crashes on empty list!", &["calc.py"])
         );
         assert_ne!(
-            k("mean() crashes on an empty list"),
-            k("median crashes on an empty list")
+            k("mean() crashes on an empty list", &["calc.py"]),
+            k("mean() crashes on an empty list", &["stats/calc.py"]),
+            "another scope is other work"
         );
-        assert!(k("Fix the tests").is_empty(), "two words say too little");
         assert_ne!(
-            keys("acme/calc", "mean crashes on empty", ""),
-            keys("acme/other", "mean crashes on empty", "")
+            k("mean() crashes on an empty list", &[]),
+            k("median crashes on an empty list", &[])
+        );
+        assert!(
+            k("Fix the tests", &[]).is_empty(),
+            "two words say too little"
+        );
+        assert_ne!(
+            keys("acme/calc", &task("mean crashes on empty", &[]), ""),
+            keys("acme/other", &task("mean crashes on empty", &[]), "")
+        );
+        // Failing tests the adapter found are the key.
+        let mut t = task("Tests fail", &[]);
+        t.failures.push(factory_types::TestFailure {
+            name: "test_calc.TestMean.test_empty".into(),
+            file: None,
+            line: None,
+            message: "ZeroDivisionError".into(),
+            output: String::new(),
+        });
+        assert_eq!(
+            keys("acme/calc", &t, ""),
+            ["tests:acme/calc:test_calc.TestMean.test_empty"]
         );
     }
 }

@@ -5,7 +5,7 @@
 use crate::queue::{Lease, Queue, TaskState};
 use crate::{Service, new_worker_name};
 use factory_orchestrator::config::Reach;
-use factory_orchestrator::progress::{Progress, ProgressSink, RunEvent};
+use factory_orchestrator::progress::ProgressSink;
 use factory_orchestrator::state::RunStatus;
 use factory_orchestrator::{self as orchestrator, RunOptions, RunSummary};
 use std::sync::{Arc, Mutex};
@@ -137,11 +137,28 @@ async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, 
     if task.format == crate::queue::FEEDBACK {
         return feedback(s, lease, &task).await;
     }
-    if let Some(run_id) = &task.run_id {
-        tracing::info!(task = %task.id, run = %run_id, "resuming the task's run");
-        return orchestrator::resume(&s.host, run_id, None, ProgressSink::default())
-            .await
-            .map_err(text);
+    // The run's id is the task's before the run exists: a restart at any
+    // point finds it, and resumes that run or starts it, never another.
+    let run_id = match &task.run_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = orchestrator::new_run_id();
+            let l = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if !s.queue.set_run(&l, &id).map_err(|e| e.to_string())? {
+                return Err("the lease was lost before the run started".into());
+            }
+            id
+        }
+    };
+    match s.runs.run(&run_id).map_err(|e| e.to_string())? {
+        Some(r) if r.status == RunStatus::Done => return Ok(summary_of(s, r)),
+        Some(_) => {
+            tracing::info!(task = %task.id, run = %run_id, "resuming the task's run");
+            return orchestrator::resume(&s.host, &run_id, None, ProgressSink::default())
+                .await
+                .map_err(text);
+        }
+        None => {}
     }
     let repo = s
         .config
@@ -155,13 +172,29 @@ async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, 
         spec,
         format: Some(task.format.clone()),
         max_trust: Some(s.config.max_trust),
-        progress: ProgressSink::to(Arc::new(RecordRun {
-            queue: s.queue.clone(),
-            lease: lease.clone(),
-        })),
+        run_id: Some(run_id),
         ..Default::default()
     };
     orchestrator::start(&s.host, opts).await.map_err(text)
+}
+
+/// What a run that ended before came to.
+fn summary_of(s: &Service, r: factory_orchestrator::store::RunRow) -> RunSummary {
+    RunSummary {
+        report: s
+            .host
+            .home()
+            .root()
+            .join("runs")
+            .join(&r.id)
+            .join("report.html"),
+        id: r.id,
+        status: r.status,
+        reason: r.reason,
+        result: r.result,
+        tokens: 0,
+        cost_usd: 0.0,
+    }
 }
 
 /// Review feedback for a draft: the run goes back to review with it (once
@@ -186,44 +219,10 @@ async fn feedback(
     orchestrator::reopen::reopen(&s.host, &run_id, &fb, &fb_id).map_err(|e| e.to_string())?;
     match s.runs.run(&run_id).map_err(|e| e.to_string())? {
         // Applied and carried through before (a redelivery).
-        Some(r) if r.status == RunStatus::Done => Ok(RunSummary {
-            id: r.id.clone(),
-            status: r.status,
-            reason: r.reason.clone(),
-            result: r.result,
-            report: s
-                .host
-                .home()
-                .root()
-                .join("runs")
-                .join(&r.id)
-                .join("report.html"),
-            tokens: 0,
-            cost_usd: 0.0,
-        }),
+        Some(r) if r.status == RunStatus::Done => Ok(summary_of(s, r)),
         _ => orchestrator::resume(&s.host, &run_id, None, ProgressSink::default())
             .await
             .map_err(|e| format!("{e:#}")),
-    }
-}
-
-/// Records the run id on the task the moment the run exists, so that a
-/// redelivery resumes it rather than starting another.
-struct RecordRun {
-    queue: Arc<dyn Queue>,
-    lease: Arc<Mutex<Lease>>,
-}
-
-impl Progress for RecordRun {
-    fn event(&self, e: &RunEvent<'_>) {
-        if let RunEvent::Started { run_id, .. } = e {
-            let l = self.lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            match self.queue.set_run(&l, run_id) {
-                Ok(true) => {}
-                Ok(false) => tracing::warn!(task = %l.task.id, "lease lost as the run started"),
-                Err(err) => tracing::error!(task = %l.task.id, "cannot record the run: {err}"),
-            }
-        }
     }
 }
 

@@ -157,6 +157,7 @@ pub async fn run(a: RunArgs) -> Result<(), Failure> {
         replay_lenient: a.replay_lenient,
         record: a.record,
         progress: progress_sink(a.progress, a.json),
+        run_id: None,
     };
     run_with(&host, opts, a.json).await
 }

@@ -81,7 +81,12 @@ fn event(input: &str) -> Result<(Event, Option<String>), String> {
         (Some("url_verification"), _) => {
             return Err("this is Slack's url_verification handshake, not a message".into());
         }
-        _ => (env.bare, None),
+        // A bare event: its `type` was read into the envelope's.
+        (kind, _) => {
+            let mut ev = env.bare;
+            ev.kind = kind.map(str::to_string);
+            (ev, None)
+        }
     };
     if ev.kind.as_deref() != Some("message") && ev.kind.as_deref() != Some("app_mention") {
         return Err(format!(

@@ -56,14 +56,14 @@ pub async fn github(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
             if let Err(why) = our_run(&s, &t) {
                 return axum::Json(json!({"ignored": why})).into_response();
             }
-            match accept(&s, t) {
+            match accept(&s, t).await {
                 Ok(e) => accepted(&e),
-                Err(e) => internal(e),
+                Err(r) => r.into_response(),
             }
         }
-        Ok(Action::Task(t)) => match accept(&s, t) {
+        Ok(Action::Task(t)) => match accept(&s, t).await {
             Ok(e) => accepted(&e),
-            Err(e) => internal(e),
+            Err(r) => r.into_response(),
         },
         Ok(Action::Pong | Action::Challenge(_)) => {
             axum::Json(json!({"pong": true})).into_response()
@@ -125,7 +125,7 @@ pub async fn slack(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
     let command = content_type.starts_with("application/x-www-form-urlencoded");
     match slack::route(content_type, &body, &repos(&s)) {
         Ok(Action::Challenge(c)) => axum::Json(json!({"challenge": c})).into_response(),
-        Ok(Action::Task(t)) => match accept(&s, t) {
+        Ok(Action::Task(t)) => match accept(&s, t).await {
             Ok(e) => {
                 let mut v = serde_json::to_value(&e).unwrap_or_default();
                 if command {
@@ -142,7 +142,7 @@ pub async fn slack(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
                 }
                 axum::Json(v).into_response()
             }
-            Err(e) => internal(e),
+            Err(r) => r.into_response(),
         },
         Ok(Action::Pong) => axum::Json(json!({"pong": true})).into_response(),
         Ok(Action::Ignore(why)) => axum::Json(json!({"ignored": why})).into_response(),
@@ -177,12 +177,15 @@ pub async fn alertmanager(State(s): S, headers: HeaderMap, body: Bytes) -> Respo
         out.push(match a {
             Ok(alertmanager::Alert::Firing(t)) => {
                 readable = true;
-                match accept(&s, t) {
+                match accept(&s, t).await {
                     Ok(e) => {
                         queued |= matches!(e, crate::queue::Enqueued::Queued { .. });
                         serde_json::to_value(&e).unwrap_or_default()
                     }
-                    Err(e) => return internal(e),
+                    Err(super::Refused::Spec(why)) => {
+                        json!({"outcome": "refused", "error": format!("the spec cannot be read: {why}")})
+                    }
+                    Err(r) => return r.into_response(),
                 }
             }
             Ok(alertmanager::Alert::Resolved { subject, note }) => {

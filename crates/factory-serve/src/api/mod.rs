@@ -118,11 +118,41 @@ async fn require_token(State(s): S, req: Request, next: Next) -> Response {
     }
 }
 
-/// Accept a task: its keys are worked out, it is queued (or recognised as
-/// work already accepted), and a worker is woken when it is new.
-pub(crate) fn accept(s: &Service, t: NewTask) -> Result<Enqueued, crate::queue::QueueError> {
+/// Why a task was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// 400: no intake adapter reads the spec.
+    #[error("the spec cannot be read: {0}")]
+    Spec(String),
+    /// 500.
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        match self {
+            Refused::Spec(_) => error(StatusCode::BAD_REQUEST, self.to_string()),
+            Refused::Queue(e) => internal(e),
+        }
+    }
+}
+
+/// Accept a task. Its spec is read first by its intake adapter (sandboxed,
+/// as a run will read it): a spec no adapter reads is refused now, and the
+/// task's title and keys (its failing tests; its title and scope) come
+/// from what the adapter made of it. Then it is queued, or recognised as
+/// work already accepted; a worker is woken when it is new.
+pub(crate) async fn accept(s: &Service, t: NewTask) -> Result<Enqueued, Refused> {
     let mut t = t;
-    t.keys = crate::dedupe::keys(&t.repo, &t.title, &t.spec);
+    if t.format != crate::queue::FEEDBACK {
+        let fmt = (t.format != "auto").then_some(t.format.as_str());
+        let read = factory_orchestrator::intake::intake(&s.host, &t.spec, &t.source, fmt)
+            .await
+            .map_err(|e| Refused::Spec(e.to_string()))?;
+        t.title = read.task.title.clone();
+        t.keys = crate::dedupe::keys(&t.repo, &read.task, &t.spec);
+    }
     let e = s.queue.enqueue(t)?;
     if let Enqueued::Queued { .. } = &e {
         s.wake.notify_one();

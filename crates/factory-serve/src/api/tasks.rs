@@ -78,19 +78,6 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 200)
         .map(|k| format!("api:{k}"));
-    // Read now, so that a spec no adapter understands is refused here, and
-    // the queue shows the task's own title (a recorded session's without
-    // the secrets its URLs carry). The run reads it again, sandboxed.
-    let fmt = (format != "auto").then_some(format.as_str());
-    let title = match factory_orchestrator::intake::intake(&s.host, &spec, "api", fmt).await {
-        Ok(t) => t.task.title,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("the spec cannot be read: {e}"),
-            );
-        }
-    };
     match accept(
         &s,
         NewTask {
@@ -100,12 +87,14 @@ pub async fn post(
             repo,
             format,
             spec,
-            title,
+            title: String::new(),
             keys: Vec::new(),
         },
-    ) {
+    )
+    .await
+    {
         Ok(e) => accepted(&e),
-        Err(e) => internal(e),
+        Err(r) => r.into_response(),
     }
 }
 
