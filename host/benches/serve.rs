@@ -15,6 +15,10 @@
 //!
 //! Run: `cargo bench -p factory-host --bench serve` (`-- --deliveries N`).
 
+#[allow(dead_code)]
+#[path = "../../tests/common.rs"]
+mod common;
+
 use factory_serve::queue::{NewTask, Queue, SqliteQueue, TaskState};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -39,35 +43,9 @@ fn sign(body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn git(repo: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .args(["-c", "user.name=b", "-c", "user.email=b@example.com"])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "git {args:?}");
-}
-
 /// The example project as a repository in `dir`; the example issue.
 fn example(dir: &Path) -> (PathBuf, Value) {
-    let ex = root().join("examples");
-    let repo = dir.join("calc");
-    std::fs::create_dir_all(&repo).unwrap();
-    for f in [
-        "calc.py",
-        "test_calc.py",
-        "README.md",
-        "factory.toml",
-        ".gitignore",
-    ] {
-        std::fs::copy(ex.join("calc").join(f), repo.join(f)).unwrap();
-    }
-    std::fs::copy(ex.join("calc-session.json"), dir.join("calc-session.json")).unwrap();
-    git(&repo, &["init", "-q", "-b", "main"]);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "calc"]);
-    let issue = std::fs::read_to_string(ex.join("calc-issue.json")).unwrap();
+    let (repo, issue) = common::example_repo(dir);
     (repo, serde_json::from_str(&issue).unwrap())
 }
 

@@ -3,20 +3,7 @@
 
 use super::*;
 
-fn git(repo: &Path, args: &[&str]) -> String {
-    let o = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(repo)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
+use common::git;
 
 fn commit_file(repo: &Path, file: &str, text: &str, message: &str) -> String {
     std::fs::write(repo.join(file), text).unwrap();

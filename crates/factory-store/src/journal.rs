@@ -328,19 +328,9 @@ pub fn query(
          FROM events WHERE (?1 IS NULL OR plugin = ?1) AND (?3 IS NULL OR run_id = ?3) ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = ev.query_map(params![plugin, limit, run], |r| {
-        let record = EventRecord {
-            ts: r.get(1)?,
-            call_id: r.get(2)?,
-            plugin: r.get(3)?,
-            kind: r.get(4)?,
-            capability: r.get(5)?,
-            target: r.get(6)?,
-            message: r.get(7)?,
-            remedy: r.get(8)?,
-            run_id: r.get(9)?,
-        };
+        let (id, record) = event_row(r)?;
         Ok(Entry::Event {
-            id: r.get(0)?,
+            id,
             time: db::format_ms(record.ts),
             record,
         })

@@ -200,11 +200,33 @@ fn denials(s: &Service, o: &mut String) -> Result<(), String> {
     Ok(())
 }
 
+/// How long the trust report is reused: it reads every run and asks git
+/// about each merge, too much to do on every redraw.
+const TRUST_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+type Cached = std::sync::Mutex<Option<(std::time::Instant, String)>>;
+static TRUST_REPORT: Cached = std::sync::Mutex::new(None);
+
 /// Each role's track record; a promotion is shown as the command a human
 /// runs (the dashboard never promotes).
 fn trust(s: &Service, o: &mut String) -> Result<(), String> {
+    let mut cached = TRUST_REPORT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((at, html)) = cached.as_ref()
+        && at.elapsed() < TRUST_FRESH
+    {
+        o.push_str(html);
+        return Ok(());
+    }
+    let mut html = String::new();
+    trust_report(s, &mut html)?;
+    o.push_str(&html);
+    *cached = Some((std::time::Instant::now(), html));
+    Ok(())
+}
+
+fn trust_report(s: &Service, o: &mut String) -> Result<(), String> {
     let recs = factory_orchestrator::track::report(&s.host).map_err(|e| e.to_string())?;
-    o.push_str("<h2>Trust report</h2><table id=trust><tr><th>plugin</th><th>trust</th><th>runs</th><th>steps ok</th><th>merges</th><th>reverts</th><th>failed gates</th><th>promotion</th></tr>");
+    o.push_str("<h2>Trust report</h2><p class=meta>Read at most 30 s ago.</p><table id=trust><tr><th>plugin</th><th>trust</th><th>runs</th><th>steps ok</th><th>merges</th><th>reverts</th><th>failed gates</th><th>promotion</th></tr>");
     if recs.is_empty() {
         o.push_str("<tr><td colspan=8 class=meta>No runs yet.</td></tr>");
     }
