@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod dedupe;
 pub mod hooks;
 pub mod live;
+pub mod nats;
 pub mod queue;
 pub mod worker;
 
