@@ -5,7 +5,7 @@
 use crate::Service;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::broadcast;
@@ -49,19 +49,17 @@ fn tail(weak: Weak<Service>, db: &std::path::Path) -> Result<(), String> {
     let text = |e: &dyn std::fmt::Display| e.to_string();
     let conn = factory_store::db::open(db).map_err(|e| text(&e))?;
     let mut last_event = factory_store::journal::last_event_id(&conn).map_err(|e| text(&e))?;
-    let (mut last_step, mut tasks) = {
+    let (mut last_step, mut since) = {
         let Some(s) = weak.upgrade() else {
             return Ok(());
         };
-        let seen: HashMap<String, (String, i64)> = s
-            .queue
-            .list(500)
-            .map_err(|e| text(&e))?
-            .into_iter()
-            .map(|t| (t.id.clone(), (t.state.as_str().to_string(), t.updated)))
-            .collect();
-        (s.runs.last_step_id().map_err(|e| text(&e))?, seen)
+        (
+            s.runs.last_step_id().map_err(|e| text(&e))?,
+            factory_store::db::now_ms(),
+        )
     };
+    // Changes at exactly `since` already sent (ms can repeat).
+    let mut sent_at_since: HashSet<(String, i64)> = HashSet::new();
     loop {
         std::thread::sleep(TICK);
         let Some(s) = weak.upgrade() else {
@@ -94,19 +92,21 @@ fn tail(weak: Weak<Service>, db: &std::path::Path) -> Result<(), String> {
                 data,
             });
         }
-        let mut seen = HashMap::new();
-        for t in s.queue.list(500).map_err(|e| text(&e))? {
-            let now = (t.state.as_str().to_string(), t.updated);
-            let changed = tasks.get(&t.id) != Some(&now);
-            seen.insert(t.id.clone(), now);
-            if changed {
-                send(LiveEvent {
-                    kind: "task",
-                    run_id: t.run_id.clone(),
-                    data: serde_json::to_value(&t).unwrap_or_default(),
-                });
+        for t in s.queue.changed_since(since, 1000).map_err(|e| text(&e))? {
+            let key = (t.id.clone(), t.updated);
+            if t.updated == since && sent_at_since.contains(&key) {
+                continue;
             }
+            if t.updated > since {
+                since = t.updated;
+                sent_at_since.clear();
+            }
+            sent_at_since.insert(key);
+            send(LiveEvent {
+                kind: "task",
+                run_id: t.run_id.clone(),
+                data: serde_json::to_value(&t).unwrap_or_default(),
+            });
         }
-        tasks = seen;
     }
 }

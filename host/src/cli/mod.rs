@@ -95,9 +95,10 @@ enum Command {
     /// nothing served can change grants, trust, limits or what is
     /// installed.
     Mcp(mcp::McpArgs),
-    /// Run the factory as a service: GitHub webhooks and an API feed a
-    /// durable queue; workers run each task (at most at --max-trust,
-    /// default draft); the API shows tasks and runs.
+    /// Run the factory as a service: GitHub, Slack and Alertmanager
+    /// webhooks and an API feed a durable queue; workers run each task (at
+    /// most at --max-trust, default draft); the API and a live dashboard
+    /// show tasks and runs and take approvals.
     Serve(serve::ServeArgs),
     /// Signing keys for the plugins you publish (`factory key generate`).
     #[command(subcommand)]

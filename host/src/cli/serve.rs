@@ -13,8 +13,10 @@ use std::path::{Path, PathBuf};
 const AFTER_HELP: &str = "\
 Endpoints:
   POST /hooks/github         GitHub webhooks (X-Hub-Signature-256 checked first):
-                             an issue opened or labeled with the trigger label, or a
-                             `/factory` comment from an owner, member or collaborator
+                             an issue opened or labeled with the trigger label, a
+                             `/factory` comment from an owner, member or collaborator,
+                             or their review of a factory branch (the draft goes
+                             back to a coder with it)
   POST /hooks/slack          Slack (signing secret v0; 5-minute timestamp window):
                              url_verification, app mentions, direct messages, and
                              slash commands; `OWNER/NAME` as the first word picks the

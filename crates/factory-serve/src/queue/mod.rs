@@ -194,6 +194,9 @@ pub trait Queue: Send + Sync {
     fn by_run(&self, run_id: &str) -> Result<Option<QueuedTask>, QueueError>;
     /// The newest tasks first.
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;
+    /// Tasks changed at or after `since` (ms since the epoch), oldest
+    /// change first, at most `limit`: what a live view follows.
+    fn changed_since(&self, since: i64, limit: usize) -> Result<Vec<QueuedTask>, QueueError>;
 }
 
 /// The format of a task that carries review feedback for a run (its spec:

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS serve_notes(
     note TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS serve_notes_task ON serve_notes(task_id, at);
-CREATE INDEX IF NOT EXISTS serve_tasks_run ON serve_tasks(run_id);";
+CREATE INDEX IF NOT EXISTS serve_tasks_run ON serve_tasks(run_id);
+CREATE INDEX IF NOT EXISTS serve_tasks_updated ON serve_tasks(updated);";
 
 /// Open, or done lately: the states in which a task takes in new
 /// deliveries about the same work. `?2`: the oldest `updated` that counts
@@ -357,12 +358,32 @@ impl Queue for SqliteQueue {
     }
 
     fn list(&self, limit: usize) -> Result<Vec<QueuedTask>, QueueError> {
+        self.rows(
+            &format!("SELECT {COLS} FROM serve_tasks ORDER BY rowid DESC LIMIT ?1"),
+            [limit as i64],
+        )
+    }
+
+    fn changed_since(&self, since: i64, limit: usize) -> Result<Vec<QueuedTask>, QueueError> {
+        self.rows(
+            &format!(
+                "SELECT {COLS} FROM serve_tasks WHERE updated >= ?1 ORDER BY updated, rowid LIMIT ?2"
+            ),
+            params![since, limit as i64],
+        )
+    }
+}
+
+impl SqliteQueue {
+    fn rows(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<QueuedTask>, QueueError> {
         let conn = self.conn();
-        let mut st = conn.prepare_cached(&format!(
-            "SELECT {COLS} FROM serve_tasks ORDER BY rowid DESC LIMIT ?1"
-        ))?;
+        let mut st = conn.prepare_cached(sql)?;
         let rows: Vec<QueuedTask> = st
-            .query_map([limit as i64], row)?
+            .query_map(params, row)?
             .map(|r| r.map(|(t, _, _)| t))
             .collect::<Result<_, _>>()?;
         drop(st);
@@ -373,9 +394,7 @@ impl Queue for SqliteQueue {
         }
         Ok(out)
     }
-}
 
-impl SqliteQueue {
     /// The newest task where `cond` (on `?1` = `value`) holds.
     fn one(&self, cond: &str, value: &str) -> Result<Option<QueuedTask>, QueueError> {
         let conn = self.conn();

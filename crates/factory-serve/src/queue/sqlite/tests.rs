@@ -254,3 +254,31 @@ fn notes_go_to_the_newest_task_about_a_subject() {
     assert_eq!(t.notes.len(), 1);
     assert_eq!(t.notes[0].note, "resolved at 10:30");
 }
+
+#[test]
+fn changes_are_listed_oldest_first_from_a_time_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let a = q.enqueue(task("d1", "s1")).unwrap().task_id().to_string();
+    std::thread::sleep(Duration::from_millis(5));
+    let mark = factory_store::db::now_ms();
+    let b = q.enqueue(task("d2", "s2")).unwrap().task_id().to_string();
+    assert_eq!(
+        q.changed_since(mark, 10)
+            .unwrap()
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>(),
+        [b.clone()]
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    let lease = q.lease("w", TTL).unwrap().unwrap();
+    assert_eq!(lease.task.id, a);
+    let changed: Vec<String> = q
+        .changed_since(mark, 10)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(changed, [b, a], "the lease is a change");
+}
