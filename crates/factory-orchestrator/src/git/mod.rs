@@ -14,6 +14,8 @@
 //!   `.gitattributes` cannot hide a change, and name lists are `-z`, so a
 //!   name is never C-quoted past a glob.
 
+pub mod remote;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

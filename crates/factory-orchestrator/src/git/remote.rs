@@ -1,0 +1,227 @@
+//! Repositories as git remotes, for workers that share no disk with the
+//! service: a cache of clones (one per remote URL, fetched before each
+//! use), and pushes that move a remote branch only as a compare-and-swap.
+//!
+//! - Only `file://`, `ssh://` and `https://` URLs are taken. No other
+//!   transport (`ext::` runs a command), no local path or option in
+//!   disguise (`-u…`), no credentials in the URL.
+//! - A run's branch (`factory/ID`) is pushed once: a second push of the
+//!   same commit is a no-op, of another commit a refusal.
+//! - The target branch moves only from the commit the gates saw to the
+//!   delivered one (`--force-with-lease`): if anyone else moved it, the
+//!   push is refused and the caller re-checks or falls back to a draft.
+
+use super::{GitError, command, error, output};
+use std::path::{Path, PathBuf};
+
+/// A remote URL factory accepts, or why not.
+pub fn check_url(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!(
+            "`{url}` is not a git remote URL: use file://, ssh:// or https://"
+        ));
+    };
+    if !matches!(scheme, "file" | "ssh" | "https") {
+        return Err(format!(
+            "`{scheme}://` remotes are not taken: use file://, ssh:// or https://"
+        ));
+    }
+    if rest.is_empty() || url.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(format!("`{url}` is not a git remote URL"));
+    }
+    if scheme == "https" && rest.split('/').next().is_some_and(|a| a.contains('@')) {
+        return Err(
+            "credentials in an https:// URL would be stored with every clone; use a credential helper or ssh://"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The directory in `cache` for `url`: its readable tail and a hash.
+fn slot(cache: &Path, url: &str) -> PathBuf {
+    use sha2::Digest;
+    let digest = hex::encode(&sha2::Sha256::digest(url.as_bytes())[..8]);
+    let tail: String = url
+        .rsplit('/')
+        .next()
+        .unwrap_or("repo")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')
+        .take(40)
+        .collect();
+    cache.join(format!("{}-{digest}", tail.trim_start_matches('.')))
+}
+
+/// git in `dir` (a clone this module made), with the host's settings.
+fn in_clone(dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let mut c = command();
+    c.arg("--git-dir")
+        .arg(dir.join(".git"))
+        .arg("--work-tree")
+        .arg(dir);
+    c.current_dir(dir);
+    output(c, args)
+}
+
+/// A clone of `url` under `cache`, fetched now: its directory. The clone
+/// is a normal checkout, opened by the caller with [`super::open_repo`]
+/// and worked on in worktrees; `origin` is `url`.
+pub fn clone_or_fetch(cache: &Path, url: &str) -> Result<PathBuf, GitError> {
+    check_url(url).map_err(|e| error(&["clone"], e))?;
+    std::fs::create_dir_all(cache).map_err(|e| {
+        error(
+            &["clone"],
+            format!("cannot create {}: {e}", cache.display()),
+        )
+    })?;
+    let dir = slot(cache, url);
+    // One process at a time per clone.
+    let lock_path = dir.with_extension("lock");
+    let lock = std::fs::File::create(&lock_path)
+        .map_err(|e| error(&["clone"], format!("{}: {e}", lock_path.display())))?;
+    lock.lock()
+        .map_err(|e| error(&["clone"], format!("{}: {e}", lock_path.display())))?;
+    if dir.join(".git").is_dir() {
+        in_clone(
+            &dir,
+            &[
+                "fetch",
+                "-q",
+                "--prune",
+                "origin",
+                "+refs/heads/*:refs/remotes/origin/*",
+            ],
+        )?;
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut c = command();
+        c.current_dir(cache);
+        // `--` ends the options: the URL is never read as one.
+        output(
+            c,
+            &[
+                "clone",
+                "-q",
+                "--no-local",
+                "--",
+                url,
+                &dir.display().to_string(),
+            ],
+        )?;
+    }
+    Ok(dir)
+}
+
+/// The commit `branch` is at on the remote, as last fetched.
+pub fn remote_tip(clone: &Path, branch: &str) -> Result<String, GitError> {
+    Ok(in_clone(
+        clone,
+        &[
+            "rev-parse",
+            &format!("refs/remotes/origin/{branch}^{{commit}}"),
+        ],
+    )?
+    .trim()
+    .to_string())
+}
+
+/// What a push did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Pushed {
+    /// The remote branch moved to the commit.
+    Moved,
+    /// It was there already (a push made before, then a restart).
+    Already,
+}
+
+/// Where the remote's `branch` is now (asked of the remote, not the
+/// last fetch), if it exists.
+pub fn remote_now(clone: &Path, branch: &str) -> Result<Option<String>, GitError> {
+    let out = in_clone(
+        clone,
+        &["ls-remote", "origin", &format!("refs/heads/{branch}")],
+    )?;
+    Ok(out
+        .lines()
+        .find_map(|l| l.split_once('\t'))
+        .filter(|(_, name)| *name == format!("refs/heads/{branch}"))
+        .map(|(sha, _)| sha.to_string()))
+}
+
+/// Push `commit` to the remote's new `branch`. Already there is
+/// [`Pushed::Already`]; the branch at another commit is refused (Err).
+pub fn push_new_branch(clone: &Path, branch: &str, commit: &str) -> Result<Pushed, GitError> {
+    match remote_now(clone, branch)? {
+        Some(tip) if tip == commit => return Ok(Pushed::Already),
+        Some(tip) => {
+            return Err(error(
+                &["push", branch],
+                format!("the remote's {branch} is at {tip}, not {commit}; it is not pushed again"),
+            ));
+        }
+        None => {}
+    }
+    // An empty lease: only if nobody made the branch meanwhile.
+    let lease = format!("--force-with-lease=refs/heads/{branch}:");
+    in_clone(
+        clone,
+        &[
+            "push",
+            "-q",
+            &lease,
+            "origin",
+            &format!("{commit}:refs/heads/{branch}"),
+        ],
+    )?;
+    Ok(Pushed::Moved)
+}
+
+/// Move the remote's `target` from `expected` (what the gates saw) to
+/// `commit`, which must contain it: a fast-forward, as a compare-and-swap.
+/// Refused (Err) if the target moved meanwhile; already there is
+/// [`Pushed::Already`].
+pub fn push_fast_forward(
+    clone: &Path,
+    target: &str,
+    expected: &str,
+    commit: &str,
+) -> Result<Pushed, GitError> {
+    let args = ["merge-base", "--is-ancestor", expected, commit];
+    in_clone(clone, &args).map_err(|_| {
+        error(
+            &args,
+            format!(
+                "{commit} does not contain {expected}: not a fast-forward of what the gates saw"
+            ),
+        )
+    })?;
+    match remote_now(clone, target)? {
+        Some(tip) if tip == commit => return Ok(Pushed::Already),
+        Some(tip) if tip == expected => {}
+        now => {
+            return Err(error(
+                &["push", target],
+                format!(
+                    "the remote's {target} moved (it is at {}, the gates saw {expected}); check again or leave a draft",
+                    now.as_deref().unwrap_or("nothing")
+                ),
+            ));
+        }
+    }
+    let lease = format!("--force-with-lease=refs/heads/{target}:{expected}");
+    in_clone(
+        clone,
+        &[
+            "push",
+            "-q",
+            &lease,
+            "origin",
+            &format!("{commit}:refs/heads/{target}"),
+        ],
+    )?;
+    Ok(Pushed::Moved)
+}
+
+#[cfg(test)]
+mod tests;
