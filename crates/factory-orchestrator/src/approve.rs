@@ -108,7 +108,7 @@ fn journal(host: &Host, run: &str, kind: &str, message: String) {
 /// the change merged with the current target branch, then merge it.
 pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, DecisionError> {
     let store = Arc::new(Store::open(&host.home().db_path())?);
-    let (run, mut result) = waiting(&store, id)?;
+    let (run, result) = waiting(&store, id)?;
     if result.delivery == Delivery::Merged {
         return Ok(Approved::AlreadyMerged {
             target: result.merged_into.unwrap_or(run.target),
@@ -126,6 +126,9 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
             commit: fresh.merge_commit.unwrap_or_default(),
         });
     }
+    // ...or decided, or sent back to review meanwhile.
+    check_undecided(id, &run, &fresh)?;
+    let mut result = fresh;
     let target_tip = git::rev(&repo, &run.target)?;
     // Merged before its merge was recorded (the service stopped between).
     if git::is_ancestor(&repo, &result.tip, &target_tip) {
