@@ -44,6 +44,12 @@ fn malformed_bodies_of_each_endpoint_are_refused_and_nothing_is_stored() {
         ("/api/tasks", b"   \n".to_vec()),
         ("/api/tasks", vec![0xff, 0xfe]),
         ("/api/tasks?format=no-such-format", b"# t\n".to_vec()),
+        // Review feedback is no spec: it comes only from a verified review.
+        (
+            "/api/tasks?format=feedback",
+            br#"{"run_id": "r1", "id": "x", "from": "me", "summary": "redo it", "details": ""}"#
+                .to_vec(),
+        ),
         ("/api/tasks?repo=no/such", b"# t\n".to_vec()),
     ] {
         let auth = vec![("authorization", format!("Bearer {TOKEN}"))];

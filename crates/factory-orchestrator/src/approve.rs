@@ -17,6 +17,7 @@ use crate::runtime::Host;
 use factory_types::roles::ReviewerOutput;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -104,11 +105,28 @@ fn journal(host: &Host, run: &str, kind: &str, message: String) {
     });
 }
 
+/// Run `id` and its result, read under the lock of its target branch
+/// (decisions and deliveries into one branch go one at a time), with the
+/// repository and the guard.
+async fn locked(
+    store: &Store,
+    id: &str,
+) -> Result<(tokio::sync::OwnedMutexGuard<()>, PathBuf, RunRow, RunResult), DecisionError> {
+    let run = store
+        .run(id)?
+        .ok_or_else(|| DecisionError::UnknownRun(id.to_string()))?;
+    let repo = git::open_repo(Path::new(&run.repo))?;
+    let guard = merge::lock_target(&repo, &run.target).await;
+    // Read under the lock: another decision may have just been made.
+    let (run, result) = waiting(store, id)?;
+    Ok((guard, repo, run, result))
+}
+
 /// Approve run `id`'s draft on behalf of `by`: check its gates again on
 /// the change merged with the current target branch, then merge it.
 pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, DecisionError> {
     let store = Arc::new(Store::open(&host.home().db_path())?);
-    let (run, result) = waiting(&store, id)?;
+    let (_serial, repo, run, mut result) = locked(&store, id).await?;
     if result.delivery == Delivery::Merged {
         return Ok(Approved::AlreadyMerged {
             target: result.merged_into.unwrap_or(run.target),
@@ -116,19 +134,6 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
         });
     }
     check_undecided(id, &run, &result)?;
-    let repo = git::open_repo(std::path::Path::new(&run.repo))?;
-    let _serial = merge::lock_target(&repo, &run.target).await;
-    // Read again under the lock: another approval may have just merged it.
-    let (run, fresh) = waiting(&store, id)?;
-    if fresh.delivery == Delivery::Merged {
-        return Ok(Approved::AlreadyMerged {
-            target: fresh.merged_into.unwrap_or(run.target),
-            commit: fresh.merge_commit.unwrap_or_default(),
-        });
-    }
-    // ...or decided, or sent back to review meanwhile.
-    check_undecided(id, &run, &fresh)?;
-    let mut result = fresh;
     let target_tip = git::rev(&repo, &run.target)?;
     // Merged before its merge was recorded (the service stopped between).
     if git::is_ancestor(&repo, &result.tip, &target_tip) {
@@ -149,24 +154,6 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
             run.branch, result.tip
         )));
     }
-    let tip = if git::is_ancestor(&work, &target_tip, &branch_tip) {
-        branch_tip
-    } else {
-        match git::merge(
-            &work,
-            &target_tip,
-            &format!("merge {} into {}", run.target, run.branch),
-        )? {
-            Ok(t) => t,
-            Err(files) => {
-                return Err(DecisionError::Conflict(format!(
-                    "{} moved and conflicts with the change in {}",
-                    run.target,
-                    files.join(", ")
-                )));
-            }
-        }
-    };
     let ctx = Ctx {
         budget: Arc::new(super::start::budget_from(
             &cfg,
@@ -184,12 +171,13 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
         work,
         branch: run.branch.clone(),
         // The gates look at the change against the target as it is now.
-        base: target_tip,
+        base: target_tip.clone(),
         target: run.target.clone(),
         model: None,
         started: Instant::now(),
         progress: ProgressSink::default(),
     };
+    let tip = merge::up_to(&ctx, &target_tip, &branch_tip)?.map_err(DecisionError::Conflict)?;
     let review: Option<ReviewerOutput> = store
         .task(id, Phase::Review.id())?
         .and_then(|t| serde_json::from_value(t.data["review"].clone()).ok());
@@ -294,12 +282,7 @@ fn record_merge(
 /// branch stays for reference; the run's worktree goes.
 pub async fn reject(host: &Host, id: &str, by: &str, note: &str) -> Result<(), DecisionError> {
     let store = Store::open(&host.home().db_path())?;
-    let (run, result) = waiting(&store, id)?;
-    check_undecided(id, &run, &result)?;
-    let repo = git::open_repo(std::path::Path::new(&run.repo))?;
-    let _serial = merge::lock_target(&repo, &run.target).await;
-    // Read again under the lock: an approval may have just merged it.
-    let (run, mut result) = waiting(&store, id)?;
+    let (_serial, repo, run, mut result) = locked(&store, id).await?;
     check_undecided(id, &run, &result)?;
     result.decision = Some(Decision {
         action: "rejected".into(),

@@ -83,11 +83,12 @@ pub fn view(host: &Host, id: &str) -> Result<Option<RunView>, rusqlite::Error> {
     }))
 }
 
-fn usd(micro: u64) -> String {
+pub fn usd(micro: u64) -> String {
     format!("${:.4}", micro as f64 / 1e6)
 }
 
-fn hms(ms: i64) -> String {
+/// The time of day of `ms` (since the epoch), `HH:MM:SS` UTC.
+pub fn hms(ms: i64) -> String {
     crate::db::format_ms(ms)
         .get(11..19)
         .unwrap_or("")
@@ -214,11 +215,13 @@ pub fn text(v: &RunView) -> String {
     o
 }
 
-fn esc(s: &str) -> String {
+/// Text for HTML (elements and quoted attributes alike).
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 const CSS: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em;border-bottom:1px solid #ddd}table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}.ok,.passed,.done{color:#176f2c}.failed,.blocked,.conflict{color:#b3261e}.draft{color:#8a5a00}pre{background:#f6f8fa;padding:1em;overflow:auto;font-size:12px}.add{color:#176f2c}.del{color:#b3261e}.meta{color:#666}";

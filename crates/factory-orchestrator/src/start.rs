@@ -56,10 +56,6 @@ pub fn valid_run_id(id: &str) -> bool {
         && id.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-fn store_has(host: &Host, id: &str) -> Result<bool, RunError> {
-    Ok(Store::open(&host.home().db_path())?.run(id)?.is_some())
-}
-
 /// Register the configured model provider; the model name roles are granted.
 /// `spec`: where the spec was read from, as the task records it and as
 /// stored (both are normalised away in recordings).
@@ -165,7 +161,8 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         }
         None => new_run_id(),
     };
-    if store_has(host, &id)? {
+    let store = Arc::new(Store::open(&host.home().db_path())?);
+    if store.run(&id)?.is_some() {
         return Err(RunError::Setup(format!(
             "run {id} exists already; resume it"
         )));
@@ -175,7 +172,6 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
     std::fs::create_dir_all(&dir)
         .map_err(|e| RunError::Setup(format!("cannot create {}: {e}", dir.display())))?;
     let now = crate::db::now_ms();
-    let store = Arc::new(Store::open(&host.home().db_path())?);
     store.insert_run(&RunRow {
         id: id.clone(),
         created: now,

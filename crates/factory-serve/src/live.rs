@@ -25,6 +25,26 @@ pub struct LiveEvent {
     pub data: Value,
 }
 
+impl LiveEvent {
+    /// `what` as JSON, with `id` and `run_id` beside its own fields.
+    fn with_id(
+        kind: &'static str,
+        run_id: Option<String>,
+        id: i64,
+        what: &impl Serialize,
+    ) -> LiveEvent {
+        let mut data = serde_json::to_value(what).unwrap_or_default();
+        data["id"] = json!(id);
+        data["run_id"] = json!(run_id);
+        LiveEvent { kind, run_id, data }
+    }
+
+    /// A step of run `run`'s timeline.
+    pub fn step(run: &str, step: &factory_orchestrator::store::StepRow) -> LiveEvent {
+        LiveEvent::with_id("step", Some(run.to_string()), step.id, step)
+    }
+}
+
 pub fn channel() -> broadcast::Sender<LiveEvent> {
     broadcast::channel(BACKLOG).0
 }
@@ -72,25 +92,11 @@ fn tail(weak: Weak<Service>, db: &std::path::Path) -> Result<(), String> {
             factory_store::journal::events_since(&conn, last_event, 1000).map_err(|e| text(&e))?
         {
             last_event = id;
-            send(LiveEvent {
-                kind: "journal",
-                run_id: e.run_id.clone(),
-                data: json!({
-                    "id": id, "ts": e.ts, "plugin": e.plugin, "kind": e.kind,
-                    "capability": e.capability, "target": e.target, "message": e.message,
-                    "remedy": e.remedy, "run_id": e.run_id,
-                }),
-            });
+            send(LiveEvent::with_id("journal", e.run_id.clone(), id, &e));
         }
         for (run, step) in s.runs.steps_since(last_step, 1000).map_err(|e| text(&e))? {
             last_step = step.id;
-            let mut data = serde_json::to_value(&step).unwrap_or_default();
-            data["run_id"] = json!(run);
-            send(LiveEvent {
-                kind: "step",
-                run_id: Some(run),
-                data,
-            });
+            send(LiveEvent::step(&run, &step));
         }
         for t in s.queue.changed_since(since, 1000).map_err(|e| text(&e))? {
             let key = (t.id.clone(), t.updated);

@@ -207,29 +207,22 @@ fn recording(v: &Value) -> Result<Read, String> {
                 .unwrap_or_default();
             line(&sel, 120)
         };
+        // A console or page error: its words (`first`, else `second`).
+        let logged = |kind, first: &str, second: &str| {
+            Some(Failure::Console {
+                kind,
+                text: line(
+                    e[first].as_str().or(e[second].as_str()).unwrap_or_default(),
+                    300,
+                ),
+                at: clean_url(s(e, "url")),
+            })
+        };
         let failure = match kind {
-            "console" if matches!(s(e, "level"), "error" | "assert") => Some(Failure::Console {
-                kind: "console error",
-                text: line(
-                    e["text"]
-                        .as_str()
-                        .or(e["message"].as_str())
-                        .unwrap_or_default(),
-                    300,
-                ),
-                at: clean_url(s(e, "url")),
-            }),
-            "pageerror" | "error" | "exception" => Some(Failure::Console {
-                kind: "uncaught error",
-                text: line(
-                    e["message"]
-                        .as_str()
-                        .or(e["text"].as_str())
-                        .unwrap_or_default(),
-                    300,
-                ),
-                at: clean_url(s(e, "url")),
-            }),
+            "console" if matches!(s(e, "level"), "error" | "assert") => {
+                logged("console error", "text", "message")
+            }
+            "pageerror" | "error" | "exception" => logged("uncaught error", "message", "text"),
             "request" | "response" | "fetch" | "xhr" => {
                 let status = e["status"].as_u64().unwrap_or(0);
                 let failed = status >= 400 || (status == 0 && e.get("error").is_some());

@@ -59,11 +59,10 @@ pub async fn check(
     merging: bool,
 ) -> Result<Checked, RunFailure> {
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
-    let tip = tip.to_string();
-    let changed = git::changed_files(&ctx.work, &ctx.base, &tip).map_err(fail)?;
+    let changed = git::changed_files(&ctx.work, &ctx.base, tip).map_err(fail)?;
     // The change, written by git to its file and counted from there.
     let patch = ctx.dir.join("change.patch");
-    let (bytes, lines) = git::write_diff(&ctx.work, &ctx.base, &tip, &patch).map_err(fail)?;
+    let (bytes, lines) = git::write_diff(&ctx.work, &ctx.base, tip, &patch).map_err(fail)?;
     let g = &ctx.cfg.gates;
     let mut gates = Vec::new();
     if changed.is_empty() {
@@ -71,9 +70,8 @@ pub async fn check(
     }
     // The host's own run on the commit it delivers; the tester's report is
     // shown beside it, never taken for it.
-    let may_merge = merging;
-    let verified = if g.tests_pass || (g.tests_not_weakened && may_merge) {
-        Some(ctx.verify_tests(&tip).await?)
+    let verified = if g.tests_pass || (g.tests_not_weakened && merging) {
+        Some(ctx.verify_tests(tip).await?)
     } else {
         None
     };
@@ -107,9 +105,9 @@ pub async fn check(
         .task(&ctx.run_id, Phase::Review.id())
         .ok()
         .flatten();
-    if let (true, true, Some(after)) = (g.tests_not_weakened, may_merge, &verified) {
+    if let (true, true, Some(after)) = (g.tests_not_weakened, merging, &verified) {
         let before = ctx.verify_base().await?;
-        let touched: Vec<String> = git::modified_or_deleted(&ctx.work, &ctx.base, &tip)
+        let touched: Vec<String> = git::modified_or_deleted(&ctx.work, &ctx.base, tip)
             .map_err(fail)?
             .into_iter()
             .filter(|f| glob::any(&crate::verify::test_files(), f))

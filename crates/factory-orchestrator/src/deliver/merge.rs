@@ -26,28 +26,40 @@ pub async fn lock_target(repo: &Path, target: &str) -> tokio::sync::OwnedMutexGu
     m.lock_owned().await
 }
 
+/// The run's `tip` with the target's `target_tip` in it: `tip` itself if
+/// it already contains it, else a merge of the target into the run branch
+/// (in the integration worktree). Ok(Err(why)) on a conflict.
+pub fn up_to(
+    ctx: &Ctx,
+    target_tip: &str,
+    tip: &str,
+) -> Result<Result<String, String>, git::GitError> {
+    if git::is_ancestor(&ctx.work, target_tip, tip) {
+        return Ok(Ok(tip.to_string()));
+    }
+    Ok(git::merge(
+        &ctx.work,
+        target_tip,
+        &format!("merge {} into {}", ctx.target, ctx.branch),
+    )?
+    .map_err(|files| {
+        format!(
+            "{} moved and conflicts with the change in {}",
+            ctx.target,
+            files.join(", ")
+        )
+    }))
+}
+
 /// Bring the target branch up to the run's tip: a fast-forward, after
 /// merging the target into the run branch if it moved. Ok(Err(why)) when
 /// it cannot be done safely (a conflict, a dirty checkout).
 pub fn into_target(ctx: &Ctx, tip: &str) -> Result<Result<String, String>, git::GitError> {
     let target_tip = git::rev(&ctx.repo, &ctx.target)?;
-    let mut tip = tip.to_string();
-    if !git::is_ancestor(&ctx.work, &target_tip, &tip) {
-        match git::merge(
-            &ctx.work,
-            &target_tip,
-            &format!("merge {} into {}", ctx.target, ctx.branch),
-        )? {
-            Ok(t) => tip = t,
-            Err(files) => {
-                return Ok(Err(format!(
-                    "{} moved and conflicts with the change in {}",
-                    ctx.target,
-                    files.join(", ")
-                )));
-            }
-        }
-    }
+    let tip = match up_to(ctx, &target_tip, tip)? {
+        Ok(t) => t,
+        Err(why) => return Ok(Err(why)),
+    };
     if git::current_branch(&ctx.repo).as_deref() == Some(ctx.target.as_str()) {
         if git::dirty(&ctx.repo) {
             return Ok(Err(format!(

@@ -163,18 +163,7 @@ pub fn push_new_branch(clone: &Path, branch: &str, commit: &str) -> Result<Pushe
         None => {}
     }
     // An empty lease: only if nobody made the branch meanwhile.
-    let lease = format!("--force-with-lease=refs/heads/{branch}:");
-    in_clone(
-        clone,
-        &[
-            "push",
-            "-q",
-            &lease,
-            "origin",
-            &format!("{commit}:refs/heads/{branch}"),
-        ],
-    )?;
-    Ok(Pushed::Moved)
+    swap(clone, branch, "", commit)
 }
 
 /// Move the remote's `target` from `expected` (what the gates saw) to
@@ -209,17 +198,15 @@ pub fn push_fast_forward(
             ));
         }
     }
-    let lease = format!("--force-with-lease=refs/heads/{target}:{expected}");
-    in_clone(
-        clone,
-        &[
-            "push",
-            "-q",
-            &lease,
-            "origin",
-            &format!("{commit}:refs/heads/{target}"),
-        ],
-    )?;
+    swap(clone, target, expected, commit)
+}
+
+/// Move the remote's `branch` from `expected` (empty: absent) to `commit`,
+/// or fail if the remote has it elsewhere: a compare-and-swap.
+fn swap(clone: &Path, branch: &str, expected: &str, commit: &str) -> Result<Pushed, GitError> {
+    let lease = format!("--force-with-lease=refs/heads/{branch}:{expected}");
+    let refspec = format!("{commit}:refs/heads/{branch}");
+    in_clone(clone, &["push", "-q", &lease, "origin", &refspec])?;
     Ok(Pushed::Moved)
 }
 

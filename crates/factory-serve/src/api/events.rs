@@ -54,13 +54,7 @@ pub async fn stream(State(s): S, RawQuery(raw): RawQuery) -> Response {
         match s.runs.steps(id) {
             Ok(steps) => {
                 for st in steps {
-                    let mut data = serde_json::to_value(&st).unwrap_or_default();
-                    data["run_id"] = serde_json::json!(id);
-                    backlog.push(Ok(sse(&LiveEvent {
-                        kind: "step",
-                        run_id: Some(id.clone()),
-                        data,
-                    })));
+                    backlog.push(Ok(sse(&LiveEvent::step(id, &st))));
                 }
             }
             Err(e) => return internal(e),

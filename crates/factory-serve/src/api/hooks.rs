@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -56,7 +55,7 @@ pub async fn github(State(s): S, headers: HeaderMap, body: Bytes) -> Response {
             if let Err(why) = our_run(&s, &t) {
                 return axum::Json(json!({"ignored": why})).into_response();
             }
-            match accept(&s, t).await {
+            match super::queue(&s, t) {
                 Ok(e) => accepted(&e),
                 Err(r) => r.into_response(),
             }
@@ -158,10 +157,7 @@ pub async fn alertmanager(State(s): S, headers: HeaderMap, body: Bytes) -> Respo
     let Some(token) = &s.config.alertmanager_token else {
         return not_configured("Alertmanager notifications", "--alertmanager-token-file");
     };
-    let given = header_str(&headers, header::AUTHORIZATION.as_str())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+    if !super::bearer(&headers).is_some_and(|given| super::same_secret(given, token)) {
         return error(
             StatusCode::UNAUTHORIZED,
             "this needs `Authorization: Bearer <token>` with the Alertmanager token (--alertmanager-token-file)".into(),

@@ -76,17 +76,26 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
+/// `given` is the secret `want`, compared in constant time; an empty one
+/// never is.
+pub(crate) fn same_secret(given: &str, want: &str) -> bool {
+    !given.is_empty() && bool::from(given.as_bytes().ct_eq(want.as_bytes()))
+}
+
+/// The token of `Authorization: Bearer <token>`, if the request has one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+}
+
 /// Whether the request carries the service's token: as
 /// `Authorization: Bearer <token>`, or as the dashboard's cookie. Compared
 /// in constant time.
 pub(crate) fn authorized(s: &Service, headers: &HeaderMap) -> bool {
-    let want = s.config.token.as_bytes();
-    let matches = |given: &str| !given.is_empty() && bool::from(given.as_bytes().ct_eq(want));
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if bearer.is_some_and(matches) {
+    let matches = |given: &str| same_secret(given, &s.config.token);
+    if bearer(headers).is_some_and(matches) {
         return true;
     }
     headers
@@ -141,18 +150,22 @@ impl IntoResponse for Refused {
 /// Accept a task. Its spec is read first by its intake adapter (sandboxed,
 /// as a run will read it): a spec no adapter reads is refused now, and the
 /// task's title and keys (its failing tests; its title and scope) come
-/// from what the adapter made of it. Then it is queued, or recognised as
-/// work already accepted; a worker is woken when it is new.
+/// from what the adapter made of it. Then it is [`queue`]d.
 pub(crate) async fn accept(s: &Service, t: NewTask) -> Result<Enqueued, Refused> {
     let mut t = t;
-    if t.format != crate::queue::FEEDBACK {
-        let fmt = (t.format != "auto").then_some(t.format.as_str());
-        let read = factory_orchestrator::intake::intake(&s.host, &t.spec, &t.source, fmt)
-            .await
-            .map_err(|e| Refused::Spec(e.to_string()))?;
-        t.title = read.task.title.clone();
-        t.keys = crate::dedupe::keys(&t.repo, &read.task, &t.spec);
-    }
+    let fmt = (t.format != "auto").then_some(t.format.as_str());
+    let read = factory_orchestrator::intake::intake(&s.host, &t.spec, &t.source, fmt)
+        .await
+        .map_err(|e| Refused::Spec(e.to_string()))?;
+    t.title = read.task.title.clone();
+    t.keys = crate::dedupe::keys(&t.repo, &read.task, &t.spec);
+    queue(s, t)
+}
+
+/// Queue a task, or recognise it as work already accepted; a worker is
+/// woken when it is new. (A spec goes through [`accept`]; review feedback,
+/// which is no spec, comes here directly.)
+pub(crate) fn queue(s: &Service, t: NewTask) -> Result<Enqueued, Refused> {
     let e = s.queue.enqueue(t)?;
     if let Enqueued::Queued { .. } = &e {
         s.wake.notify_one();

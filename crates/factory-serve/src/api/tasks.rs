@@ -46,24 +46,6 @@ pub async fn post(
         );
     }
     let format = get("format").unwrap_or_else(|| "auto".into());
-    if format != "auto" {
-        match factory_orchestrator::intake::adapters(&s.host) {
-            Ok(list) if list.iter().any(|(_, f, _)| *f == format) => {}
-            Ok(list) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "unknown format `{format}`; installed intake formats: {} (or auto)",
-                        list.iter()
-                            .map(|(_, f, _)| f.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            }
-            Err(e) => return internal(e),
-        }
-    }
     let Ok(spec) = String::from_utf8(body.to_vec()) else {
         return error(StatusCode::BAD_REQUEST, "the spec is not UTF-8 text".into());
     };

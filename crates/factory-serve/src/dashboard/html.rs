@@ -3,22 +3,8 @@
 //! roles, not from the operator.
 
 use factory_orchestrator::outcome::GateResult;
+pub use factory_orchestrator::report::{esc, hms, usd};
 use std::fmt::Write as _;
-
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '&' => o.push_str("&amp;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 pub fn short(commit: &str) -> &str {
     &commit[..commit.len().min(12)]
@@ -37,10 +23,6 @@ pub fn age(ms: i64) -> String {
         3600..86400 => format!("{}h ago", s / 3600),
         _ => format!("{}d ago", s / 86400),
     }
-}
-
-pub fn usd(micro: u64) -> String {
-    format!("${:.4}", micro as f64 / 1e6)
 }
 
 /// A diff, its added and removed lines coloured; at most `max` bytes.

@@ -102,11 +102,7 @@ async fn login(State(s): S, body: Bytes) -> Response {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let mut h = HeaderMap::new();
-    if let Ok(v) = format!("Bearer {token}").parse() {
-        h.insert(header::AUTHORIZATION, v);
-    }
-    if token.is_empty() || !authorized(&s, &h) || token.contains(';') {
+    if !crate::api::same_secret(&token, &s.config.token) || token.contains(';') {
         return (
             StatusCode::UNAUTHORIZED,
             Html(sign_in_html("That is not the service's token.")),

@@ -149,9 +149,7 @@ pub async fn page_of(s: &crate::Service, id: &str, notice: &str) -> Response {
         let _ = write!(
             o,
             "<tr class=step><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{} ms</td></tr>",
-            esc(factory_store::db::format_ms(st.ts)
-                .get(11..19)
-                .unwrap_or("")),
+            html::hms(st.ts),
             esc(&st.task_id),
             esc(&if st.kind == "role" {
                 format!("{} #{}", st.role, st.attempt)

@@ -149,9 +149,8 @@ pub fn route(
 
 /// The run a factory branch belongs to: `factory/r…` (not a subtask's).
 pub fn run_of_branch(head: &str) -> Option<&str> {
-    let id = head.strip_prefix("factory/")?;
-    (id.starts_with('r') && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric()))
-        .then_some(id)
+    head.strip_prefix("factory/")
+        .filter(|id| factory_orchestrator::valid_run_id(id))
 }
 
 /// A review on a pull request: feedback for the run whose branch it is.

@@ -397,21 +397,12 @@ impl SqliteQueue {
 
     /// The newest task where `cond` (on `?1` = `value`) holds.
     fn one(&self, cond: &str, value: &str) -> Result<Option<QueuedTask>, QueueError> {
-        let conn = self.conn();
-        let found = conn
-            .query_row(
+        Ok(self
+            .rows(
                 &format!("SELECT {COLS} FROM serve_tasks WHERE {cond} ORDER BY rowid DESC LIMIT 1"),
                 [value],
-                row,
-            )
-            .optional()?;
-        Ok(match found {
-            Some((mut t, _, _)) => {
-                SqliteQueue::complete(&conn, &mut t)?;
-                Some(t)
-            }
-            None => None,
-        })
+            )?
+            .pop())
     }
 }
 
