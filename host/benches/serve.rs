@@ -203,6 +203,7 @@ fn queue_throughput(dir: &Path, tasks: usize, threads: usize) -> (f64, f64) {
             spec: "# no-op\n".into(),
             title: format!("no-op {n}"),
             keys: vec![format!("title:acme/calc:no op task {n}")],
+            trust: None,
         })
         .unwrap();
     }

@@ -43,8 +43,11 @@ async fn fix_on_work(ctx: &Ctx, t: &TaskRow, title: &str) -> Result<(), RunFailu
     let out: CoderOutput = ctx
         .step(&t.id, Kind::Coder, t.attempts, &input, &access)
         .await?;
-    git::commit_all(&ctx.work, &format!("{title}\n\n{}", out.summary))
-        .map_err(|e| RunFailure::Failed(e.to_string()))?;
+    git::commit_all(
+        &ctx.work,
+        &ctx.with_trailer(format!("{title}\n\n{}", out.summary)),
+    )
+    .map_err(|e| RunFailure::Failed(e.to_string()))?;
     Ok(())
 }
 
@@ -211,8 +214,11 @@ pub async fn docs(ctx: &Ctx) -> Result<(), RunFailure> {
             &access,
         )
         .await?;
-    if let Some(after) =
-        git::commit_all(&ctx.work, &format!("docs: {}", out.summary)).map_err(fail)?
+    if let Some(after) = git::commit_all(
+        &ctx.work,
+        &ctx.with_trailer(format!("docs: {}", out.summary)),
+    )
+    .map_err(fail)?
     {
         // The documenter runs after the tests and the review: it may touch
         // documentation only, or its change is dropped whole.

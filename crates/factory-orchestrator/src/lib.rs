@@ -70,6 +70,17 @@ pub struct Ctx {
     pub progress: progress::ProgressSink,
 }
 
+/// The trailer every commit a run makes carries: delivery finds it in
+/// the target's history and does not deliver the run a second time.
+pub const RUN_TRAILER: &str = "Factory-Run";
+
+impl Ctx {
+    /// `message` with the run's trailer.
+    pub fn with_trailer(&self, message: String) -> String {
+        format!("{}\n\n{RUN_TRAILER}: {}", message.trim_end(), self.run_id)
+    }
+}
+
 /// Why a run stopped before delivery.
 #[derive(Debug)]
 pub enum RunFailure {

@@ -316,7 +316,13 @@ fn merge(ctx: &Ctx, s: &Subtask) -> Result<(), RunFailure> {
     let mut t = task_row(ctx, &s.id, SUBTASK_SEQ, &s.title);
     let branch = ctx.subtask_branch(&s.id);
     let fail = |e: git::GitError| RunFailure::Failed(e.to_string());
-    match git::merge(&ctx.work, &branch, &format!("merge {}: {}", s.id, s.title)).map_err(fail)? {
+    match git::merge(
+        &ctx.work,
+        &branch,
+        &ctx.with_trailer(format!("merge {}: {}", s.id, s.title)),
+    )
+    .map_err(fail)?
+    {
         Ok(head) => {
             ctx.note(
                 &s.id,

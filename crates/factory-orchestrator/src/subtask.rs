@@ -214,7 +214,8 @@ impl Ctx {
                 Ok(o) => o,
                 Err(e) => return Ended::Stopped(e.into()),
             };
-            let message = format!("{}: {}\n\n{}", sub.id, sub.title, out.summary);
+            let message =
+                self.with_trailer(format!("{}: {}\n\n{}", sub.id, sub.title, out.summary));
             let committed = match git::commit_all(&dir, &message) {
                 Ok(c) => c,
                 Err(e) => return Ended::Stopped(RunFailure::Failed(e.to_string())),

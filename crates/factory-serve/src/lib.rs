@@ -35,8 +35,8 @@ pub struct ServeConfig {
     /// The bearer token Alertmanager sends; without it
     /// `/hooks/alertmanager` answers 404.
     pub alertmanager_token: Option<String>,
-    /// `OWNER/NAME` → the repository's path.
-    pub repos: BTreeMap<String, PathBuf>,
+    /// `OWNER/NAME` → where the repository is.
+    pub repos: BTreeMap<String, RepoAt>,
     pub workers: usize,
     /// The label that makes an issue factory work.
     pub trigger_label: String,
@@ -44,6 +44,33 @@ pub struct ServeConfig {
     pub max_trust: Reach,
     /// Leases of a task before it is failed as a dead letter.
     pub max_attempts: u32,
+}
+
+/// Where a repository is: a path on this machine, or a git remote
+/// (`file://`, `ssh://`, `https://`) that runs work on in a clone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepoAt {
+    Path(PathBuf),
+    Url(String),
+}
+
+impl RepoAt {
+    /// The URL a worker elsewhere clones.
+    pub fn url(&self) -> String {
+        match self {
+            RepoAt::Path(p) => format!("file://{}", p.display()),
+            RepoAt::Url(u) => u.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for RepoAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RepoAt::Path(p) => write!(f, "{}", p.display()),
+            RepoAt::Url(u) => f.write_str(u),
+        }
+    }
 }
 
 /// The running service's shared state.
@@ -61,6 +88,8 @@ pub struct Service {
     pub running: Mutex<HashMap<String, Arc<tokio::sync::Notify>>>,
     /// Changes, for the SSE clients ([`live`]).
     pub live: tokio::sync::broadcast::Sender<live::LiveEvent>,
+    /// With `--queue nats://`: tasks go to workers over NATS.
+    pub scale: Option<Arc<nats::service::Link>>,
     /// Held while the service runs (one per factory home).
     _lock: std::fs::File,
 }
@@ -84,6 +113,16 @@ impl Service {
     /// runs. So at start every lease still held is a previous process's,
     /// and is ended: its task is taken again, resuming its run.
     pub fn open(host: Host, config: ServeConfig) -> Result<Arc<Service>, ServeError> {
+        Service::open_with(host, config, None)
+    }
+
+    /// The service, its tasks run by workers over NATS when `scale` is
+    /// given (none of its own), else by its own workers.
+    pub fn open_with(
+        host: Host,
+        config: ServeConfig,
+        scale: Option<Arc<nats::service::Link>>,
+    ) -> Result<Arc<Service>, ServeError> {
         let dir = host.home().root().join("serve");
         std::fs::create_dir_all(&dir).map_err(|e| ServeError::Io(dir.display().to_string(), e))?;
         let lock_path = dir.join("lock");
@@ -116,16 +155,29 @@ impl Service {
             spec_dir: dir.join("specs"),
             running: Mutex::new(HashMap::new()),
             live: live::channel(),
+            scale,
             _lock: lock,
         }))
     }
 
     /// Serve on `listener` (with `workers` workers) until the process ends.
     pub async fn serve(self: &Arc<Self>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        worker::spawn(self, self.config.workers)?;
+        match &self.scale {
+            Some(link) => link.spawn(self),
+            None => worker::spawn(self, self.config.workers)?,
+        }
         live::spawn(self);
         axum::serve(listener, api::router(self.clone())).await
     }
+}
+
+/// Why a queued task is not being taken, if the reason is that no worker
+/// connected over NATS takes the trust it needs.
+pub fn waiting(s: &Service, t: &queue::QueuedTask) -> Option<String> {
+    let link = s.scale.as_ref()?;
+    (t.state == queue::TaskState::Queued)
+        .then(|| link.waiting(nats::service::Link::trust_of(s, t)))
+        .flatten()
 }
 
 /// A worker's name: this process and its index.

@@ -160,18 +160,26 @@ async fn run(s: &Arc<Service>, lease: &Arc<Mutex<Lease>>) -> Result<RunSummary, 
         }
         None => {}
     }
-    let repo = s
-        .config
-        .repos
-        .get(&task.repo)
-        .cloned()
-        .ok_or_else(|| format!("repository `{}` is no longer mapped", task.repo))?;
+    let repo = match s.config.repos.get(&task.repo) {
+        Some(crate::RepoAt::Path(p)) => p.clone(),
+        // A remote: the run works in a clone, and delivery pushes.
+        Some(crate::RepoAt::Url(url)) => {
+            let (cache, url) = (s.spec_dir.with_file_name("clones"), url.clone());
+            tokio::task::spawn_blocking(move || {
+                orchestrator::git::remote::clone_or_fetch(&cache, &url)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?
+        }
+        None => return Err(format!("repository `{}` is no longer mapped", task.repo)),
+    };
     let spec = orchestrator::intake::write_spec(&s.spec_dir, &task.id, &task.spec)?;
     let opts = RunOptions {
         repo,
         spec,
         format: Some(task.format.clone()),
-        max_trust: Some(s.config.max_trust),
+        max_trust: Some(task_trust(task.trust.as_deref(), s.config.max_trust)),
         run_id: Some(run_id),
         ..Default::default()
     };
@@ -223,6 +231,14 @@ async fn feedback(
         _ => orchestrator::resume(&s.host, &run_id, None, ProgressSink::default())
             .await
             .map_err(|e| format!("{e:#}")),
+    }
+}
+
+/// The trust a task's run may have: what it asked for, never above `max`.
+pub fn task_trust(asked: Option<&str>, max: Reach) -> Reach {
+    match asked.and_then(Reach::parse) {
+        Some(t) if t < max => t,
+        _ => max,
     }
 }
 

@@ -19,6 +19,7 @@ mod serve;
 mod supply;
 mod tool;
 mod trust;
+mod worker;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -100,6 +101,9 @@ enum Command {
     /// most at --max-trust, default draft); the API and a live dashboard
     /// show tasks and runs and take approvals.
     Serve(serve::ServeArgs),
+    /// Run tasks from a `factory serve --queue nats://` service on this
+    /// machine: pull by trust level, run in a clone, push, report back.
+    Worker(worker::WorkerArgs),
     /// Signing keys for the plugins you publish (`factory key generate`).
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -215,6 +219,7 @@ pub fn main() -> ExitCode {
             Command::Role(c) => role::run(c).await,
             Command::Mcp(a) => mcp::run(a).await,
             Command::Serve(a) => serve::run(a).await,
+            Command::Worker(a) => worker::run(a).await,
             Command::Key(c) => keys::key(c),
             Command::Signer(c) => keys::signer(c),
             Command::New(a) => new::run(a),

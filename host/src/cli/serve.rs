@@ -5,7 +5,7 @@ use super::{EXIT_USAGE, Failure, fail, open_service_host};
 use anyhow::{Context, anyhow};
 use clap::Args;
 use factory_host::orchestrator::config::Reach;
-use factory_serve::{ServeConfig, Service};
+use factory_serve::{RepoAt, ServeConfig, Service};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,8 +44,16 @@ serve.toml may hold the same settings (flags win):
   workers = 2
   max_trust = \"draft\"
   trigger_label = \"factory\"
+  queue = \"nats://127.0.0.1:4222\"
+  nats_creds = \"/etc/factory/service.creds\"
   [repos]
   \"acme/calc\" = \"/srv/repos/calc\"
+  \"acme/web\" = \"ssh://git@git.example.com/acme/web.git\"
+
+Scale-out (docs/scale-out.md): with --queue nats://HOST:PORT, accepted tasks go
+to a JetStream work queue by the trust they need (tasks.<level>); `factory
+worker`s on any machine run them and report back; this service ingests their
+reports, so the API and the dashboard look the same.
 
 Example:
   factory serve --listen 127.0.0.1:8080 --token-file ~/.factory-token \\
@@ -73,9 +81,18 @@ pub struct ServeArgs {
     /// /hooks/alertmanager answers 404.
     #[arg(long, value_name = "FILE")]
     alertmanager_token_file: Option<PathBuf>,
-    /// A repository the service works on: OWNER/NAME=PATH (repeatable).
-    #[arg(long, value_name = "OWNER/NAME=PATH")]
+    /// A repository the service works on (repeatable): OWNER/NAME=PATH, or
+    /// OWNER/NAME=URL for a git remote (file://, ssh://, https://) that
+    /// runs work on in a clone and deliver to by push.
+    #[arg(long, value_name = "OWNER/NAME=PATH|URL")]
     repo: Vec<String>,
+    /// Publish accepted tasks to NATS JetStream (nats://HOST:PORT) for
+    /// `factory worker`s to run, instead of running them here.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    queue: Option<String>,
+    /// A NATS credentials file (.creds) for --queue.
+    #[arg(long, value_name = "FILE", requires = "queue")]
+    nats_creds: Option<PathBuf>,
     /// Runs at once (default 2; 0 accepts work without running it).
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -102,8 +119,10 @@ struct FileConfig {
     workers: Option<usize>,
     max_trust: Option<String>,
     trigger_label: Option<String>,
+    queue: Option<String>,
+    nats_creds: Option<PathBuf>,
     #[serde(default)]
-    repos: BTreeMap<String, PathBuf>,
+    repos: BTreeMap<String, String>,
 }
 
 pub async fn run(a: ServeArgs) -> Result<(), Failure> {
@@ -127,19 +146,21 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
         ))
     })?;
     let mut repos = BTreeMap::new();
-    for (name, path) in file.repos {
+    for (name, at) in file.repos {
         repos.insert(
             check_name(&name).map_err(usage)?,
-            canonical(&path).map_err(usage)?,
+            repo_at(&at).map_err(usage)?,
         );
     }
     for r in &a.repo {
-        let (name, path) = r
-            .split_once('=')
-            .ok_or_else(|| usage(anyhow!("--repo {r}: expected OWNER/NAME=PATH")))?;
+        let (name, at) = r.split_once('=').ok_or_else(|| {
+            usage(anyhow!(
+                "--repo {r}: expected OWNER/NAME=PATH or OWNER/NAME=URL"
+            ))
+        })?;
         repos.insert(
             check_name(name).map_err(usage)?,
-            canonical(Path::new(path)).map_err(usage)?,
+            repo_at(at).map_err(|e| usage(anyhow!("--repo {r}: {e}")))?,
         );
     }
     if repos.is_empty() {
@@ -186,15 +207,38 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|e| usage(anyhow!("cannot listen on {listen}: {e}")))?;
     let addr = listener.local_addr().context("the listening address")?;
-    let service = Service::open(host, config.clone()).map_err(|e| usage(e.into()))?;
+    let queue = a.queue.or(file.queue);
+    let scale = match &queue {
+        Some(url) => {
+            if !url.starts_with("nats://") && !url.starts_with("tls://") {
+                return Err(usage(anyhow!(
+                    "--queue {url}: expected nats://HOST:PORT (without --queue, the embedded queue)"
+                )));
+            }
+            let creds = a.nats_creds.or(file.nats_creds);
+            let link = factory_serve::nats::service::Link::open(
+                url,
+                creds.as_deref(),
+                &super::worker::nats_settings().map_err(usage)?,
+            )
+            .await
+            .with_context(|| format!("--queue {url}"))?;
+            Some(link)
+        }
+        None => None,
+    };
+    let service = Service::open_with(host, config.clone(), scale).map_err(|e| usage(e.into()))?;
+    let how = match &queue {
+        Some(url) => format!("tasks to workers over {url}"),
+        None => format!("{} workers", config.workers),
+    };
     eprintln!(
-        "factory serve: listening on http://{addr} ({} workers, runs at most {}); repositories: {}",
-        config.workers,
+        "factory serve: listening on http://{addr} ({how}, runs at most {}); repositories: {}",
         config.max_trust.name(),
         config
             .repos
             .iter()
-            .map(|(n, p)| format!("{n}={}", p.display()))
+            .map(|(n, p)| format!("{n}={p}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -217,6 +261,16 @@ fn check_name(name: &str) -> anyhow::Result<String> {
     } else {
         Err(anyhow!("`{name}` is not OWNER/NAME"))
     }
+}
+
+/// A path (made absolute, a git repository), or a remote URL factory
+/// takes.
+fn repo_at(at: &str) -> anyhow::Result<RepoAt> {
+    if at.contains("://") {
+        factory_host::orchestrator::git::remote::check_url(at).map_err(|e| anyhow!(e))?;
+        return Ok(RepoAt::Url(at.to_string()));
+    }
+    Ok(RepoAt::Path(canonical(Path::new(at))?))
 }
 
 fn canonical(path: &Path) -> anyhow::Result<PathBuf> {

@@ -40,7 +40,7 @@ pub fn up_to(
     Ok(git::merge(
         &ctx.work,
         target_tip,
-        &format!("merge {} into {}", ctx.target, ctx.branch),
+        &ctx.with_trailer(format!("merge {} into {}", ctx.target, ctx.branch)),
     )?
     .map_err(|files| {
         format!(

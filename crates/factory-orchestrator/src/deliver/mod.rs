@@ -18,6 +18,7 @@ pub use super::outcome::GateResult;
 
 mod gates;
 pub mod merge;
+mod remote;
 use super::outcome::{Delivery, RunResult};
 pub use gates::check;
 
@@ -35,6 +36,8 @@ pub async fn gates_and_deliver(
         lines,
     } = gates::check(ctx, &review, &tip, ctx.trust >= Reach::AutoMerge).await?;
     let g = &ctx.cfg.gates;
+    // A worker's clone: delivery goes to the git remote.
+    let remote = git::remote::is_clone(&ctx.repo);
 
     // Write the evidence whatever happens next (the patch is written).
     let pr = pull_request(ctx, &review, &gates, &changed, lines, &tip);
@@ -119,7 +122,11 @@ pub async fn gates_and_deliver(
         let _ = git::git(&ctx.repo, &["branch", "-D", &ctx.branch]);
     } else if merge {
         let _serial = merge::lock_target(&ctx.repo, &ctx.target).await;
-        let merged = merge::into_target(ctx, &tip).map_err(fail)?;
+        let merged = if remote {
+            remote::into_target(ctx, &review, &tip).await?
+        } else {
+            merge::into_target(ctx, &tip).map_err(fail)?
+        };
         match merged {
             Ok(commit) => {
                 result.delivery = Delivery::Merged;
@@ -156,6 +163,9 @@ pub async fn gates_and_deliver(
             format!("pull-request record for {}: {why_not}", ctx.branch),
             String::new(),
         );
+    }
+    if remote && ctx.trust != Reach::ReadOnly {
+        remote::push_branch(ctx)?;
     }
     if ctx.trust == Reach::Full && result.delivery == Delivery::Merged {
         let out = deploy(ctx).await?;

@@ -134,6 +134,13 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
             ),
         )
     })?;
+    run_noted(&git_dir, dir, args)
+}
+
+/// git with `git_dir` on `dir`; a command that may move refs has its moves
+/// noted as the host's own.
+pub(super) fn run_noted(git_dir: &Path, dir: &Path, args: &[&str]) -> Result<String, GitError> {
+    let git_dir = git_dir.to_path_buf();
     let mutating = args.first().is_some_and(|a| MOVES_REFS.contains(a));
     // While a command that may move refs runs (and until its moves are
     // noted), no step's ref check reads the refs: see [`refs`].
@@ -154,7 +161,7 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
 /// Subcommands that may move refs: the host notes what each of its own
 /// moved, so that a step of one run is not taken for an attack because
 /// another run (in this process) committed, branched or delivered.
-const MOVES_REFS: [&str; 15] = [
+const MOVES_REFS: &[&str] = &[
     "commit",
     "merge",
     "reset",
@@ -170,6 +177,8 @@ const MOVES_REFS: [&str; 15] = [
     "pull",
     "revert",
     "am",
+    // A push updates the remote-tracking ref.
+    "push",
 ];
 
 /// Held shared by each of the host's git commands that may move refs, from

@@ -54,14 +54,10 @@ fn slot(cache: &Path, url: &str) -> PathBuf {
 }
 
 /// git in `dir` (a clone this module made), with the host's settings.
+/// A fetch or push is noted as the host's own move, so a concurrent run's
+/// ref check on the clone does not take it for a step's.
 fn in_clone(dir: &Path, args: &[&str]) -> Result<String, GitError> {
-    let mut c = command();
-    c.arg("--git-dir")
-        .arg(dir.join(".git"))
-        .arg("--work-tree")
-        .arg(dir);
-    c.current_dir(dir);
-    output(c, args)
+    super::run_noted(&dir.join(".git"), dir, args)
 }
 
 /// A clone of `url` under `cache`, fetched now: its directory. The clone
@@ -109,8 +105,89 @@ pub fn clone_or_fetch(cache: &Path, url: &str) -> Result<PathBuf, GitError> {
                 &dir.display().to_string(),
             ],
         )?;
+        // The clone's own checkout is never worked in (runs use worktrees):
+        // detached, so that no branch is checked out there; and marked, so
+        // that delivery pushes to the remote (see [`is_clone`]).
+        in_clone(&dir, &["checkout", "-q", "--detach"])?;
+        in_clone(&dir, &["config", MARK, "origin"])?;
     }
     Ok(dir)
+}
+
+/// The git setting that marks a clone made by [`clone_or_fetch`].
+const MARK: &str = "factory.remote";
+
+/// Whether `repo` is a clone [`clone_or_fetch`] made: delivery then pushes
+/// to its remote rather than only moving the local branch.
+pub fn is_clone(repo: &Path) -> bool {
+    repo.join(".git").is_dir()
+        && in_clone(repo, &["config", "--get", MARK]).is_ok_and(|v| v.trim() == "origin")
+}
+
+/// Fetch the remote's `branch` now; where it is (None: not there).
+pub fn fetch_branch(clone: &Path, branch: &str) -> Result<Option<String>, GitError> {
+    let spec = format!("+refs/heads/{branch}:refs/remotes/origin/{branch}");
+    match in_clone(clone, &["fetch", "-q", "origin", &spec]) {
+        Ok(_) => remote_tip(clone, branch).map(Some),
+        Err(_) if remote_now(clone, branch)?.is_none() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The commit in `tip`'s history that `run_id` made, if any (its
+/// `Factory-Run` trailer): that run was delivered there already.
+pub fn run_commit_in(clone: &Path, tip: &str, run_id: &str) -> Result<Option<String>, GitError> {
+    let grep = format!("--grep=^Factory-Run: {run_id}$");
+    let out = in_clone(clone, &["log", "-1", "--format=%H", &grep, tip])?;
+    Ok(Some(out.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+/// Where a run's branches are kept on the remote while it runs, for the
+/// worker that takes it over: outside `refs/heads`, so the run's branch
+/// proper is pushed once, at delivery.
+fn checkpoint_spec(run_id: &str, to_remote: bool) -> String {
+    let local = format!("refs/heads/factory/{run_id}*");
+    let remote = format!("refs/factory-wip/factory/{run_id}*");
+    if to_remote {
+        format!("+{local}:{remote}")
+    } else {
+        format!("+{remote}:{local}")
+    }
+}
+
+/// Save the run's branches (`factory/ID` and its subtasks') on the remote.
+pub fn push_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
+    in_clone(
+        clone,
+        &["push", "-q", "origin", &checkpoint_spec(run_id, true)],
+    )
+    .map(|_| ())
+}
+
+/// Take the run's branches as another worker saved them, if it did.
+pub fn fetch_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
+    in_clone(
+        clone,
+        &["fetch", "-q", "origin", &checkpoint_spec(run_id, false)],
+    )
+    .map(|_| ())
+}
+
+/// Remove the run's saved branches from the remote (the run ended).
+pub fn drop_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
+    let pattern = format!("refs/factory-wip/factory/{run_id}*");
+    let listed = in_clone(clone, &["ls-remote", "origin", &pattern])?;
+    let refs: Vec<String> = listed
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(_, r)| format!(":{r}"))
+        .collect();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let mut args = vec!["push", "-q", "origin"];
+    args.extend(refs.iter().map(String::as_str));
+    in_clone(clone, &args).map(|_| ())
 }
 
 /// The commit `branch` is at on the remote, as last fetched.

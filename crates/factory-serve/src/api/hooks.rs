@@ -82,8 +82,19 @@ fn our_run(s: &crate::Service, t: &crate::queue::NewTask) -> Result<(), String> 
         .run(run_id)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no run `{run_id}` here"))?;
-    let mapped = s.config.repos.get(&t.repo).map(|p| p.display().to_string());
-    if mapped.as_deref() != Some(run.repo.as_str()) {
+    // The run is this service's on that repository (or on a clone of it,
+    // for a remote).
+    let mapped = match s.config.repos.get(&t.repo) {
+        Some(crate::RepoAt::Path(p)) => p.display().to_string() == run.repo,
+        Some(crate::RepoAt::Url(_)) => s
+            .queue
+            .by_run(run_id)
+            .ok()
+            .flatten()
+            .is_some_and(|q| q.repo == t.repo),
+        None => false,
+    };
+    if !mapped {
         return Err(format!("run {run_id} is not on {}", t.repo));
     }
     Ok(())

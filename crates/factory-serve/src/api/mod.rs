@@ -169,6 +169,9 @@ pub(crate) fn queue(s: &Service, t: NewTask) -> Result<Enqueued, Refused> {
     let e = s.queue.enqueue(t)?;
     if let Enqueued::Queued { .. } = &e {
         s.wake.notify_one();
+        if let Some(link) = &s.scale {
+            link.publish_soon();
+        }
     }
     Ok(e)
 }

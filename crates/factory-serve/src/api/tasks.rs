@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-/// `POST /api/tasks?repo=OWNER/NAME[&format=F]`: the body is the spec. An
+/// `POST /api/tasks?repo=OWNER/NAME[&format=F][&trust=LEVEL]`: the body is
+/// the spec; `trust` lowers the run's trust below the service's
+/// `--max-trust` (never above it). An
 /// `Idempotency-Key` header makes a retried request the same task.
 pub async fn post(
     State(s): S,
@@ -46,6 +48,30 @@ pub async fn post(
         );
     }
     let format = get("format").unwrap_or_else(|| "auto".into());
+    let trust = match get("trust") {
+        None => None,
+        Some(t) => match factory_orchestrator::config::Reach::parse(&t) {
+            Some(r) if r <= s.config.max_trust => Some(r),
+            Some(r) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "trust {} is above this service's --max-trust {}",
+                        r.name(),
+                        s.config.max_trust.name()
+                    ),
+                );
+            }
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "`{t}` is not a trust level: read-only, draft, auto-merge, scoped or full"
+                    ),
+                );
+            }
+        },
+    };
     let Ok(spec) = String::from_utf8(body.to_vec()) else {
         return error(StatusCode::BAD_REQUEST, "the spec is not UTF-8 text".into());
     };
@@ -71,6 +97,7 @@ pub async fn post(
             spec,
             title: String::new(),
             keys: Vec::new(),
+            trust,
         },
     )
     .await
@@ -89,7 +116,19 @@ pub async fn list(State(s): S, RawQuery(raw): RawQuery) -> Response {
         .unwrap_or(100usize)
         .min(1000);
     match s.queue.list(limit) {
-        Ok(tasks) => axum::Json(tasks).into_response(),
+        Ok(tasks) => {
+            let shown: Vec<Value> = tasks
+                .iter()
+                .map(|t| {
+                    let mut v = serde_json::to_value(t).unwrap_or_default();
+                    if let Some(w) = crate::waiting(&s, t) {
+                        v["waiting"] = Value::String(w);
+                    }
+                    v
+                })
+                .collect();
+            axum::Json(shown).into_response()
+        }
         Err(e) => internal(e),
     }
 }
@@ -100,6 +139,9 @@ pub async fn get(State(s): S, Path(id): Path<String>) -> Response {
         Ok(Some(t)) => {
             // One task shows its spec too (the listing leaves it out).
             let mut v = serde_json::to_value(&t).unwrap_or_default();
+            if let Some(w) = crate::waiting(&s, &t) {
+                v["waiting"] = Value::String(w);
+            }
             v["spec"] = Value::String(t.spec);
             axum::Json(v).into_response()
         }

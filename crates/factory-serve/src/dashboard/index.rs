@@ -43,9 +43,19 @@ fn render(s: &Service) -> Result<String, String> {
         o.push_str("<tr><td colspan=7 class=meta>Nothing accepted yet.</td></tr>");
     }
     for t in &tasks {
+        // Where it is: the worker running it, or why nobody takes it.
+        let whereabouts = match (t.state, &t.worker) {
+            (crate::queue::TaskState::Queued, _) => crate::waiting(s, t)
+                .map(|w| format!("<br><span class=waiting>{}</span>", esc(&w)))
+                .unwrap_or_default(),
+            (crate::queue::TaskState::Running, Some(w)) => {
+                format!("<br><span class=meta>on {}</span>", esc(w))
+            }
+            _ => String::new(),
+        };
         let _ = write!(
             o,
-            "<tr class=task data-task=\"{id}\"><td><code>{id}</code></td><td>{}</td><td>{}</td><td class=\"state {st}\" title=\"{}\">{st}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=task data-task=\"{id}\"><td><code>{id}</code></td><td>{}</td><td>{}</td><td class=\"state {st}\" title=\"{}\">{st}{whereabouts}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&t.title),
             esc(&t.source),
             esc(&t.reason),

@@ -157,6 +157,7 @@ fn alert(a: &Value, repos: &[String]) -> Result<Alert, HookError> {
                 spec: brief,
                 title,
                 keys: Vec::new(),
+                trust: None,
             }))
         }
         other => Err(HookError::Malformed(format!(

@@ -144,6 +144,7 @@ pub fn route(
         spec: spec.to_string(),
         title,
         keys: Vec::new(),
+        trust: None,
     }))
 }
 
@@ -260,6 +261,7 @@ fn review(
         .take(200)
         .collect(),
         keys: Vec::new(),
+        trust: None,
     }))
 }
 

@@ -161,6 +161,7 @@ fn event(p: &Value, repos: &[String]) -> Result<Action, HookError> {
         spec: spec.to_string(),
         title: title(rest),
         keys: Vec::new(),
+        trust: None,
     }))
 }
 
@@ -197,6 +198,7 @@ fn command(body: &[u8], repos: &[String]) -> Result<Action, HookError> {
         spec: spec.to_string(),
         title: title(rest),
         keys: Vec::new(),
+        trust: None,
     }))
 }
 

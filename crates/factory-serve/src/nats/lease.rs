@@ -163,6 +163,23 @@ impl Leases {
             .is_ok())
     }
 
+    /// Let go of the lease with `fence`, if it is still that one.
+    pub async fn release_fence(&self, task: &str, fence: u64) -> Result<bool, NatsError> {
+        let Some((e, revision)) = self.get(task).await? else {
+            return Ok(false);
+        };
+        if e.fence != fence {
+            return Ok(false);
+        }
+        let entry = Entry { until: 0, ..e };
+        let body = serde_json::to_vec(&entry).map_err(js_err)?;
+        Ok(self
+            .kv
+            .update(key(task), body.into(), revision)
+            .await
+            .is_ok())
+    }
+
     /// Whether `fence` is the live lease of `task` (what the service checks
     /// before it takes a worker's event, and delivery before it pushes).
     pub async fn holds(&self, task: &str, fence: u64) -> Result<bool, NatsError> {

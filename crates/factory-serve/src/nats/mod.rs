@@ -17,6 +17,10 @@
 //! - **Events** from workers go to a stream of their own ([`EVENTS`]).
 
 pub mod lease;
+pub mod rows;
+pub mod service;
+pub mod wire;
+pub mod worker;
 
 use async_nats::jetstream::{self, consumer::pull, stream};
 use factory_orchestrator::config::Reach;
@@ -37,6 +41,12 @@ pub const DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 pub const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Deliveries of a task before it is a dead letter.
 pub const MAX_DELIVER: i64 = 3;
+/// The stream that keeps the max-deliveries advisories ([`DEAD_LETTERS`])
+/// until the service has recorded each.
+pub const DEAD: &str = "FACTORY_DEAD";
+/// How long workers' reports are kept (a worker taking a run over reads
+/// them back).
+pub const EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Where NATS reports a task that reached [`MAX_DELIVER`].
 pub const DEAD_LETTERS: &str = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.FACTORY_TASKS.>";
 
@@ -171,6 +181,16 @@ impl Nats {
             .get_or_create_stream(stream::Config {
                 name: EVENTS.into(),
                 subjects: vec!["events.>".into()],
+                storage: stream::StorageType::File,
+                max_age: EVENTS_KEPT,
+                ..Default::default()
+            })
+            .await
+            .map_err(js_err)?;
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: DEAD.into(),
+                subjects: vec![DEAD_LETTERS.into()],
                 storage: stream::StorageType::File,
                 ..Default::default()
             })

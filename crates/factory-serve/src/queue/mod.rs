@@ -51,6 +51,8 @@ pub struct NewTask {
     /// failing tests, `title:…` for a near-identical title): a new task
     /// sharing one with an open or recent task is linked to it.
     pub keys: Vec<String>,
+    /// The trust its run may have (None: the service's `--max-trust`).
+    pub trust: Option<factory_orchestrator::config::Reach>,
 }
 
 /// What became of an enqueue.
@@ -147,6 +149,9 @@ pub struct QueuedTask {
     pub notes: Vec<TaskNote>,
     pub created: i64,
     pub updated: i64,
+    /// The trust its run may have, if it asked for less than the
+    /// service's `--max-trust`.
+    pub trust: Option<String>,
 }
 
 /// A note on a task.
@@ -189,6 +194,25 @@ pub trait Queue: Send + Sync {
     fn cancel(&self, id: &str, reason: &str) -> Result<Option<TaskState>, QueueError>;
     /// Add a note to the newest task about `subject`; its id, if any.
     fn annotate(&self, subject: &str, note: &str) -> Result<Option<String>, QueueError>;
+    /// Add a note to task `id`.
+    fn note(&self, id: &str, note: &str) -> Result<(), QueueError>;
+    /// Scale-out: the run task `id` will have (`run_id`, or the one chosen
+    /// before); None if there is no such task.
+    fn assign_run(&self, id: &str, run_id: &str) -> Result<Option<String>, QueueError>;
+    /// Scale-out: a remote worker claimed the task with `fence` (from the
+    /// lease bucket); false for a fence no newer than the last claim's, or
+    /// a task that ended.
+    fn remote_claim(&self, id: &str, worker: &str, fence: u64) -> Result<bool, QueueError>;
+    /// Scale-out: the worker holding `fence` ended the task.
+    fn remote_end(
+        &self,
+        id: &str,
+        fence: u64,
+        state: TaskState,
+        reason: &str,
+    ) -> Result<bool, QueueError>;
+    /// Scale-out: no worker could end the task (a dead letter): failed.
+    fn dead_letter(&self, id: &str, reason: &str) -> Result<bool, QueueError>;
     fn get(&self, id: &str) -> Result<Option<QueuedTask>, QueueError>;
     /// The task that started run `run_id`.
     fn by_run(&self, run_id: &str) -> Result<Option<QueuedTask>, QueueError>;

@@ -60,7 +60,7 @@ const COVERS: &str =
 /// subject (a failed one does not: its subject may be tried again).
 const RECENT: Duration = Duration::from_secs(24 * 3600);
 
-const COLS: &str = "id, source, delivery, subject, repo, format, spec, title, state, attempts, run_id, reason, worker, created, updated, fence, lease_until";
+const COLS: &str = "id, source, delivery, subject, repo, format, spec, title, state, attempts, run_id, reason, worker, created, updated, fence, lease_until, trust";
 
 pub struct SqliteQueue {
     conn: Mutex<Connection>,
@@ -73,6 +73,13 @@ impl SqliteQueue {
     pub fn open(path: &Path, max_attempts: u32) -> Result<SqliteQueue, QueueError> {
         let conn = factory_store::db::open(path)?;
         conn.execute_batch(SCHEMA)?;
+        // Added with the scale-out: the trust a task asks for.
+        match conn.execute("ALTER TABLE serve_tasks ADD COLUMN trust TEXT", []) {
+            Err(rusqlite::Error::SqliteFailure(_, Some(m))) if m.contains("duplicate column") => {}
+            r => {
+                r?;
+            }
+        }
         Ok(SqliteQueue {
             conn: Mutex::new(conn),
             max_attempts: max_attempts.max(1),
@@ -124,6 +131,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(QueuedTask, u64, i64)> {
             notes: Vec::new(),
             created: r.get(13)?,
             updated: r.get(14)?,
+            trust: r.get(17)?,
         },
         r.get::<_, i64>(15)? as u64,
         r.get(16)?,
@@ -190,9 +198,9 @@ impl Queue for SqliteQueue {
         }
         let id = new_id();
         tx.execute(
-            "INSERT INTO serve_tasks(id, source, delivery, subject, repo, format, spec, title, state, created, updated)
-             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'queued',?9,?9)",
-            params![id, t.source, t.delivery, t.subject, t.repo, t.format, t.spec, t.title, now],
+            "INSERT INTO serve_tasks(id, source, delivery, subject, repo, format, spec, title, state, created, updated, trust)
+             VALUES(?1,?2,?3,?4,?5,?6,?7,?8,'queued',?9,?9,?10)",
+            params![id, t.source, t.delivery, t.subject, t.repo, t.format, t.spec, t.title, now, t.trust.map(|r| r.name())],
         )?;
         for k in &t.keys {
             tx.execute(
@@ -324,6 +332,28 @@ impl Queue for SqliteQueue {
         Ok(Some(state))
     }
 
+    fn assign_run(&self, id: &str, run_id: &str) -> Result<Option<String>, QueueError> {
+        self.assign_run_(id, run_id)
+    }
+    fn remote_claim(&self, id: &str, worker: &str, fence: u64) -> Result<bool, QueueError> {
+        self.remote_claim_(id, worker, fence)
+    }
+    fn remote_end(
+        &self,
+        id: &str,
+        fence: u64,
+        state: TaskState,
+        reason: &str,
+    ) -> Result<bool, QueueError> {
+        self.remote_end_(id, fence, state, reason)
+    }
+    fn dead_letter(&self, id: &str, reason: &str) -> Result<bool, QueueError> {
+        self.dead_letter_(id, reason)
+    }
+    fn note(&self, id: &str, note: &str) -> Result<(), QueueError> {
+        self.note_(id, note)
+    }
+
     fn annotate(&self, subject: &str, note: &str) -> Result<Option<String>, QueueError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -406,5 +436,6 @@ impl SqliteQueue {
     }
 }
 
+mod scale;
 #[cfg(test)]
 mod tests;
