@@ -4,6 +4,11 @@
 //! `in_progress`, dead letters on the max-deliveries advisory, leases by
 //! compare-and-swap with fencing, and a NATS restart losing nothing.
 
+#[path = "../common.rs"]
+#[allow(dead_code)]
+mod common;
+mod scale;
+
 use factory_host::orchestrator::config::Reach;
 use factory_serve::nats::lease::LeaseError;
 use factory_serve::nats::{self, Nats, Settings, TaskMessage};

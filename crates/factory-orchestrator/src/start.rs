@@ -142,8 +142,12 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
         opts.record.as_deref(),
     )?;
 
+    // A worker's clone of a remote: the remote's default branch as it was
+    // just fetched (its checkout is detached; delivery pushes).
+    let clone = git::remote::is_clone(&repo);
     let target = match &cfg.target_branch {
         Some(t) => t.clone(),
+        None if clone => git::remote::default_branch(&repo)?,
         None => git::current_branch(&repo).ok_or_else(|| {
             RunError::Setup(
                 "the repository has no branch checked out; set target_branch in factory.toml"
@@ -151,7 +155,11 @@ pub async fn start(host: &Host, opts: RunOptions) -> Result<RunSummary, RunError
             )
         })?,
     };
-    let base = git::rev(&repo, &target)?;
+    let base = if clone {
+        git::remote::remote_tip(&repo, &target)?
+    } else {
+        git::rev(&repo, &target)?
+    };
     let id = match opts.run_id.clone() {
         Some(id) if valid_run_id(&id) => id,
         Some(id) => {

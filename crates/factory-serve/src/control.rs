@@ -50,6 +50,12 @@ impl Service {
                 before.as_str()
             )));
         }
+        // Over NATS: the task's lease is ended for good, so the worker
+        // running it stops at its next renewal and no worker takes it.
+        if let Some(link) = &self.scale {
+            let leases = link.nats.leases().await.map_err(|e| failed(&e))?;
+            leases.cancel(id).await.map_err(|e| failed(&e))?;
+        }
         // A worker of this process running it lets go.
         let stop = self
             .running

@@ -203,6 +203,20 @@ pub fn remote_tip(clone: &Path, branch: &str) -> Result<String, GitError> {
     .to_string())
 }
 
+/// The remote's default branch (its `HEAD` when cloned).
+pub fn default_branch(clone: &Path) -> Result<String, GitError> {
+    let head = in_clone(clone, &["symbolic-ref", "-q", "refs/remotes/origin/HEAD"])?;
+    head.trim()
+        .strip_prefix("refs/remotes/origin/")
+        .map(str::to_string)
+        .ok_or_else(|| {
+            error(
+                &["symbolic-ref"],
+                "the remote has no default branch; set target_branch in factory.toml",
+            )
+        })
+}
+
 /// What a push did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pushed {

@@ -10,6 +10,9 @@ use async_nats::jetstream::kv;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+/// The holder of a cancelled task's lease.
+pub const CANCELLED: &str = "(cancelled)";
+
 pub struct Leases {
     pub(super) kv: kv::Store,
 }
@@ -161,6 +164,31 @@ impl Leases {
             .update(key(&lease.task_id), body.into(), lease.revision)
             .await
             .is_ok())
+    }
+
+    /// End `task` for good (the service cancelled it): the lease moves to
+    /// [`CANCELLED`] with a new fence, forever, so the worker holding it
+    /// loses it at its next renewal and no worker takes it again.
+    pub async fn cancel(&self, task: &str) -> Result<(), NatsError> {
+        for _ in 0..20 {
+            let current = self.get(task).await?;
+            let entry = Entry {
+                worker: CANCELLED.into(),
+                fence: current.as_ref().map_or(1, |(e, _)| e.fence + 1),
+                until: i64::MAX,
+            };
+            let body = serde_json::to_vec(&entry).map_err(js_err)?;
+            let written = match current {
+                None => self.kv.create(key(task), body.into()).await.is_ok(),
+                Some((_, rev)) => self.kv.update(key(task), body.into(), rev).await.is_ok(),
+            };
+            if written {
+                return Ok(());
+            }
+        }
+        Err(NatsError::JetStream(format!(
+            "the lease of task {task} kept changing; cancel again"
+        )))
     }
 
     /// Let go of the lease with `fence`, if it is still that one.

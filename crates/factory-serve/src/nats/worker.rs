@@ -242,6 +242,13 @@ async fn take(
         .await
     {
         Ok(l) => l,
+        Err(LeaseError::Held { worker, .. }) if worker == super::lease::CANCELLED => {
+            // Cancelled at the service: never run, never delivered again.
+            tracing::info!(task = %task.task_id, "cancelled; not run");
+            // (An ack, not a term: it leaves the work queue now.)
+            let _ = msg.double_ack().await;
+            return Ok(());
+        }
         Err(e @ (LeaseError::Held { .. } | LeaseError::Raced(_))) => {
             return Err(NotRun::Elsewhere(e.to_string()));
         }
@@ -253,19 +260,11 @@ async fn take(
         worker: w.cfg.name.clone(),
         fence: lease.fence,
     };
-    let claimed = publish(
-        w,
-        &Event::Claim {
-            origin: origin.clone(),
-        },
-    )
-    .await
-    .map_err(|e| attempt(e.to_string()))?;
-
-    // Keep the message and the lease alive while the run goes.
-    let lost = Arc::new(tokio::sync::Notify::new());
+    // Keep the message and the lease alive from now until the end is
+    // reported (through a NATS restart: reports are retried meanwhile).
+    let stop = Arc::new(Stop::default());
     let keeper = {
-        let (w, lost, mut lease, acker) = (w.clone(), lost.clone(), lease.clone(), msg.clone());
+        let (w, stop, mut lease, acker) = (w.clone(), stop.clone(), lease.clone(), msg.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(w.ack_wait / 3).await;
@@ -273,8 +272,8 @@ async fn take(
                 match w.leases.renew(&mut lease, w.ack_wait).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        tracing::warn!(task = %lease.task_id, "lease lost: the run stops here");
-                        lost.notify_one();
+                        tracing::warn!(task = %lease.task_id, "lease lost (taken over or cancelled): the run stops here");
+                        stop.lose();
                         return;
                     }
                     Err(e) => tracing::warn!(task = %lease.task_id, "cannot renew the lease: {e}"),
@@ -282,49 +281,96 @@ async fn take(
             }
         })
     };
-    let outcome = run_task(w, task, trust, &origin, claimed, &lost).await;
-    keeper.abort();
+    let outcome = async {
+        let claimed = publish_surely(
+            w,
+            &Event::Claim {
+                origin: origin.clone(),
+            },
+            &stop,
+        )
+        .await?;
+        run_task(w, task, trust, &origin, claimed, &stop).await
+    }
+    .await;
     let ended = match outcome {
         Ok((state, reason)) => {
-            if !w
-                .leases
-                .holds(&task.task_id, origin.fence)
-                .await
-                .unwrap_or(false)
-            {
-                return Err(NotRun::Elsewhere(
-                    "the lease was lost before the end".into(),
-                ));
-            }
             let fin = Event::Finished {
                 origin: origin.clone(),
                 state: state.into(),
                 reason: reason.clone(),
             };
-            publish(w, &fin).await.map_err(|e| attempt(e.to_string()))?;
-            tracing::info!(task = %task.task_id, state, "{reason}");
-            Ok(())
+            match publish_surely(w, &fin, &stop).await {
+                Ok(_) => {
+                    tracing::info!(task = %task.task_id, state, "{reason}");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         }
         Err(NotRun::Attempt(why)) => {
-            let _ = publish(
-                w,
-                &Event::Attempt {
-                    origin: origin.clone(),
-                    reason: why.clone(),
-                },
-            )
-            .await;
+            let report = Event::Attempt {
+                origin: origin.clone(),
+                reason: why.clone(),
+            };
+            let _ = publish(w, &report).await;
             Err(NotRun::Attempt(why))
         }
         Err(e) => Err(e),
     };
-    let _ = w.leases.release_fence(&task.task_id, origin.fence).await;
-    if ended.is_ok() {
-        if let Err(e) = msg.double_ack().await {
-            tracing::warn!(task = %task.task_id, "the ack was not confirmed ({e}); a redelivery finds the run ended");
-        }
+    keeper.abort();
+    if !stop.is_lost() {
+        let _ = w.leases.release_fence(&task.task_id, origin.fence).await;
+    }
+    if ended.is_ok()
+        && let Err(e) = msg.double_ack().await
+    {
+        tracing::warn!(task = %task.task_id, "the ack was not confirmed ({e}); a redelivery finds the run ended");
     }
     ended
+}
+
+/// Why a task's run must stop: its lease was lost (another worker has it,
+/// or the service cancelled it).
+#[derive(Default)]
+struct Stop {
+    lost: std::sync::atomic::AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+impl Stop {
+    fn lose(&self) {
+        self.lost.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+        self.wake.notify_one();
+    }
+
+    fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+/// Publish `e`, trying again while NATS is away, for as long as the lease
+/// holds.
+async fn publish_surely(w: &Worker, e: &Event, stop: &Stop) -> Result<u64, NotRun> {
+    let mut said = false;
+    loop {
+        match publish(w, e).await {
+            Ok(seq) => return Ok(seq),
+            Err(err) if !stop.is_lost() => {
+                if !said {
+                    tracing::warn!(run = %e.origin().run_id, "cannot report yet ({err}); trying again");
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(_) => {
+                return Err(NotRun::Elsewhere(
+                    "the lease was lost before the report was made".into(),
+                ));
+            }
+        }
+    }
 }
 
 /// Rebuild, run and report the task's run; the state and reason it ended
@@ -335,7 +381,7 @@ async fn run_task(
     trust: Reach,
     origin: &Origin,
     claimed: u64,
-    lost: &tokio::sync::Notify,
+    stop: &Stop,
 ) -> Result<(&'static str, String), NotRun> {
     let attempt = |e: String| NotRun::Attempt(e);
     let home = w.host.home().root().to_path_buf();
@@ -367,7 +413,7 @@ async fn run_task(
         Some(_) => {
             tracing::info!(task = %task.task_id, run = %task.run_id, "resuming the run from the journal");
             let go = orchestrator::resume(&w.host, &task.run_id, None, ProgressSink::default());
-            replica.follow(go, lost).await
+            replica.follow(go, stop).await
         }
         None => {
             let go = orchestrator::start(
@@ -381,10 +427,16 @@ async fn run_task(
                     ..Default::default()
                 },
             );
-            replica.follow(go, lost).await
+            replica.follow(go, stop).await
         }
     };
-    replica.flush().await.map_err(|e| attempt(e.to_string()))?;
+    // Everything the run wrote is reported before its end is.
+    while let Err(e) = replica.flush().await {
+        if stop.is_lost() {
+            return Err(NotRun::Elsewhere(format!("the lease was lost: {e}")));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let (status, reason) = result?;
     let state = match status {
         RunStatus::Done => "done",
@@ -549,11 +601,7 @@ impl<'a> Replica<'a> {
 
     /// Drive `run`, publishing its rows every moment, until it ends or the
     /// lease is lost.
-    async fn follow<F>(
-        &mut self,
-        run: F,
-        lost: &tokio::sync::Notify,
-    ) -> Result<(RunStatus, String), NotRun>
+    async fn follow<F>(&mut self, run: F, stop: &Stop) -> Result<(RunStatus, String), NotRun>
     where
         F: std::future::Future<Output = Result<orchestrator::RunSummary, orchestrator::RunError>>,
     {
@@ -566,7 +614,7 @@ impl<'a> Replica<'a> {
                         .map(|s| (s.status, s.reason))
                         .map_err(|e| NotRun::Attempt(format!("{e:#}")));
                 }
-                _ = lost.notified() => {
+                _ = stop.wake.notified() => {
                     return Err(NotRun::Elsewhere("the lease was lost; another worker carries on".into()));
                 }
                 _ = tick.tick() => {
