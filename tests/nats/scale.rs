@@ -78,10 +78,12 @@ impl Drop for Proc {
 /// The example project as a bare remote: its replayed model session inside
 /// it, read leniently (each task's brief differs from the recording), and
 /// a hook that logs every update of a branch.
-fn remote(dir: &Path) -> PathBuf {
-    let (work, _) = common::example_repo(dir);
+fn remote(dir: &Path, name: &str) -> PathBuf {
+    let src = dir.join(format!("{name}-src"));
+    std::fs::create_dir_all(&src).unwrap();
+    let (work, _) = common::example_repo(&src);
     std::fs::copy(
-        dir.join("calc-session.json"),
+        src.join("calc-session.json"),
         work.join("calc-session.json"),
     )
     .unwrap();
@@ -94,7 +96,7 @@ fn remote(dir: &Path) -> PathBuf {
     std::fs::write(work.join("factory.toml"), toml).unwrap();
     common::git(&work, &["add", "-A"]);
     common::git(&work, &["commit", "-q", "-m", "replay inside"]);
-    let bare = dir.join("calc.git");
+    let bare = dir.join(format!("{name}.git"));
     common::git(
         dir,
         &[
@@ -272,7 +274,9 @@ fn ended(state: &str) -> bool {
 fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut nats = Server::start();
-    let bare = remote(dir.path());
+    let bare = remote(dir.path(), "calc");
+    // The scoped task's own repository: it merges there.
+    let bare2 = remote(dir.path(), "calc2");
     let issue: Value = serde_json::from_str(
         &std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/calc-issue.json"),
@@ -286,30 +290,26 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
     let mut c = Command::new(FACTORY);
-    c.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--max-trust",
-        "auto-merge",
-    ])
-    .args(["--trigger-label", "bug"])
-    .arg("--token-file")
-    .arg(dir.path().join("token"))
-    .arg("--github-secret-file")
-    .arg(dir.path().join("secret"))
-    .arg("--repo")
-    .arg(format!("acme/calc=file://{}", bare.display()))
-    .arg("--repo")
-    .arg(format!(
-        "acme/gone=file://{}/nowhere.git",
-        dir.path().display()
-    ))
-    .args(["--queue", &nats.url()])
-    .env("FACTORY_HOME", dir.path().join("home-service"))
-    .env("FACTORY_NATS_ACK_WAIT", "4")
-    .env("FACTORY_NATS_MAX_DELIVER", "3")
-    .env("FACTORY_LOG", "info");
+    c.args(["serve", "--listen", "127.0.0.1:0", "--max-trust", "scoped"])
+        .args(["--trigger-label", "bug"])
+        .arg("--token-file")
+        .arg(dir.path().join("token"))
+        .arg("--github-secret-file")
+        .arg(dir.path().join("secret"))
+        .arg("--repo")
+        .arg(format!("acme/calc=file://{}", bare.display()))
+        .arg("--repo")
+        .arg(format!("acme/calc2=file://{}", bare2.display()))
+        .arg("--repo")
+        .arg(format!(
+            "acme/gone=file://{}/nowhere.git",
+            dir.path().display()
+        ))
+        .args(["--queue", &nats.url()])
+        .env("FACTORY_HOME", dir.path().join("home-service"))
+        .env("FACTORY_NATS_ACK_WAIT", "4")
+        .env("FACTORY_NATS_MAX_DELIVER", "3")
+        .env("FACTORY_LOG", "info");
     let (serve, addr) = Proc::spawn(c, "listening on http://");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -359,7 +359,7 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     );
     assert_eq!(code, 200, "{again}");
     assert_eq!(again["task_id"], hooked["task_id"], "{again}");
-    // (The webhook's task needs the service's --max-trust, auto-merge: above
+    // (The webhook's task needs the service's --max-trust, scoped: above
     // the first workers'. The API's ask for draft.)
     let mut ids = Vec::new();
     for i in 0..29 {
@@ -376,14 +376,14 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     // Above every worker's trust: it waits, and says why. Another is
     // cancelled while it waits.
     let (code, high) = s.post(
-        "repo=acme/calc&format=markdown&trust=auto-merge",
+        "repo=acme/calc2&format=markdown&trust=scoped",
         "high",
-        &brief(40),
+        &format!("{}\n## Scope\n- calc.py\n- test_calc.py\n", brief(40)),
     );
     assert_eq!(code, 202, "{high}");
     let high = high["task_id"].as_str().unwrap().to_string();
     let (_, dropped) = s.post(
-        "repo=acme/calc&format=markdown&trust=auto-merge",
+        "repo=acme/calc&format=markdown&trust=scoped",
         "dropped",
         &brief(42),
     );
@@ -464,7 +464,16 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
             .contains("waiting for a capable worker"),
         "the dashboard shows it"
     );
-    let w5 = s.worker("w5", "auto-merge");
+    // w5's operator allows scoped runs on this machine (the built-in
+    // policy stops at draft, whatever the task asks).
+    let home5 = s.dir.path().join("home-w5");
+    std::fs::create_dir_all(&home5).unwrap();
+    std::fs::write(
+        home5.join("policy.toml"),
+        "[default]\nmax_trust = \"scoped\"\n",
+    )
+    .unwrap();
+    let w5 = s.worker("w5", "scoped");
     s.wait(
         "the tasks above draft ending on w5",
         || ended(&s.state(&high)) && ended(&s.state(&hooked)),
@@ -524,9 +533,35 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
             );
         }
     }
-    // Only the runs' own branches were pushed; the checkpoints are gone.
+    // The scoped task was merged: the remote's main moved, once per merged
+    // run, as a fast-forward, to a commit that names the run.
+    let high_run = s.task(&high)["run_id"].as_str().unwrap().to_string();
+    let (_, v) = s.api("GET", &format!("/api/runs/{high_run}"), "");
+    assert_eq!(v["run"]["result"]["delivery"], "merged", "{}", v["run"]);
+    let merged = ids
+        .iter()
+        .chain([&hooked, &high])
+        .filter(|id| {
+            let run = s.task(id)["run_id"].as_str().unwrap().to_string();
+            s.api("GET", &format!("/api/runs/{run}"), "").1["run"]["result"]["delivery"] == "merged"
+        })
+        .count();
+    assert_eq!(
+        pushes
+            .lines()
+            .filter(|l| l.starts_with("refs/heads/main "))
+            .count(),
+        merged,
+        "main moved once per merged run:\n{pushes}"
+    );
+    let log = common::git(&bare2, &["log", "--format=%B", "main"]);
+    assert!(log.contains(&format!("Factory-Run: {high_run}")), "{log}");
+    // Only the runs' branches and main were pushed; the checkpoints are gone.
     for l in pushes.lines().filter(|l| l.starts_with("refs/heads/")) {
-        assert!(l.starts_with("refs/heads/factory/r"), "{l}");
+        assert!(
+            l.starts_with("refs/heads/factory/r") || l.starts_with("refs/heads/main "),
+            "{l}"
+        );
     }
     let wip = common::git(&bare, &["for-each-ref", "refs/factory-wip"]);
     assert_eq!(wip, "", "checkpoints are removed when runs end");
