@@ -144,33 +144,38 @@ pub fn run_commit_in(clone: &Path, tip: &str, run_id: &str) -> Result<Option<Str
 
 /// Where a run's branches are kept on the remote while it runs, for the
 /// worker that takes it over: outside `refs/heads`, so the run's branch
-/// proper is pushed once, at delivery.
-fn checkpoint_spec(run_id: &str, to_remote: bool) -> String {
-    let local = format!("refs/heads/factory/{run_id}*");
-    let remote = format!("refs/factory-wip/factory/{run_id}*");
-    if to_remote {
-        format!("+{local}:{remote}")
-    } else {
-        format!("+{remote}:{local}")
-    }
+/// proper is pushed once, at delivery. The run's branch and its subtasks'
+/// (`factory/ID`, `factory/ID-…`), and no other run's.
+fn checkpoint_specs(run_id: &str, to_remote: bool) -> [String; 2] {
+    let one = |tail: &str| {
+        let local = format!("refs/heads/factory/{run_id}{tail}");
+        let remote = format!("refs/factory-wip/factory/{run_id}{tail}");
+        if to_remote {
+            format!("+{local}:{remote}")
+        } else {
+            format!("+{remote}:{local}")
+        }
+    };
+    [one(""), one("-*")]
 }
 
 /// Save the run's branches (`factory/ID` and its subtasks') on the remote.
 pub fn push_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
-    in_clone(
-        clone,
-        &["push", "-q", "origin", &checkpoint_spec(run_id, true)],
-    )
-    .map(|_| ())
+    let [a, b] = checkpoint_specs(run_id, true);
+    in_clone(clone, &["push", "-q", "origin", &a, &b]).map(|_| ())
 }
 
 /// Take the run's branches as another worker saved them, if it did.
 pub fn fetch_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
-    in_clone(
-        clone,
-        &["fetch", "-q", "origin", &checkpoint_spec(run_id, false)],
-    )
-    .map(|_| ())
+    let [a, b] = checkpoint_specs(run_id, false);
+    in_clone(clone, &["fetch", "-q", "origin", &a, &b]).map(|_| ())
+}
+
+/// Whether `name` (a full ref, `…/factory/NAME`) is run `run_id`'s.
+pub fn is_runs_ref(name: &str, run_id: &str) -> bool {
+    name.rsplit_once("/factory/").is_some_and(|(_, b)| {
+        b == run_id || b.strip_prefix(run_id).is_some_and(|t| t.starts_with('-'))
+    })
 }
 
 /// Remove the run's saved branches from the remote (the run ended).
@@ -180,6 +185,7 @@ pub fn drop_checkpoint(clone: &Path, run_id: &str) -> Result<(), GitError> {
     let refs: Vec<String> = listed
         .lines()
         .filter_map(|l| l.split_once('\t'))
+        .filter(|(_, r)| is_runs_ref(r, run_id))
         .map(|(_, r)| format!(":{r}"))
         .collect();
     if refs.is_empty() {

@@ -507,11 +507,11 @@ async fn rebuild(
         let _ = std::fs::remove_dir_all(&run_dir);
         let repo = orchestrator::git::open_repo(&c).map_err(|e| e.to_string())?;
         let _ = orchestrator::git::git(&repo, &["worktree", "prune"]);
-        let prefix = format!("refs/heads/factory/{run_id}");
+        let prefix = "refs/heads/factory/".to_string();
         let listed =
             orchestrator::git::git(&repo, &["for-each-ref", "--format=%(refname)", &prefix])
                 .unwrap_or_default();
-        for r in listed.lines().filter(|r| r.starts_with(&prefix)) {
+        for r in listed.lines().filter(|r| remote::is_runs_ref(r, &run_id)) {
             let _ = orchestrator::git::git(&repo, &["update-ref", "-d", r]);
         }
         if had_rows {

@@ -133,3 +133,96 @@ fn a_run_branch_is_pushed_once_and_the_target_only_as_a_fast_forward_of_what_was
     let e = push_fast_forward(&clone, "main", &theirs, &mine).unwrap_err();
     assert!(e.message.contains("not a fast-forward"), "{e}");
 }
+
+#[test]
+fn a_clone_is_marked_detached_and_finds_a_runs_trailer_in_the_target() {
+    let (d, url) = remote();
+    let cache = d.path().join("cache");
+    let clone = clone_or_fetch(&cache, &url).unwrap();
+    assert!(is_clone(&clone), "delivery from it pushes");
+    assert!(
+        !is_clone(&d.path().join("other")),
+        "a checkout of one's own is not"
+    );
+    assert_eq!(default_branch(&clone).unwrap(), "main");
+    assert_eq!(
+        sh(&clone, &["rev-parse", "--abbrev-ref", "HEAD"]),
+        "HEAD",
+        "its own checkout holds no branch"
+    );
+    // Someone delivers run r1 (its commit carries the trailer).
+    let other = d.path().join("other");
+    std::fs::write(other.join("b.txt"), "two\n").unwrap();
+    sh(&other, &["add", "-A"]);
+    sh(&other, &["commit", "-q", "-m", "change\n\nFactory-Run: r1"]);
+    sh(&other, &["push", "-q", "origin", "main"]);
+    let tip = fetch_branch(&clone, "main").unwrap().unwrap();
+    assert_eq!(tip, sh(&other, &["rev-parse", "HEAD"]));
+    assert!(
+        run_commit_in(&clone, &tip, "r1").unwrap().is_some(),
+        "r1 is delivered"
+    );
+    assert!(
+        run_commit_in(&clone, &tip, "r12").unwrap().is_none(),
+        "r12 is not"
+    );
+    assert!(run_commit_in(&clone, &tip, "r").unwrap().is_none());
+    assert_eq!(fetch_branch(&clone, "nope").unwrap(), None);
+}
+
+#[test]
+fn checkpoints_carry_a_runs_branches_to_another_clone_and_go_away() {
+    let (d, url) = remote();
+    let a = clone_or_fetch(&d.path().join("cache-a"), &url).unwrap();
+    let base = remote_tip(&a, "main").unwrap();
+    // The run's branch and a subtask's, in clone a.
+    for b in ["factory/r7", "factory/r7-t1"] {
+        sh(&a, &["branch", b, &base]);
+    }
+    sh(&a, &["branch", "factory/r70", &base]);
+    push_checkpoint(&a, "r7").unwrap();
+    let b = clone_or_fetch(&d.path().join("cache-b"), &url).unwrap();
+    fetch_checkpoint(&b, "r7").unwrap();
+    let branches = sh(
+        &b,
+        &["for-each-ref", "--format=%(refname)", "refs/heads/factory"],
+    );
+    assert!(
+        branches.contains("refs/heads/factory/r7\n") || branches.ends_with("refs/heads/factory/r7"),
+        "{branches}"
+    );
+    assert!(branches.contains("refs/heads/factory/r7-t1"), "{branches}");
+    assert!(
+        !branches.contains("factory/r70"),
+        "another run's branch stays: {branches}"
+    );
+    assert!(is_runs_ref("refs/heads/factory/r7-t1", "r7"));
+    assert!(!is_runs_ref("refs/heads/factory/r70", "r7"));
+    // Nothing is under the remote's branches but main.
+    let heads = sh(
+        d.path(),
+        &[
+            "--git-dir",
+            "remote.git",
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/heads",
+        ],
+    );
+    assert_eq!(heads, "refs/heads/main");
+    drop_checkpoint(&a, "r7").unwrap();
+    let wip = sh(
+        d.path(),
+        &[
+            "--git-dir",
+            "remote.git",
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/factory-wip",
+        ],
+    );
+    assert!(
+        !wip.contains("factory/r7-") && !wip.ends_with("factory/r7"),
+        "{wip}"
+    );
+}

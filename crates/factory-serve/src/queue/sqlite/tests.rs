@@ -14,6 +14,7 @@ fn task(delivery: &str, subject: &str) -> NewTask {
         spec: "{}".into(),
         title: format!("about {subject}"),
         keys: Vec::new(),
+        trust: None,
     }
 }
 
@@ -281,4 +282,54 @@ fn changes_are_listed_oldest_first_from_a_time_on() {
         .map(|t| t.id)
         .collect();
     assert_eq!(changed, [b, a], "the lease is a change");
+}
+
+#[test]
+fn remote_claims_fence_out_older_holders_and_a_dead_letter_ends_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = queue(&dir, 3);
+    let id = q.enqueue(task("d1", "s1")).unwrap().task_id().to_string();
+    assert_eq!(q.assign_run(&id, "r1").unwrap().as_deref(), Some("r1"));
+    assert_eq!(
+        q.assign_run(&id, "r2").unwrap().as_deref(),
+        Some("r1"),
+        "the run is chosen once"
+    );
+    assert!(q.remote_claim(&id, "w1", 1).unwrap());
+    assert!(q.remote_claim(&id, "w2", 2).unwrap(), "w1 died; w2 took it");
+    assert!(
+        !q.remote_claim(&id, "w1", 1).unwrap(),
+        "an older claim is refused"
+    );
+    assert!(
+        !q.remote_end(&id, 1, TaskState::Done, "w1 finished")
+            .unwrap(),
+        "the old holder cannot end it"
+    );
+    let t = q.get(&id).unwrap().unwrap();
+    assert_eq!(
+        (t.state, t.worker.as_deref(), t.attempts),
+        (TaskState::Running, Some("w2"), 2)
+    );
+    assert!(q.remote_end(&id, 2, TaskState::Done, "ok").unwrap());
+    assert!(
+        !q.remote_end(&id, 2, TaskState::Failed, "again").unwrap(),
+        "it ends once"
+    );
+    assert!(
+        !q.dead_letter(&id, "late").unwrap(),
+        "an ended task stays ended"
+    );
+    assert_eq!(q.get(&id).unwrap().unwrap().state, TaskState::Done);
+
+    let id = q.enqueue(task("d2", "s2")).unwrap().task_id().to_string();
+    assert!(q.remote_claim(&id, "w1", 1).unwrap());
+    assert!(q.dead_letter(&id, "dead letter: 3 deliveries").unwrap());
+    let t = q.get(&id).unwrap().unwrap();
+    assert_eq!(t.state, TaskState::Failed);
+    assert!(t.reason.contains("dead letter"), "{}", t.reason);
+    assert!(
+        !q.remote_end(&id, 1, TaskState::Done, "late").unwrap(),
+        "a late end of its last holder is refused"
+    );
 }
