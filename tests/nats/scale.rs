@@ -277,6 +277,8 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     let bare = remote(dir.path(), "calc");
     // The scoped task's own repository: it merges there.
     let bare2 = remote(dir.path(), "calc2");
+    // A draft approved at the service: its own repository too.
+    let bare3 = remote(dir.path(), "calc3");
     let issue: Value = serde_json::from_str(
         &std::fs::read_to_string(
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/calc-issue.json"),
@@ -300,6 +302,8 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
         .arg(format!("acme/calc=file://{}", bare.display()))
         .arg("--repo")
         .arg(format!("acme/calc2=file://{}", bare2.display()))
+        .arg("--repo")
+        .arg(format!("acme/calc3=file://{}", bare3.display()))
         .arg("--repo")
         .arg(format!(
             "acme/gone=file://{}/nowhere.git",
@@ -396,6 +400,13 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     );
     assert_eq!(code, 202, "{poison}");
     let poison = poison["task_id"].as_str().unwrap().to_string();
+    let (code, approved) = s.post(
+        "repo=acme/calc3&format=markdown&trust=draft",
+        "to-approve",
+        &brief(43),
+    );
+    assert_eq!(code, 202, "{approved}");
+    let approved = approved["task_id"].as_str().unwrap().to_string();
 
     // Kill w1 in the middle of a run it holds; w4 comes instead.
     s.wait(
@@ -429,9 +440,17 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
 
     s.wait(
         "every draft task ending",
-        || ids.iter().all(|id| ended(&s.state(id))),
+        || ids.iter().chain([&approved]).all(|id| ended(&s.state(id))),
         &[&w2, &w3, &w4],
     );
+    // A draft a worker made is approved at the service: brought to the
+    // service's clone, its gates run again there, the remote's main moved
+    // as a fast-forward.
+    let run3 = s.task(&approved)["run_id"].as_str().unwrap().to_string();
+    let (code, a) = s.api("POST", &format!("/api/runs/{run3}/approve"), "");
+    assert_eq!((code, a["outcome"].as_str()), (200, Some("merged")), "{a}");
+    let log = common::git(&bare3, &["log", "--format=%B", "main"]);
+    assert!(log.contains(&format!("Factory-Run: {run3}")), "{log}");
     s.wait(
         "the poison task ending as a dead letter",
         || s.state(&poison) == "failed",
@@ -490,7 +509,7 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     assert!(!held.is_empty(), "w1 held a task when it was killed");
     let pushes = std::fs::read_to_string(s.dir.path().join("pushes.log")).unwrap_or_default();
     let reports = s.reports();
-    for id in ids.iter().chain([&hooked, &high]) {
+    for id in ids.iter().chain([&hooked, &high, &approved]) {
         let t = s.task(id);
         assert_eq!(t["state"], "done", "{t}\n{}", s.serve.log());
         let run = t["run_id"].as_str().unwrap();
@@ -540,7 +559,7 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     assert_eq!(v["run"]["result"]["delivery"], "merged", "{}", v["run"]);
     let merged = ids
         .iter()
-        .chain([&hooked, &high])
+        .chain([&hooked, &high, &approved])
         .filter(|id| {
             let run = s.task(id)["run_id"].as_str().unwrap().to_string();
             s.api("GET", &format!("/api/runs/{run}"), "").1["run"]["result"]["delivery"] == "merged"

@@ -134,7 +134,16 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
         });
     }
     check_undecided(id, &run, &result)?;
-    let target_tip = git::rev(&repo, &run.target)?;
+    // A clone of a remote: the target as the remote has it now, and the
+    // merge is a push (a fast-forward, by compare-and-swap).
+    let clone = git::remote::is_clone(&repo);
+    let target_tip = if clone {
+        git::remote::fetch_branch(&repo, &run.target)?.ok_or_else(|| {
+            DecisionError::Conflict(format!("the remote has no branch {}", run.target))
+        })?
+    } else {
+        git::rev(&repo, &run.target)?
+    };
     // Merged before its merge was recorded (the service stopped between).
     if git::is_ancestor(&repo, &result.tip, &target_tip) {
         record_merge(&store, host, id, &mut result, &run.target, &target_tip, by)?;
@@ -209,9 +218,22 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
         );
         return Err(undo(DecisionError::GatesFailed(checked.gates)));
     }
-    let commit = match merge::into_target(&ctx, &tip).map_err(|e| undo(e.into()))? {
-        Ok(c) => c,
-        Err(why) => return Err(undo(DecisionError::Conflict(why))),
+    let commit = if clone {
+        match git::remote::push_fast_forward(&ctx.repo, &run.target, &target_tip, &tip) {
+            Ok(_) => {
+                let _ = git::git(
+                    &ctx.repo,
+                    &["update-ref", &format!("refs/heads/{}", run.target), &tip],
+                );
+                tip.clone()
+            }
+            Err(e) => return Err(undo(DecisionError::Conflict(e.message))),
+        }
+    } else {
+        match merge::into_target(&ctx, &tip).map_err(|e| undo(e.into()))? {
+            Ok(c) => c,
+            Err(why) => return Err(undo(DecisionError::Conflict(why))),
+        }
     };
     result.gates = checked.gates.clone();
     result.gates_pass = true;

@@ -240,6 +240,14 @@ impl Store {
         Ok(())
     }
 
+    /// The repository the run is worked on here (a run made elsewhere,
+    /// brought to this machine's clone of its remote).
+    pub fn set_repo(&self, id: &str, repo: &str) -> rusqlite::Result<()> {
+        self.conn()
+            .execute("UPDATE runs SET repo=?2 WHERE id=?1", params![id, repo])?;
+        Ok(())
+    }
+
     pub fn set_result(&self, id: &str, result: &super::outcome::RunResult) -> rusqlite::Result<()> {
         self.conn().execute(
             "UPDATE runs SET result=?2, updated=?3 WHERE id=?1",

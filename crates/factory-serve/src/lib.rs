@@ -9,6 +9,7 @@
 pub mod api;
 pub mod control;
 pub mod dashboard;
+pub mod decide;
 pub mod dedupe;
 pub mod hooks;
 pub mod live;

@@ -134,6 +134,31 @@ pub fn fetch_branch(clone: &Path, branch: &str) -> Result<Option<String>, GitErr
     }
 }
 
+/// Fetch the remote's `branch` into the local branch of that name (a run's
+/// draft, to decide on it here); the commit.
+pub fn fetch_as_branch(clone: &Path, branch: &str) -> Result<String, GitError> {
+    // Fetched before (a draft is pushed once, so it is the same commit;
+    // and its worktree may have it checked out).
+    if let Ok(c) = in_clone(
+        clone,
+        &[
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("refs/heads/{branch}"),
+        ],
+    ) {
+        return Ok(c.trim().to_string());
+    }
+    let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+    in_clone(clone, &["fetch", "-q", "origin", &spec])?;
+    Ok(
+        in_clone(clone, &["rev-parse", &format!("refs/heads/{branch}")])?
+            .trim()
+            .to_string(),
+    )
+}
+
 /// The commit in `tip`'s history that `run_id` made, if any (its
 /// `Factory-Run` trailer): that run was delivered there already.
 pub fn run_commit_in(clone: &Path, tip: &str, run_id: &str) -> Result<Option<String>, GitError> {

@@ -47,7 +47,7 @@ pub fn decision_error(e: DecisionError) -> Response {
 /// again against the target branch as it is now. 200 with `merged` (or
 /// `already-merged`: approving twice merges once).
 pub async fn approve(State(s): S, Path(id): Path<String>) -> Response {
-    match approve::approve(&s.host, &id, "the API").await {
+    match s.approve(&id, "the API").await {
         Ok(a) => axum::Json(a).into_response(),
         Err(e) => decision_error(e),
     }

@@ -134,10 +134,10 @@ pub(crate) fn urlencode(s: &str) -> String {
 }
 
 async fn approve(State(s): S, Path(id): Path<String>) -> Response {
-    use factory_orchestrator::approve::{self, Approved};
+    use factory_orchestrator::approve::Approved;
     back(
         &id,
-        match approve::approve(&s.host, &id, "the dashboard").await {
+        match s.approve(&id, "the dashboard").await {
             Ok(Approved::Merged { target, commit, .. }) => Ok(format!(
                 "approved: merged into {target} at {}",
                 html::short(&commit)

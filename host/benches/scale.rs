@@ -1,0 +1,311 @@
+//! The same tasks through the embedded queue and through NATS JetStream,
+//! with 1, 2 and 4 workers, in one run on this machine (compare within the
+//! run: the cores are shared by the service, the workers, NATS and the
+//! runs themselves).
+//!
+//! A task is the smallest real run: the example project's brief, the
+//! model's replies replayed (no network), a one-subtask plan, the
+//! project's unit tests in the sandbox, the review, the gates, a draft.
+//! - embedded: `factory serve --workers N` on the repository's path.
+//! - JetStream: `factory serve --queue nats://…` and N `factory worker`
+//!   processes (one slot each), the repository as a `file://` remote:
+//!   each run clones or fetches, pushes its branch, and reports its rows
+//!   over NATS.
+//!
+//! Measured per set-up: tasks per second from the first request to the
+//! last task's end, and the latency from the request (the task's
+//! acceptance) to its run's first step, p50 and max.
+//!
+//! Run: `cargo bench -p factory-host --bench scale` (`-- --tasks N`).
+
+#[allow(dead_code)]
+#[path = "../../tests/common.rs"]
+mod common;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FACTORY: &str = env!("CARGO_BIN_EXE_factory");
+const TOKEN: &str = "bench-token-0123456789abcdef01234567";
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `c`; its process and the first word after `ready` on stderr.
+fn spawn(mut c: Command, ready: &str) -> (Proc, String) {
+    let mut child = c
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ready = ready.to_string();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some((_, rest)) = line.split_once(&ready) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let got = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the process did not start");
+    (Proc(child), got)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The example project with its replayed session inside it (read
+/// leniently: each brief differs), as a working repository and a bare
+/// remote.
+fn project(dir: &Path) -> (PathBuf, PathBuf) {
+    let (work, _) = common::example_repo(dir);
+    std::fs::copy(
+        dir.join("calc-session.json"),
+        work.join("calc-session.json"),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(work.join("factory.toml"))
+        .unwrap()
+        .replace(
+            "replay = \"../calc-session.json\"",
+            "replay = \"calc-session.json\"\nlenient = true",
+        );
+    std::fs::write(work.join("factory.toml"), toml).unwrap();
+    common::git(&work, &["add", "-A"]);
+    common::git(&work, &["commit", "-q", "-m", "replay inside"]);
+    let bare = dir.join("calc.git");
+    common::git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    (work, bare)
+}
+
+fn brief(n: usize) -> String {
+    format!(
+        "# Make mean handle empty input, case {n}\n\nThe mean of an empty list should not crash (variant {n}).\n"
+    )
+}
+
+struct Client {
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    addr: String,
+}
+
+impl Client {
+    fn call(&self, method: &str, path: &str, body: String) -> (u16, Value) {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .request(
+                    method.parse().unwrap(),
+                    format!("http://{}{path}", self.addr),
+                )
+                .header("authorization", format!("Bearer {TOKEN}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let code = r.status().as_u16();
+            (code, r.json().await.unwrap_or(Value::Null))
+        })
+    }
+}
+
+struct Measured {
+    tasks_per_s: f64,
+    p50_ms: i64,
+    max_ms: i64,
+    done: usize,
+}
+
+/// Post `n` tasks, wait for all to end; the figures.
+fn measure(c: &Client, n: usize) -> Measured {
+    let t0 = Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (code, r) = c.call(
+            "POST",
+            "/api/tasks?repo=acme/calc&format=markdown&trust=draft",
+            brief(i),
+        );
+        assert_eq!(code, 202, "{r}");
+        ids.push(r["task_id"].as_str().unwrap().to_string());
+    }
+    let until = Instant::now() + Duration::from_secs(1800);
+    let tasks: Vec<Value> = loop {
+        let all: Vec<Value> = ids
+            .iter()
+            .map(|id| c.call("GET", &format!("/api/tasks/{id}"), String::new()).1)
+            .collect();
+        if all.iter().all(|t| {
+            matches!(
+                t["state"].as_str(),
+                Some("done" | "blocked" | "failed" | "cancelled")
+            )
+        }) {
+            break all;
+        }
+        assert!(Instant::now() < until, "tasks did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let elapsed = t0.elapsed().as_secs_f64();
+    let mut lat: Vec<i64> = tasks
+        .iter()
+        .filter_map(|t| {
+            let run = t["run_id"].as_str()?;
+            let (_, v) = c.call("GET", &format!("/api/runs/{run}"), String::new());
+            let first = v["steps"]
+                .as_array()?
+                .iter()
+                .filter_map(|s| s["ts"].as_i64())
+                .min()?;
+            Some(first - t["created"].as_i64()?)
+        })
+        .collect();
+    lat.sort();
+    Measured {
+        tasks_per_s: n as f64 / elapsed,
+        p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(-1),
+        max_ms: lat.last().copied().unwrap_or(-1),
+        done: tasks.iter().filter(|t| t["state"] == "done").count(),
+    }
+}
+
+fn client(addr: String) -> Client {
+    Client {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        http: reqwest::Client::new(),
+        addr,
+    }
+}
+
+fn token(dir: &Path) -> PathBuf {
+    let p = dir.join("token");
+    std::fs::write(&p, TOKEN).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    p
+}
+
+fn embedded(workers: usize, n: usize) -> Measured {
+    let d = tempfile::tempdir().unwrap();
+    let (work, _) = project(d.path());
+    let mut c = Command::new(FACTORY);
+    c.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--workers",
+        &workers.to_string(),
+    ])
+    .arg("--token-file")
+    .arg(token(d.path()))
+    .arg("--repo")
+    .arg(format!("acme/calc={}", work.display()))
+    .env("FACTORY_HOME", d.path().join("home"));
+    let (_serve, addr) = spawn(c, "listening on http://");
+    measure(&client(addr), n)
+}
+
+fn jetstream(workers: usize, n: usize) -> Measured {
+    let d = tempfile::tempdir().unwrap();
+    let (_, bare) = project(d.path());
+    let port = free_port();
+    let nats = Command::new("nats-server")
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(d.path().join("nats"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nats-server");
+    let _nats = Proc(nats);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut c = Command::new(FACTORY);
+    c.args(["serve", "--listen", "127.0.0.1:0", "--queue", &url])
+        .arg("--token-file")
+        .arg(token(d.path()))
+        .arg("--repo")
+        .arg(format!("acme/calc=file://{}", bare.display()))
+        .env("FACTORY_HOME", d.path().join("home"));
+    let (_serve, addr) = spawn(c, "listening on http://");
+    let mut ws = Vec::new();
+    for i in 0..workers {
+        let mut w = Command::new(FACTORY);
+        w.args(["worker", "--nats", &url, "--name", &format!("bench{i}")])
+            .env("FACTORY_HOME", d.path().join(format!("worker{i}")))
+            .env("FACTORY_LOG", "info");
+        ws.push(spawn(w, "worker ready").0);
+    }
+    measure(&client(addr), n)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n = args
+        .iter()
+        .position(|a| a == "--tasks")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16usize);
+    println!(
+        "{n} tasks per set-up; {} cores (shared by the service, the workers, NATS and the runs)",
+        std::thread::available_parallelism().map_or(0, |c| c.get())
+    );
+    println!(
+        "{:<10} {:>7} {:>10} {:>10} {:>14} {:>14} {:>6}",
+        "queue", "workers", "tasks/s", "vs 1", "p50 to step", "max to step", "done"
+    );
+    for (name, f) in [
+        ("embedded", embedded as fn(usize, usize) -> Measured),
+        ("jetstream", jetstream),
+    ] {
+        let mut one = 0.0;
+        for workers in [1, 2, 4] {
+            let m = f(workers, n);
+            if workers == 1 {
+                one = m.tasks_per_s;
+            }
+            println!(
+                "{:<10} {:>7} {:>10.2} {:>9.2}x {:>12} ms {:>12} ms {:>4}/{n}",
+                name,
+                workers,
+                m.tasks_per_s,
+                m.tasks_per_s / one,
+                m.p50_ms,
+                m.max_ms,
+                m.done
+            );
+        }
+    }
+}
