@@ -107,13 +107,11 @@ pub async fn run(host: Host, cfg: WorkerConfig) -> Result<(), NatsError> {
     tracing::info!(worker = %w.cfg.name, max_trust = w.cfg.max_trust.name(), "worker ready");
     tokio::spawn(heartbeats(w.clone()));
     let permits = Arc::new(tokio::sync::Semaphore::new(w.cfg.concurrency.max(1)));
-    let mut pullers = Vec::new();
-    for level in LEVELS.into_iter().filter(|l| *l <= w.cfg.max_trust) {
-        pullers.push(tokio::spawn(pull(w.clone(), level, permits.clone())));
-    }
-    for p in pullers {
-        let _ = p.await;
-    }
+    let levels: Vec<Reach> = LEVELS
+        .into_iter()
+        .filter(|l| *l <= w.cfg.max_trust)
+        .collect();
+    pull(w, levels, permits).await;
     Ok(())
 }
 
@@ -141,43 +139,68 @@ async fn heartbeats(w: Arc<Worker>) {
     }
 }
 
-/// Pull `level`'s tasks, one at a time per free slot. A pull is always
-/// pending while a slot is free: NATS only names a dead letter while
-/// someone asks.
-async fn pull(w: Arc<Worker>, level: Reach, permits: Arc<tokio::sync::Semaphore>) {
+/// How long one pull waits on one level before the next level is asked.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Pull tasks, one per free slot, from the levels this worker takes, the
+/// highest first. A pull is pending nearly all the time while a slot is
+/// free (NATS only names a dead letter while someone asks), and no level
+/// waits behind an idle one for more than [`POLL`].
+async fn pull(w: Arc<Worker>, levels: Vec<Reach>, permits: Arc<tokio::sync::Semaphore>) {
+    let mut consumers = HashMap::new();
     loop {
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        let msg = async {
-            let c = w.nats.consumer(level).await?;
-            let mut batch = c
-                .fetch()
-                .max_messages(1)
-                .expires(Duration::from_secs(1))
-                .messages()
-                .await
-                .map_err(js_err)?;
-            Ok::<_, NatsError>(batch.next().await.transpose().map_err(js_err)?)
-        }
-        .await;
-        match msg {
-            Ok(Some(m)) => {
-                let w = w.clone();
-                tokio::spawn(async move {
-                    w.running.fetch_add(1, Ordering::Relaxed);
-                    handle(&w, m, level).await;
-                    w.running.fetch_sub(1, Ordering::Relaxed);
-                    drop(permit);
-                });
-            }
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(level = level.name(), "cannot pull tasks: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut got = None;
+        while got.is_none() {
+            for level in levels.iter().rev() {
+                match next(&w, &mut consumers, *level).await {
+                    Ok(Some(m)) => {
+                        got = Some((m, *level));
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        consumers.remove(level.name());
+                        tracing::warn!(level = level.name(), "cannot pull tasks: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
             }
         }
+        let Some((m, level)) = got else { continue };
+        let w = w.clone();
+        tokio::spawn(async move {
+            w.running.fetch_add(1, Ordering::Relaxed);
+            handle(&w, m, level).await;
+            w.running.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
     }
+}
+
+/// The next task on `level`'s consumer within [`POLL`], if any.
+async fn next(
+    w: &Worker,
+    consumers: &mut HashMap<
+        &'static str,
+        jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
+    >,
+    level: Reach,
+) -> Result<Option<jetstream::Message>, NatsError> {
+    if !consumers.contains_key(level.name()) {
+        consumers.insert(level.name(), w.nats.consumer(level).await?);
+    }
+    let c = &consumers[level.name()];
+    let mut batch = c
+        .fetch()
+        .max_messages(1)
+        .expires(POLL)
+        .messages()
+        .await
+        .map_err(js_err)?;
+    batch.next().await.transpose().map_err(js_err)
 }
 
 /// Why a task was not run to its end here.
