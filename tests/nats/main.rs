@@ -7,6 +7,7 @@
 #[path = "../common.rs"]
 #[allow(dead_code)]
 mod common;
+mod permissions;
 mod scale;
 
 use factory_host::orchestrator::config::Reach;
@@ -23,6 +24,8 @@ struct Server {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    /// A configuration file, and the environment it reads.
+    config: Option<(PathBuf, Vec<(String, String)>)>,
 }
 
 fn binary() -> PathBuf {
@@ -45,13 +48,47 @@ impl Server {
             child: None,
             port,
             store: tempfile::tempdir().unwrap(),
+            config: None,
         };
         s.launch();
         s
     }
 
+    /// The server with configuration `text` (`$VAR`s from `env`).
+    fn with_config(text: &str, env: &[(&str, &str)]) -> Server {
+        let mut s = Server::start_later();
+        let path = s.store.path().join("nats-server.conf");
+        std::fs::write(&path, text).unwrap();
+        s.config = Some((
+            path,
+            env.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ));
+        s.launch();
+        s
+    }
+
+    fn start_later() -> Server {
+        Server {
+            child: None,
+            port: std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port(),
+            store: tempfile::tempdir().unwrap(),
+            config: None,
+        }
+    }
+
     fn launch(&mut self) {
-        let child = Command::new(binary())
+        let mut c = Command::new(binary());
+        if let Some((path, env)) = &self.config {
+            // With permissions, a violation is logged (-D).
+            c.arg("-c").arg(path).arg("-D").envs(env.iter().cloned());
+        }
+        let child = c
             .args([
                 "-js",
                 "-a",
@@ -60,9 +97,9 @@ impl Server {
                 &self.port.to_string(),
                 "-sd",
             ])
-            .arg(self.store.path())
+            .arg(self.store.path().join("js"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.store.path().join("nats.log")).unwrap())
             .spawn()
             .expect("nats-server (apt-get install nats-server)");
         self.child = Some(child);
@@ -81,6 +118,11 @@ impl Server {
             let _ = Command::new("kill").arg(c.id().to_string()).status();
             let _ = c.wait();
         }
+    }
+
+    /// What the server logged.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.store.path().join("nats.log")).unwrap_or_default()
     }
 
     fn url(&self) -> String {

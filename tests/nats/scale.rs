@@ -15,19 +15,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-const FACTORY: &str = env!("CARGO_BIN_EXE_factory");
-const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+pub(crate) const FACTORY: &str = env!("CARGO_BIN_EXE_factory");
+pub(crate) const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 use super::common;
 
 /// A process whose stderr is kept; killed with SIGKILL when dropped.
-struct Proc {
+pub(crate) struct Proc {
     child: Option<Child>,
     log: Arc<Mutex<String>>,
 }
 
 impl Proc {
-    fn spawn(mut c: Command, ready: &str) -> (Proc, String) {
+    pub(crate) fn spawn(mut c: Command, ready: &str) -> (Proc, String) {
         let mut child = c
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -64,7 +64,7 @@ impl Proc {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 }
@@ -78,7 +78,7 @@ impl Drop for Proc {
 /// The example project as a bare remote: its replayed model session inside
 /// it, read leniently (each task's brief differs from the recording), and
 /// a hook that logs every update of a branch.
-fn remote(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn remote(dir: &Path, name: &str) -> PathBuf {
     let src = dir.join(format!("{name}-src"));
     std::fs::create_dir_all(&src).unwrap();
     let (work, _) = common::example_repo(&src);
@@ -202,7 +202,7 @@ impl Scale {
     }
 }
 
-fn brief(n: usize) -> String {
+pub(crate) fn brief(n: usize) -> String {
     let words = [
         "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
         "juliet", "kilo", "lima",

@@ -222,14 +222,14 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
                 &super::worker::nats_settings().map_err(usage)?,
             )
             .await
-            .with_context(|| format!("--queue {url}"))?;
+            .with_context(|| format!("--queue {}", factory_serve::nats::redact(url)))?;
             Some(link)
         }
         None => None,
     };
     let service = Service::open_with(host, config.clone(), scale).map_err(|e| usage(e.into()))?;
     let how = match &queue {
-        Some(url) => format!("tasks to workers over {url}"),
+        Some(url) => format!("tasks to workers over {}", factory_serve::nats::redact(url)),
         None => format!("{} workers", config.workers),
     };
     eprintln!(

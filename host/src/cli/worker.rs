@@ -77,7 +77,7 @@ pub async fn run(a: WorkerArgs) -> Result<(), Failure> {
         "factory worker {name}: {} at once, trust up to {}, from {}",
         a.concurrency,
         max_trust.name(),
-        a.nats
+        factory_serve::nats::redact(&a.nats)
     );
     factory_serve::nats::worker::run(
         host,

@@ -119,6 +119,37 @@ impl Default for Settings {
     }
 }
 
+/// `url` without its user and password, and those.
+fn split_user(url: &str) -> (String, Option<(String, String)>) {
+    match url::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() => {
+            let user = percent(u.username());
+            let pass = percent(u.password().unwrap_or_default());
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            (
+                u.to_string().trim_end_matches('/').to_string(),
+                Some((user, pass)),
+            )
+        }
+        _ => (url.to_string(), None),
+    }
+}
+
+fn percent(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// `url` as it may be shown: without a password.
+pub fn redact(url: &str) -> String {
+    match split_user(url) {
+        (bare, Some((user, _))) => bare.replacen("://", &format!("://{user}:***@"), 1),
+        (bare, None) => bare,
+    }
+}
+
 /// A connection with JetStream.
 #[derive(Clone)]
 pub struct Nats {
@@ -129,10 +160,17 @@ pub struct Nats {
 impl Nats {
     /// Connect to `url` (`nats://HOST:PORT`), with a credentials file
     /// (`--nats-creds`) if given.
+    /// A user and password in the URL (`nats://USER:PASS@HOST:PORT`) are
+    /// sent as such (static users in the server's configuration).
     pub async fn connect(url: &str, creds: Option<&Path>) -> Result<Nats, NatsError> {
         let mut opts = async_nats::ConnectOptions::new()
             .name("factory")
             .retry_on_initial_connect();
+        let (url, user) = split_user(url);
+        let url = url.as_str();
+        if let Some((u, p)) = user {
+            opts = opts.user_and_password(u, p);
+        }
         if let Some(c) = creds {
             opts = opts
                 .credentials_file(c)
@@ -256,5 +294,20 @@ impl Nats {
         Ok(lease::Leases {
             kv: self.js.get_key_value(LEASES).await.map_err(js_err)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_user_in_the_url_is_taken_out_and_never_shown() {
+        let (bare, user) = super::split_user("nats://worker:p%2Bw%40rd@10.0.0.1:4222");
+        assert_eq!(bare, "nats://10.0.0.1:4222");
+        assert_eq!(user, Some(("worker".into(), "p+w@rd".into())));
+        assert_eq!(
+            super::redact("nats://worker:secret@10.0.0.1:4222"),
+            "nats://worker:***@10.0.0.1:4222"
+        );
+        assert_eq!(super::split_user("nats://10.0.0.1:4222").1, None);
     }
 }
