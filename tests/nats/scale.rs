@@ -202,6 +202,18 @@ impl Scale {
     }
 }
 
+/// Another command like `c` (same program, arguments and environment).
+fn clone_command(c: &Command) -> Command {
+    let mut n = Command::new(c.get_program());
+    n.args(c.get_args());
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            n.env(k, v);
+        }
+    }
+    n
+}
+
 pub(crate) fn brief(n: usize) -> String {
     let words = [
         "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -291,8 +303,17 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
         std::fs::write(&p, text).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
+    // A fixed port: the service is restarted on it mid-way.
+    let listen = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
     let mut c = Command::new(FACTORY);
-    c.args(["serve", "--listen", "127.0.0.1:0", "--max-trust", "scoped"])
+    c.args(["serve", "--listen", &listen, "--max-trust", "scoped"])
         .args(["--trigger-label", "bug"])
         .arg("--token-file")
         .arg(dir.path().join("token"))
@@ -314,7 +335,8 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
         .env("FACTORY_NATS_ACK_WAIT", "4")
         .env("FACTORY_NATS_MAX_DELIVER", "3")
         .env("FACTORY_LOG", "info");
-    let (serve, addr) = Proc::spawn(c, "listening on http://");
+    let service = c;
+    let (serve, addr) = Proc::spawn(clone_command(&service), "listening on http://");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -340,7 +362,7 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
             })
         });
     }
-    let s = Scale {
+    let mut s = Scale {
         dir,
         nats: nats.url(),
         serve,
@@ -366,7 +388,7 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     // (The webhook's task needs the service's --max-trust, scoped: above
     // the first workers'. The API's ask for draft.)
     let mut ids = Vec::new();
-    for i in 0..29 {
+    for i in 0..26 {
         let (code, r) = s.post(
             "repo=acme/calc&format=markdown&trust=draft",
             &format!("k{i}"),
@@ -437,6 +459,23 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
     nats.stop();
     std::thread::sleep(Duration::from_secs(2));
     nats.launch();
+    // Then the service is killed (-9) just after accepting more work, and
+    // started again on its home: nothing accepted is lost, nothing runs
+    // twice.
+    let mut late = Vec::new();
+    for i in 0..3 {
+        let (code, r) = s.post(
+            "repo=acme/calc&format=markdown&trust=draft",
+            &format!("late{i}"),
+            &brief(60 + i),
+        );
+        assert_eq!(code, 202, "{r}");
+        late.push(r["task_id"].as_str().unwrap().to_string());
+    }
+    s.serve.kill9();
+    std::thread::sleep(Duration::from_millis(500));
+    s.serve = Proc::spawn(clone_command(&service), "listening on http://").0;
+    ids.extend(late);
 
     s.wait(
         "every draft task ending",
@@ -545,10 +584,20 @@ fn tasks_run_on_workers_once_through_a_worker_killed_and_a_nats_restart() {
             })
             .count();
         assert_eq!(started, 1, "run {run} started once: {v}");
+        let events = v["events"].to_string();
+        assert!(events.contains("claimed by worker"), "who ran it: {events}");
+        assert!(
+            v["invocations"].as_array().is_some_and(|i| !i.is_empty()),
+            "the sandbox's invocations came back with the run: {v}"
+        );
         if held.contains(id) {
             assert!(
                 steps.iter().any(|st| st["summary"] == "run resumed"),
                 "run {run} was taken over and resumed: {v}"
+            );
+            assert!(
+                events.contains("taken over by worker"),
+                "the journal says who took it over: {events}"
             );
         }
     }

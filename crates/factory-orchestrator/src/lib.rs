@@ -11,6 +11,7 @@ mod deliver;
 mod durable;
 mod finish;
 pub mod git;
+pub mod guard;
 pub mod intake;
 pub mod operator;
 pub mod outcome;

@@ -141,7 +141,12 @@ impl Service {
             }
         }
         let queue = queue::SqliteQueue::open(&host.home().db_path(), config.max_attempts)?;
-        let recovered = queue::Queue::recover(&queue)?;
+        // Over NATS, running tasks are the workers' (their leases are in
+        // NATS): nothing to recover here.
+        let recovered = match scale {
+            None => queue::Queue::recover(&queue)?,
+            Some(_) => 0,
+        };
         if recovered > 0 {
             tracing::warn!("{recovered} tasks were running when the service stopped; they resume");
         }

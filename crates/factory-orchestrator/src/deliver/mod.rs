@@ -165,7 +165,7 @@ pub async fn gates_and_deliver(
         );
     }
     if remote && ctx.trust != Reach::ReadOnly {
-        remote::push_branch(ctx)?;
+        remote::push_branch(ctx).await?;
     }
     if ctx.trust == Reach::Full && result.delivery == Delivery::Merged {
         let out = deploy(ctx).await?;

@@ -58,6 +58,10 @@ pub async fn into_target(
             )));
         }
     }
+    // The right to deliver (a worker's lease), checked at the last moment.
+    if let Err(why) = crate::guard::check(&ctx.run_id).await {
+        return Err(RunFailure::Failed(format!("not delivered: {why}")));
+    }
     match remote::push_fast_forward(&ctx.repo, target, &seen, &tip) {
         Ok(_) => {
             // The local branch follows (the clone's checkout is detached).
@@ -73,8 +77,11 @@ pub async fn into_target(
 
 /// Push the run's branch at its tip, once: a draft is visible on the
 /// remote, and a merged run's branch shows what was merged.
-pub fn push_branch(ctx: &Ctx) -> Result<(), RunFailure> {
+pub async fn push_branch(ctx: &Ctx) -> Result<(), RunFailure> {
     let tip = git::head(&ctx.work).map_err(fail)?;
+    if let Err(why) = crate::guard::check(&ctx.run_id).await {
+        return Err(RunFailure::Failed(format!("not pushed: {why}")));
+    }
     let how = match remote::push_new_branch(&ctx.repo, &ctx.branch, &tip).map_err(fail)? {
         remote::Pushed::Moved => "pushed",
         remote::Pushed::Already => "already on the remote",

@@ -13,6 +13,7 @@ use std::time::Duration;
 /// The holder of a cancelled task's lease.
 pub const CANCELLED: &str = "(cancelled)";
 
+#[derive(Clone)]
 pub struct Leases {
     pub(super) kv: kv::Store,
 }

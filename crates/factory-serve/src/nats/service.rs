@@ -275,6 +275,23 @@ async fn apply(
                 o.worker, o.task_id, o.fence
             ));
         }
+        // Who runs it now, in the run's journal (and the live stream).
+        let message = match &task.worker {
+            Some(before) if before != &o.worker => format!(
+                "task {} taken over by worker {} from {before} (fence {})",
+                o.task_id, o.worker, o.fence
+            ),
+            _ => format!(
+                "task {} claimed by worker {} (fence {})",
+                o.task_id, o.worker, o.fence
+            ),
+        };
+        s.host.journal().event(factory_store::journal::EventRecord {
+            run_id: Some(o.run_id.clone()),
+            capability: "scale-out".into(),
+            target: o.worker.clone(),
+            ..factory_store::journal::EventRecord::new("service", "claim", message)
+        });
         return Ok(());
     }
     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());

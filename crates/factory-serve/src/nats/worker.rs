@@ -317,6 +317,18 @@ async fn take(
     }
     .await;
     let ended = match outcome {
+        Ok(_)
+            if !w
+                .leases
+                .holds(&task.task_id, origin.fence)
+                .await
+                .unwrap_or(false) =>
+        {
+            // Taken over or cancelled meanwhile: the holder now ends it.
+            Err(NotRun::Elsewhere(
+                "the lease was lost before the end".into(),
+            ))
+        }
         Ok((state, reason)) => {
             let fin = Event::Finished {
                 origin: origin.clone(),
@@ -430,6 +442,21 @@ async fn run_task(
         .run(&task.run_id)
         .map_err(|e| attempt(e.to_string()))?;
     let mut replica = Replica::new(w, origin, &clone, &db).map_err(attempt)?;
+    // Delivery asks whether this worker still holds the task, right before
+    // each push.
+    let _guard = orchestrator::guard::register(&task.run_id, {
+        let (leases, task_id, fence) = (w.leases.clone(), task.task_id.clone(), origin.fence);
+        Arc::new(move || {
+            let (leases, task_id) = (leases.clone(), task_id.clone());
+            Box::pin(async move {
+                match leases.holds(&task_id, fence).await {
+                    Ok(true) => Ok(()),
+                    Ok(false) => Err("this worker no longer holds the task's lease".into()),
+                    Err(e) => Err(format!("the task's lease cannot be checked: {e}")),
+                }
+            })
+        })
+    });
     let result = match existing {
         // It ended before (the ack was lost): report it, run nothing.
         Some(r) if r.status != RunStatus::Running => Ok((r.status, r.reason)),
