@@ -7,6 +7,7 @@
 #[path = "../common.rs"]
 #[allow(dead_code)]
 mod common;
+mod delivery;
 mod permissions;
 mod scale;
 

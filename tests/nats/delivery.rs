@@ -1,0 +1,97 @@
+//! Delivery from a clone of a remote, through the CLI: the run's branch and
+//! the target are pushed once; a run that delivered but died before it
+//! recorded so delivers nothing the second time (its commits carry
+//! `Factory-Run: ID`, and the remote's target has them).
+
+use super::common;
+use super::scale::{FACTORY, remote};
+use std::process::Command;
+
+fn factory(home: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(FACTORY)
+        .args(args)
+        .env("FACTORY_HOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "factory {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_default()
+}
+
+#[test]
+fn a_second_delivery_of_a_delivered_run_is_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path(), "calc");
+    // A worker's clone: detached, marked, as `clone_or_fetch` makes them.
+    let url = format!("file://{}", bare.display());
+    let clone =
+        factory_host::orchestrator::git::remote::clone_or_fetch(&dir.path().join("clones"), &url)
+            .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // This operator allows scoped runs (the built-in policy stops at draft).
+    std::fs::write(
+        home.join("policy.toml"),
+        "[default]\nmax_trust = \"scoped\"\n",
+    )
+    .unwrap();
+    let spec = dir.path().join("brief.md");
+    std::fs::write(
+        &spec,
+        "# Make mean handle empty input\n\nThe mean of an empty list should not crash.\n\n## Scope\n- calc.py\n- test_calc.py\n",
+    )
+    .unwrap();
+    let run = factory(
+        &home,
+        &[
+            "run",
+            "--repo",
+            clone.to_str().unwrap(),
+            "--trust",
+            "scoped",
+            "--json",
+            spec.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run["result"]["delivery"], "merged", "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    let pushes = || std::fs::read_to_string(dir.path().join("pushes.log")).unwrap_or_default();
+    let main_moves = |p: &str| {
+        p.lines()
+            .filter(|l| l.starts_with("refs/heads/main "))
+            .count()
+    };
+    assert_eq!(main_moves(&pushes()), 1, "{}", pushes());
+    let branch = format!("refs/heads/factory/{id} ");
+    assert_eq!(
+        pushes().lines().filter(|l| l.starts_with(&branch)).count(),
+        1
+    );
+    let main = common::git(&bare, &["rev-parse", "main"]);
+    let log = common::git(&bare, &["log", "-1", "--format=%B", "main"]);
+    assert!(log.contains(&format!("Factory-Run: {id}")), "{log}");
+
+    // The process died after pushing, before it recorded the end.
+    let db = rusqlite::Connection::open(home.join("factory.db")).unwrap();
+    db.execute("UPDATE runs SET status='running' WHERE id=?1", [&id])
+        .unwrap();
+    drop(db);
+    let again = factory(&home, &["resume", &id, "--json"]);
+    assert_eq!(again["status"], "done", "{again}");
+    assert_eq!(again["result"]["delivery"], "merged", "{again}");
+    assert_eq!(
+        main_moves(&pushes()),
+        1,
+        "main is not pushed again: {}",
+        pushes()
+    );
+    assert_eq!(common::git(&bare, &["rev-parse", "main"]), main);
+    let steps = factory(&home, &["runs", "show", &id, "--json"])["steps"].clone();
+    assert!(
+        steps.to_string().contains("already delivered"),
+        "the second delivery says it found the run's commit: {steps}"
+    );
+}
