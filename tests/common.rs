@@ -137,3 +137,39 @@ pub fn main_head(repo: &std::path::Path) -> String {
         .unwrap();
     String::from_utf8_lossy(&o.stdout).trim().to_string()
 }
+
+/// The example project as a bare git remote `dir/NAME.git` for work on
+/// clones (the scale-out): its replayed model session inside it, read
+/// leniently (each task's brief may differ from the recording). The
+/// working repository it came from, and the bare one.
+pub fn example_remote(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    let src = dir.join(format!("{name}-src"));
+    std::fs::create_dir_all(&src).unwrap();
+    let (work, _) = example_repo(&src);
+    std::fs::copy(
+        src.join("calc-session.json"),
+        work.join("calc-session.json"),
+    )
+    .unwrap();
+    let toml = std::fs::read_to_string(work.join("factory.toml"))
+        .unwrap()
+        .replace(
+            "replay = \"../calc-session.json\"",
+            "replay = \"calc-session.json\"\nlenient = true",
+        );
+    std::fs::write(work.join("factory.toml"), toml).unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "replay inside"]);
+    let bare = dir.join(format!("{name}.git"));
+    git(
+        dir,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+    );
+    (work, bare)
+}

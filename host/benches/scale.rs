@@ -76,33 +76,7 @@ fn free_port() -> u16 {
 /// leniently: each brief differs), as a working repository and a bare
 /// remote.
 fn project(dir: &Path) -> (PathBuf, PathBuf) {
-    let (work, _) = common::example_repo(dir);
-    std::fs::copy(
-        dir.join("calc-session.json"),
-        work.join("calc-session.json"),
-    )
-    .unwrap();
-    let toml = std::fs::read_to_string(work.join("factory.toml"))
-        .unwrap()
-        .replace(
-            "replay = \"../calc-session.json\"",
-            "replay = \"calc-session.json\"\nlenient = true",
-        );
-    std::fs::write(work.join("factory.toml"), toml).unwrap();
-    common::git(&work, &["add", "-A"]);
-    common::git(&work, &["commit", "-q", "-m", "replay inside"]);
-    let bare = dir.join("calc.git");
-    common::git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
-    (work, bare)
+    common::example_remote(dir, "calc")
 }
 
 fn brief(n: usize) -> String {

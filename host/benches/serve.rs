@@ -33,10 +33,6 @@ const SECRET: &str = "bench-secret";
 const TOKEN: &str = "bench-token-0123456789abcdef01234567";
 const IN_FLIGHT: usize = 32;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(body);

@@ -79,34 +79,7 @@ impl Drop for Proc {
 /// it, read leniently (each task's brief differs from the recording), and
 /// a hook that logs every update of a branch.
 pub(crate) fn remote(dir: &Path, name: &str) -> PathBuf {
-    let src = dir.join(format!("{name}-src"));
-    std::fs::create_dir_all(&src).unwrap();
-    let (work, _) = common::example_repo(&src);
-    std::fs::copy(
-        src.join("calc-session.json"),
-        work.join("calc-session.json"),
-    )
-    .unwrap();
-    let toml = std::fs::read_to_string(work.join("factory.toml"))
-        .unwrap()
-        .replace(
-            "replay = \"../calc-session.json\"",
-            "replay = \"calc-session.json\"\nlenient = true",
-        );
-    std::fs::write(work.join("factory.toml"), toml).unwrap();
-    common::git(&work, &["add", "-A"]);
-    common::git(&work, &["commit", "-q", "-m", "replay inside"]);
-    let bare = dir.join(format!("{name}.git"));
-    common::git(
-        dir,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            work.to_str().unwrap(),
-            bare.to_str().unwrap(),
-        ],
-    );
+    let (_, bare) = common::example_remote(dir, name);
     let hook = bare.join("hooks/update");
     std::fs::write(
         &hook,

@@ -111,6 +111,20 @@ impl SqliteQueue {
     }
 }
 
+/// Note `note` on task `id` (if there is one), now.
+fn add_note(conn: &Connection, id: &str, note: &str) -> rusqlite::Result<()> {
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO serve_notes(task_id, at, note) SELECT id, ?2, ?3 FROM serve_tasks WHERE id=?1",
+        params![id, now, note],
+    )?;
+    conn.execute(
+        "UPDATE serve_tasks SET updated=?2 WHERE id=?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(QueuedTask, u64, i64)> {
     Ok((
         QueuedTask {
@@ -365,15 +379,7 @@ impl Queue for SqliteQueue {
             )
             .optional()?;
         if let Some(id) = &id {
-            let now = now_ms();
-            tx.execute(
-                "INSERT INTO serve_notes(task_id, at, note) VALUES(?1,?2,?3)",
-                params![id, now, note],
-            )?;
-            tx.execute(
-                "UPDATE serve_tasks SET updated=?2 WHERE id=?1",
-                params![id, now],
-            )?;
+            add_note(&tx, id, note)?;
         }
         tx.commit()?;
         Ok(id)

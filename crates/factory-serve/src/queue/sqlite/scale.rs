@@ -69,16 +69,6 @@ impl SqliteQueue {
     }
 
     pub(super) fn note_(&self, id: &str, note: &str) -> Result<(), QueueError> {
-        let now = now_ms();
-        let conn = self.conn();
-        conn.execute(
-            "INSERT INTO serve_notes(task_id, at, note) SELECT id, ?2, ?3 FROM serve_tasks WHERE id=?1",
-            params![id, now, note],
-        )?;
-        conn.execute(
-            "UPDATE serve_tasks SET updated=?2 WHERE id=?1",
-            params![id, now],
-        )?;
-        Ok(())
+        Ok(super::add_note(&self.conn(), id, note)?)
     }
 }
