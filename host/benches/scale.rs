@@ -12,9 +12,11 @@
 //!   each run clones or fetches, pushes its branch, and reports its rows
 //!   over NATS.
 //!
-//! Measured per set-up: tasks per second from the first request to the
-//! last task's end, and the latency from the request (the task's
-//! acceptance) to its run's first step, p50 and max.
+//! Work comes in as signed GitHub webhooks (distinct issues with the
+//! trigger label). Measured per set-up: the latency from the webhook (the
+//! task's acceptance) to its run's first step with idle workers; then a
+//! burst: tasks per second from the first webhook to the last task's end,
+//! and each task's wait to its first step, p50 and max.
 //!
 //! Run: `cargo bench -p factory-host --bench scale` (`-- --tasks N`).
 
@@ -79,13 +81,27 @@ fn project(dir: &Path) -> (PathBuf, PathBuf) {
     common::example_remote(dir, "calc")
 }
 
-fn brief(n: usize) -> String {
-    format!(
-        "# Make mean handle empty input, case {n}\n\nThe mean of an empty list should not crash (variant {n}).\n"
-    )
+const SECRET: &str = "bench-webhook-secret";
+
+/// The n-th GitHub delivery: the example issue (it carries the trigger
+/// label) with a number and title of its own.
+fn delivery(issue: &Value, n: usize) -> String {
+    let mut i = issue.clone();
+    i["number"] = serde_json::json!(10_000 + n);
+    i["title"] = serde_json::json!(format!("mean() fails on an empty list, report {n}"));
+    serde_json::json!({"action": "opened", "issue": i, "repository": {"full_name": "acme/calc"}})
+        .to_string()
+}
+
+fn sign(body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 struct Client {
+    issue: Value,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
     addr: String,
@@ -121,14 +137,27 @@ struct Measured {
 }
 
 /// Post `ids.len()` tasks from `from` on; their ids.
+/// Send `n` signed GitHub webhooks (issues opened) from `from` on; the
+/// tasks' ids.
 fn post(c: &Client, from: usize, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in from..from + n {
-        let (code, r) = c.call(
-            "POST",
-            "/api/tasks?repo=acme/calc&format=markdown&trust=draft",
-            brief(i),
-        );
+        let body = delivery(&c.issue, i);
+        let (code, r) = c.rt.block_on(async {
+            let r = c
+                .http
+                .post(format!("http://{}/hooks/github", c.addr))
+                .header("x-github-event", "issues")
+                .header("x-github-delivery", format!("bench-{i}"))
+                .header("x-hub-signature-256", sign(&body))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let code = r.status().as_u16();
+            (code, r.json::<Value>().await.unwrap_or(Value::Null))
+        });
         assert_eq!(code, 202, "{r}");
         ids.push(r["task_id"].as_str().unwrap().to_string());
     }
@@ -194,7 +223,12 @@ fn measure(c: &Client, n: usize) -> Measured {
 }
 
 fn client(addr: String) -> Client {
+    let issue = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/calc-issue.json"),
+    )
+    .unwrap();
     Client {
+        issue: serde_json::from_str(&issue).unwrap(),
         rt: tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -204,11 +238,14 @@ fn client(addr: String) -> Client {
     }
 }
 
+/// The API token's file; the GitHub secret's beside it.
 fn token(dir: &Path) -> PathBuf {
-    let p = dir.join("token");
-    std::fs::write(&p, TOKEN).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-    p
+    for (f, text) in [("token", TOKEN), ("secret", SECRET)] {
+        let p = dir.join(f);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    dir.join("token")
 }
 
 fn embedded(workers: usize, n: usize) -> Measured {
@@ -251,6 +288,9 @@ fn jetstream(workers: usize, n: usize) -> Measured {
     c.args(["serve", "--listen", "127.0.0.1:0", "--queue", &url])
         .arg("--token-file")
         .arg(token(d.path()))
+        .arg("--github-secret-file")
+        .arg(d.path().join("secret"))
+        .args(["--trigger-label", "bug"])
         .arg("--repo")
         .arg(format!("acme/calc=file://{}", bare.display()))
         .env("FACTORY_HOME", d.path().join("home"));

@@ -313,6 +313,15 @@ fn leases_are_taken_by_compare_and_swap_and_fence_out_a_lost_holder() {
         assert!(matches!(leases.acquire("t-1", "w2", ttl).await, Err(LeaseError::Held { worker, .. }) if worker == "w1"));
         assert!(leases.renew(&mut a, ttl).await.unwrap());
         assert!(leases.holds("t-1", 1).await.unwrap());
+        // A renewal NATS applied but whose answer was lost leaves the holder
+        // a stale revision: the next renewal finds the entry still its own.
+        let mut stale = a.clone();
+        assert!(leases.renew(&mut a, ttl).await.unwrap());
+        assert!(
+            leases.renew(&mut stale, ttl).await.unwrap(),
+            "still w1's lease"
+        );
+        a = stale;
         // w1 goes silent; the lease runs out and w2 takes it.
         tokio::time::sleep(Duration::from_millis(600)).await;
         let b = leases.acquire("t-1", "w2", Duration::from_secs(30)).await.unwrap();

@@ -130,7 +130,9 @@ impl Leases {
     }
 
     /// Keep the lease for another `ttl`; false if it was lost (someone
-    /// else wrote the entry).
+    /// else wrote the entry). A write NATS may or may not have applied (a
+    /// time-out, a restart) is an error, not a loss: the next renewal finds
+    /// the entry still this holder's and carries on from it.
     pub async fn renew(&self, lease: &mut Lease, ttl: Duration) -> Result<bool, NatsError> {
         let entry = Entry {
             worker: lease.worker.clone(),
@@ -138,18 +140,31 @@ impl Leases {
             until: now() + ttl.as_millis() as i64,
         };
         let body = serde_json::to_vec(&entry).map_err(js_err)?;
-        match self
-            .kv
-            .update(key(&lease.task_id), body.into(), lease.revision)
-            .await
-        {
-            Ok(rev) => {
-                lease.revision = rev;
-                lease.until = entry.until;
-                Ok(true)
+        for _ in 0..2 {
+            match self
+                .kv
+                .update(key(&lease.task_id), body.clone().into(), lease.revision)
+                .await
+            {
+                Ok(rev) => {
+                    lease.revision = rev;
+                    lease.until = entry.until;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    // Written since: by this holder (an earlier renewal that
+                    // seemed to fail), or by someone else (lost).
+                    match self.get(&lease.task_id).await? {
+                        Some((e, rev)) if e.worker == lease.worker && e.fence == lease.fence => {
+                            lease.revision = rev;
+                        }
+                        _ => return Ok(false),
+                    }
+                }
+                Err(e) => return Err(js_err(e)),
             }
-            Err(_) => Ok(false),
         }
+        Ok(false)
     }
 
     /// Let go; false if it was lost before.
