@@ -261,6 +261,9 @@ fn embedded(workers: usize, n: usize) -> Measured {
     ])
     .arg("--token-file")
     .arg(token(d.path()))
+    .arg("--github-secret-file")
+    .arg(d.path().join("secret"))
+    .args(["--trigger-label", "bug"])
     .arg("--repo")
     .arg(format!("acme/calc={}", work.display()))
     .env("FACTORY_HOME", d.path().join("home"));
