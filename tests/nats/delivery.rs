@@ -95,3 +95,61 @@ fn a_second_delivery_of_a_delivered_run_is_a_no_op() {
         "the second delivery says it found the run's commit: {steps}"
     );
 }
+
+#[test]
+fn a_target_that_moved_on_the_remote_is_merged_in_and_checked_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let bare = remote(dir.path(), "calc");
+    let url = format!("file://{}", bare.display());
+    // A worker's clone, fetched now.
+    let b = factory_host::orchestrator::git::remote::clone_or_fetch(&dir.path().join("b"), &url)
+        .unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("policy.toml"),
+        "[default]\nmax_trust = \"scoped\"\n",
+    )
+    .unwrap();
+    // Someone else moves main on the remote (a README line), after b's
+    // fetch: b's run starts from the old main.
+    let other = dir.path().join("other");
+    common::git(dir.path(), &["clone", "-q", &url, other.to_str().unwrap()]);
+    std::fs::write(other.join("NOTES.md"), "moved by someone else\n").unwrap();
+    common::git(&other, &["add", "-A"]);
+    common::git(&other, &["commit", "-q", "-m", "notes"]);
+    common::git(&other, &["push", "-q", "origin", "main"]);
+    let moved = common::git(&bare, &["rev-parse", "main"]);
+    let spec = dir.path().join("brief.md");
+    std::fs::write(
+        &spec,
+        "# Make mean handle empty input\n\nThe mean of an empty list should not crash.\n\n## Scope\n- calc.py\n- test_calc.py\n",
+    )
+    .unwrap();
+    let run = factory(
+        &home,
+        &[
+            "run",
+            "--repo",
+            b.to_str().unwrap(),
+            "--trust",
+            "scoped",
+            "--json",
+            spec.to_str().unwrap(),
+        ],
+    );
+    let id = run["id"].as_str().unwrap().to_string();
+    let steps = factory(&home, &["runs", "show", &id, "--json"])["steps"].to_string();
+    assert!(
+        steps.contains("moved on the remote; the gates check the merge with it again"),
+        "the run says the target moved: {steps}"
+    );
+    // Merged after the check: main now has both the other change and the
+    // run's, as a fast-forward of what the second check saw.
+    assert_eq!(run["result"]["delivery"], "merged", "{run}");
+    let main = common::git(&bare, &["rev-parse", "main"]);
+    assert_ne!(main, moved);
+    common::git(&bare, &["merge-base", "--is-ancestor", &moved, &main]);
+    let log = common::git(&bare, &["log", "--format=%B", "main"]);
+    assert!(log.contains(&format!("Factory-Run: {id}")), "{log}");
+}
