@@ -248,26 +248,31 @@ fn token(dir: &Path) -> PathBuf {
     dir.join("token")
 }
 
+/// `factory serve` on `dir` for `repo` (a path or a URL), with `extra`
+/// flags; its process and address.
+fn serve(dir: &Path, repo: &str, extra: &[&str]) -> (Proc, String) {
+    let mut c = Command::new(FACTORY);
+    c.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--token-file")
+        .arg(token(dir))
+        .arg("--github-secret-file")
+        .arg(dir.join("secret"))
+        .args(["--trigger-label", "bug"])
+        .arg("--repo")
+        .arg(format!("acme/calc={repo}"))
+        .env("FACTORY_HOME", dir.join("home"));
+    spawn(c, "listening on http://")
+}
+
 fn embedded(workers: usize, n: usize) -> Measured {
     let d = tempfile::tempdir().unwrap();
     let (work, _) = project(d.path());
-    let mut c = Command::new(FACTORY);
-    c.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--workers",
-        &workers.to_string(),
-    ])
-    .arg("--token-file")
-    .arg(token(d.path()))
-    .arg("--github-secret-file")
-    .arg(d.path().join("secret"))
-    .args(["--trigger-label", "bug"])
-    .arg("--repo")
-    .arg(format!("acme/calc={}", work.display()))
-    .env("FACTORY_HOME", d.path().join("home"));
-    let (_serve, addr) = spawn(c, "listening on http://");
+    let (_serve, addr) = serve(
+        d.path(),
+        &work.display().to_string(),
+        &["--workers", &workers.to_string()],
+    );
     measure(&client(addr), n)
 }
 
@@ -287,17 +292,11 @@ fn jetstream(workers: usize, n: usize) -> Measured {
         std::thread::sleep(Duration::from_millis(20));
     }
     let url = format!("nats://127.0.0.1:{port}");
-    let mut c = Command::new(FACTORY);
-    c.args(["serve", "--listen", "127.0.0.1:0", "--queue", &url])
-        .arg("--token-file")
-        .arg(token(d.path()))
-        .arg("--github-secret-file")
-        .arg(d.path().join("secret"))
-        .args(["--trigger-label", "bug"])
-        .arg("--repo")
-        .arg(format!("acme/calc=file://{}", bare.display()))
-        .env("FACTORY_HOME", d.path().join("home"));
-    let (_serve, addr) = spawn(c, "listening on http://");
+    let (_serve, addr) = serve(
+        d.path(),
+        &format!("file://{}", bare.display()),
+        &["--queue", &url],
+    );
     let mut ws = Vec::new();
     for i in 0..workers {
         let mut w = Command::new(FACTORY);

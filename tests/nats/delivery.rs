@@ -21,6 +21,45 @@ fn factory(home: &std::path::Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_default()
 }
 
+/// A home whose operator allows scoped runs (the built-in policy stops at
+/// draft), and a scoped brief; the home and the brief's path.
+fn scoped_home(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("policy.toml"),
+        "[default]\nmax_trust = \"scoped\"\n",
+    )
+    .unwrap();
+    let spec = dir.join("brief.md");
+    std::fs::write(
+        &spec,
+        "# Make mean handle empty input\n\nThe mean of an empty list should not crash.\n\n## Scope\n- calc.py\n- test_calc.py\n",
+    )
+    .unwrap();
+    (home, spec)
+}
+
+/// `factory run --trust scoped --json` of `spec` on `repo`.
+fn run_scoped(
+    home: &std::path::Path,
+    repo: &std::path::Path,
+    spec: &std::path::Path,
+) -> serde_json::Value {
+    factory(
+        home,
+        &[
+            "run",
+            "--repo",
+            repo.to_str().unwrap(),
+            "--trust",
+            "scoped",
+            "--json",
+            spec.to_str().unwrap(),
+        ],
+    )
+}
+
 #[test]
 fn a_second_delivery_of_a_delivered_run_is_a_no_op() {
     let dir = tempfile::tempdir().unwrap();
@@ -30,32 +69,8 @@ fn a_second_delivery_of_a_delivered_run_is_a_no_op() {
     let clone =
         factory_host::orchestrator::git::remote::clone_or_fetch(&dir.path().join("clones"), &url)
             .unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    // This operator allows scoped runs (the built-in policy stops at draft).
-    std::fs::write(
-        home.join("policy.toml"),
-        "[default]\nmax_trust = \"scoped\"\n",
-    )
-    .unwrap();
-    let spec = dir.path().join("brief.md");
-    std::fs::write(
-        &spec,
-        "# Make mean handle empty input\n\nThe mean of an empty list should not crash.\n\n## Scope\n- calc.py\n- test_calc.py\n",
-    )
-    .unwrap();
-    let run = factory(
-        &home,
-        &[
-            "run",
-            "--repo",
-            clone.to_str().unwrap(),
-            "--trust",
-            "scoped",
-            "--json",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let (home, spec) = scoped_home(dir.path());
+    let run = run_scoped(&home, &clone, &spec);
     assert_eq!(run["result"]["delivery"], "merged", "{run}");
     let id = run["id"].as_str().unwrap().to_string();
     let pushes = || std::fs::read_to_string(dir.path().join("pushes.log")).unwrap_or_default();
@@ -104,14 +119,8 @@ fn a_target_that_moved_on_the_remote_is_merged_in_and_checked_again() {
     // A worker's clone, fetched now.
     let b = factory_host::orchestrator::git::remote::clone_or_fetch(&dir.path().join("b"), &url)
         .unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("policy.toml"),
-        "[default]\nmax_trust = \"scoped\"\n",
-    )
-    .unwrap();
-    // Someone else moves main on the remote (a README line), after b's
+    let (home, spec) = scoped_home(dir.path());
+    // Someone else moves main on the remote (a new file), after b's
     // fetch: b's run starts from the old main.
     let other = dir.path().join("other");
     common::git(dir.path(), &["clone", "-q", &url, other.to_str().unwrap()]);
@@ -120,24 +129,7 @@ fn a_target_that_moved_on_the_remote_is_merged_in_and_checked_again() {
     common::git(&other, &["commit", "-q", "-m", "notes"]);
     common::git(&other, &["push", "-q", "origin", "main"]);
     let moved = common::git(&bare, &["rev-parse", "main"]);
-    let spec = dir.path().join("brief.md");
-    std::fs::write(
-        &spec,
-        "# Make mean handle empty input\n\nThe mean of an empty list should not crash.\n\n## Scope\n- calc.py\n- test_calc.py\n",
-    )
-    .unwrap();
-    let run = factory(
-        &home,
-        &[
-            "run",
-            "--repo",
-            b.to_str().unwrap(),
-            "--trust",
-            "scoped",
-            "--json",
-            spec.to_str().unwrap(),
-        ],
-    );
+    let run = run_scoped(&home, &b, &spec);
     let id = run["id"].as_str().unwrap().to_string();
     let steps = factory(&home, &["runs", "show", &id, "--json"])["steps"].to_string();
     assert!(
