@@ -292,6 +292,10 @@ async fn apply(
             target: o.worker.clone(),
             ..factory_store::journal::EventRecord::new("service", "claim", message)
         });
+        // Committed before the claim is acknowledged (the journal writes in
+        // batches): a service killed right after still has it.
+        let host = s.host.clone();
+        let _ = tokio::task::spawn_blocking(move || host.journal().flush()).await;
         return Ok(());
     }
     let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
