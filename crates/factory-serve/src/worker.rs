@@ -90,16 +90,8 @@ async fn run_task(s: &Arc<Service>, lease: Lease) {
     let lease = lease.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let (state, reason) = match result {
         Ok(summary) => (
-            match summary.status {
-                RunStatus::Done => TaskState::Done,
-                RunStatus::Blocked => TaskState::Blocked,
-                RunStatus::Running | RunStatus::Failed => TaskState::Failed,
-            },
-            if summary.reason.is_empty() {
-                format!("run {}: {}", summary.id, summary.status)
-            } else {
-                format!("run {}: {}: {}", summary.id, summary.status, summary.reason)
-            },
+            TaskState::of_run(summary.status),
+            crate::queue::run_reason(&summary.id, summary.status, &summary.reason),
         ),
         Err(e) => (TaskState::Failed, e),
     };

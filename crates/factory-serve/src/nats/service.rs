@@ -325,11 +325,7 @@ async fn apply(
             )
             .map_err(|e| e.to_string()),
         Event::Finished { state, reason, .. } => {
-            let state = match state.as_str() {
-                "done" => TaskState::Done,
-                "blocked" => TaskState::Blocked,
-                _ => TaskState::Failed,
-            };
+            let state = TaskState::reported(&state);
             s.queue
                 .remote_end(
                     &o.task_id,

@@ -488,16 +488,8 @@ async fn run_task(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let (status, reason) = result?;
-    let state = match status {
-        RunStatus::Done => "done",
-        RunStatus::Blocked => "blocked",
-        RunStatus::Running | RunStatus::Failed => "failed",
-    };
-    let reason = if reason.is_empty() {
-        format!("run {}: {status}", task.run_id)
-    } else {
-        format!("run {}: {status}: {reason}", task.run_id)
-    };
+    let state = crate::queue::TaskState::of_run(status).as_str();
+    let reason = crate::queue::run_reason(&task.run_id, status, &reason);
     // The run ended: its checkpoint refs are not needed any more.
     let (c, id) = (clone.clone(), task.run_id.clone());
     let _ = tokio::task::spawn_blocking(move || remote::drop_checkpoint(&c, &id)).await;

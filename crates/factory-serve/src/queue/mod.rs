@@ -20,6 +20,7 @@ mod sqlite;
 
 pub use sqlite::SqliteQueue;
 
+use factory_orchestrator::state::RunStatus;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -110,6 +111,25 @@ impl TaskState {
             "failed" => TaskState::Failed,
             "cancelled" => TaskState::Cancelled,
             _ => TaskState::Queued,
+        }
+    }
+
+    /// What a task comes to when its run ended with `status` (a run still
+    /// marked running when it returned did not finish: failed).
+    pub fn of_run(status: RunStatus) -> TaskState {
+        match status {
+            RunStatus::Done => TaskState::Done,
+            RunStatus::Blocked => TaskState::Blocked,
+            RunStatus::Running | RunStatus::Failed => TaskState::Failed,
+        }
+    }
+
+    /// The end a remote worker reported: done or blocked, anything else
+    /// failed (a report never queues, runs or cancels a task).
+    pub fn reported(s: &str) -> TaskState {
+        match TaskState::parse(s) {
+            t @ (TaskState::Done | TaskState::Blocked) => t,
+            _ => TaskState::Failed,
         }
     }
 
@@ -226,6 +246,15 @@ pub trait Queue: Send + Sync {
 /// The format of a task that carries review feedback for a run (its spec:
 /// `{run_id, id, from, summary, details}`), not a spec for a new run.
 pub const FEEDBACK: &str = "feedback";
+
+/// Why a task ended, from its run's end.
+pub fn run_reason(run_id: &str, status: RunStatus, reason: &str) -> String {
+    if reason.is_empty() {
+        format!("run {run_id}: {status}")
+    } else {
+        format!("run {run_id}: {status}: {reason}")
+    }
+}
 
 /// A fresh task id: `t-` and 12 hex digits of randomness.
 pub fn new_id() -> String {
