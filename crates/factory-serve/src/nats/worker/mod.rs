@@ -11,21 +11,23 @@
 //! stops renewing; NATS delivers the task again after the ack wait and the
 //! next worker resumes the run where the journal says it was.
 
+mod rebuild;
+mod replica;
+mod run;
+
 use super::lease::{LeaseError, Leases};
-use super::rows::{self, TABLES};
-use super::wire::{self, Event, Fences, Origin};
+use super::wire::{self, Event, Origin};
 use super::{LEVELS, Nats, NatsError, TaskMessage, js_err};
 use crate::worker::task_trust;
 use async_nats::jetstream::{self, AckKind};
+use factory_orchestrator as orchestrator;
 use factory_orchestrator::config::Reach;
 use factory_orchestrator::git::remote;
-use factory_orchestrator::progress::ProgressSink;
-use factory_orchestrator::state::RunStatus;
-use factory_orchestrator::{self as orchestrator, RunOptions};
 use factory_store::Host;
 use futures_util::StreamExt;
+use run::run_task;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -152,14 +154,10 @@ async fn pull(w: Arc<Worker>, levels: Vec<Reach>, permits: Arc<tokio::sync::Sema
         let Ok(permit) = permits.clone().acquire_owned().await else {
             return;
         };
-        let mut got = None;
-        while got.is_none() {
+        let (m, level) = 'found: loop {
             for level in levels.iter().rev() {
                 match next(&w, &mut consumers, *level).await {
-                    Ok(Some(m)) => {
-                        got = Some((m, *level));
-                        break;
-                    }
+                    Ok(Some(m)) => break 'found (m, *level),
                     Ok(None) => {}
                     Err(e) => {
                         consumers.remove(level.name());
@@ -168,8 +166,7 @@ async fn pull(w: Arc<Worker>, levels: Vec<Reach>, permits: Arc<tokio::sync::Sema
                     }
                 }
             }
-        }
-        let Some((m, level)) = got else { continue };
+        };
         let w = w.clone();
         tokio::spawn(async move {
             w.running.fetch_add(1, Ordering::Relaxed);
@@ -376,7 +373,7 @@ struct Stop {
 impl Stop {
     fn lose(&self) {
         self.lost.store(true, Ordering::SeqCst);
-        self.wake.notify_waiters();
+        // Kept until the run's driver waits for it, if it is not yet.
         self.wake.notify_one();
     }
 
@@ -408,180 +405,6 @@ async fn publish_surely(w: &Worker, e: &Event, stop: &Stop) -> Result<u64, NotRu
     }
 }
 
-/// Rebuild, run and report the task's run; the state and reason it ended
-/// with.
-async fn run_task(
-    w: &Arc<Worker>,
-    task: &TaskMessage,
-    trust: Reach,
-    origin: &Origin,
-    claimed: u64,
-    stop: &Stop,
-) -> Result<(&'static str, String), NotRun> {
-    let attempt = |e: String| NotRun::Attempt(e);
-    let home = w.host.home().root().to_path_buf();
-    let clone = {
-        let (cache, url) = (home.join("worker").join("clones"), task.repo_url.clone());
-        tokio::task::spawn_blocking(move || remote::clone_or_fetch(&cache, &url))
-            .await
-            .map_err(|e| attempt(e.to_string()))?
-            .map_err(|e| attempt(format!("cannot clone {}: {}", task.repo_url, e)))?
-    };
-    let spec = orchestrator::intake::write_spec(
-        &home.join("worker").join("specs"),
-        &task.task_id,
-        &task.spec,
-    )
-    .map_err(attempt)?;
-    let db = w.host.home().db_path();
-    rebuild(w, task, claimed, &clone, &spec, &db)
-        .await
-        .map_err(attempt)?;
-    let store = orchestrator::store::Store::open(&db).map_err(|e| attempt(e.to_string()))?;
-    let existing = store
-        .run(&task.run_id)
-        .map_err(|e| attempt(e.to_string()))?;
-    let mut replica = Replica::new(w, origin, &clone, &db).map_err(attempt)?;
-    // Delivery asks whether this worker still holds the task, right before
-    // each push.
-    let _guard = orchestrator::guard::register(&task.run_id, {
-        let (leases, task_id, fence) = (w.leases.clone(), task.task_id.clone(), origin.fence);
-        Arc::new(move || {
-            let (leases, task_id) = (leases.clone(), task_id.clone());
-            Box::pin(async move {
-                match leases.holds(&task_id, fence).await {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err("this worker no longer holds the task's lease".into()),
-                    Err(e) => Err(format!("the task's lease cannot be checked: {e}")),
-                }
-            })
-        })
-    });
-    let result = match existing {
-        // It ended before (the ack was lost): report it, run nothing.
-        Some(r) if r.status != RunStatus::Running => Ok((r.status, r.reason)),
-        Some(_) => {
-            tracing::info!(task = %task.task_id, run = %task.run_id, "resuming the run from the journal");
-            let go = orchestrator::resume(&w.host, &task.run_id, None, ProgressSink::default());
-            replica.follow(go, stop).await
-        }
-        None => {
-            let go = orchestrator::start(
-                &w.host,
-                RunOptions {
-                    repo: clone.clone(),
-                    spec,
-                    format: Some(task.format.clone()),
-                    max_trust: Some(trust),
-                    run_id: Some(task.run_id.clone()),
-                    ..Default::default()
-                },
-            );
-            replica.follow(go, stop).await
-        }
-    };
-    // Everything the run wrote is reported before its end is.
-    while let Err(e) = replica.flush().await {
-        if stop.is_lost() {
-            return Err(NotRun::Elsewhere(format!("the lease was lost: {e}")));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    let (status, reason) = result?;
-    let state = crate::queue::TaskState::of_run(status).as_str();
-    let reason = crate::queue::run_reason(&task.run_id, status, &reason);
-    // The run ended: its checkpoint refs are not needed any more.
-    let (c, id) = (clone.clone(), task.run_id.clone());
-    let _ = tokio::task::spawn_blocking(move || remote::drop_checkpoint(&c, &id)).await;
-    Ok((state, reason))
-}
-
-/// Make this worker's copy of the run what the events stream says it is
-/// up to this worker's claim (`claimed`, its stream sequence), by the
-/// fence rule, with the branches of the last checkpoint.
-async fn rebuild(
-    w: &Worker,
-    task: &TaskMessage,
-    claimed: u64,
-    clone: &Path,
-    spec: &Path,
-    db: &Path,
-) -> Result<(), String> {
-    let stream = w
-        .nats
-        .js
-        .get_stream(super::EVENTS)
-        .await
-        .map_err(|e| e.to_string())?;
-    let consumer = stream
-        .create_consumer(jetstream::consumer::pull::OrderedConfig {
-            filter_subject: wire::subject(&task.run_id),
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
-    let mut fences = Fences::default();
-    let mut rows: Vec<(String, Vec<rows::Row>)> = Vec::new();
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(20), messages.next())
-            .await
-            .map_err(|_| "the run's events did not come back from the stream".to_string())?
-            .ok_or("the run's events ended early")?
-            .map_err(|e| e.to_string())?;
-        let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-        if let Ok(e) = serde_json::from_slice::<Event>(&m.payload)
-            && e.origin().task_id == task.task_id
-            && fences.admit(&e)
-            && let Event::Rows { table, rows: r, .. } = e
-        {
-            rows.push((table, r));
-        }
-        if seq >= claimed {
-            break;
-        }
-    }
-    // This worker's own earlier copy, worktrees and branches go: the
-    // stream and the remote are the truth.
-    let run_dir = w.host.home().root().join("runs").join(&task.run_id);
-    let (c, run_id, had_rows) = (clone.to_path_buf(), task.run_id.clone(), !rows.is_empty());
-    tokio::task::spawn_blocking(move || {
-        let _ = std::fs::remove_dir_all(&run_dir);
-        let repo = orchestrator::git::open_repo(&c).map_err(|e| e.to_string())?;
-        let _ = orchestrator::git::git(&repo, &["worktree", "prune"]);
-        let prefix = "refs/heads/factory/".to_string();
-        let listed =
-            orchestrator::git::git(&repo, &["for-each-ref", "--format=%(refname)", &prefix])
-                .unwrap_or_default();
-        for r in listed.lines().filter(|r| remote::is_runs_ref(r, &run_id)) {
-            let _ = orchestrator::git::git(&repo, &["update-ref", "-d", r]);
-        }
-        if had_rows {
-            remote::fetch_checkpoint(&repo, &run_id).map_err(|e| e.to_string())?;
-        }
-        Ok::<_, String>(())
-    })
-    .await
-    .map_err(|e| e.to_string())??;
-    let conn = factory_store::db::open(db).map_err(|e| e.to_string())?;
-    orchestrator::store::migrate(&conn).map_err(|e| e.to_string())?;
-    rows::clear(&conn, &task.run_id).map_err(|e| e.to_string())?;
-    for (table, r) in &rows {
-        rows::write(&conn, table, &task.run_id, r, None).map_err(|e| e.to_string())?;
-    }
-    // The run is on this machine now: its clone, its spec.
-    conn.execute(
-        "UPDATE runs SET repo=?2, spec=?3 WHERE id=?1",
-        rusqlite::params![
-            task.run_id,
-            clone.display().to_string(),
-            spec.display().to_string()
-        ],
-    )
-    .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
 /// Publish `e` on its run's subject; its stream sequence.
 async fn publish(w: &Worker, e: &Event) -> Result<u64, NatsError> {
     let body = serde_json::to_vec(e).map_err(js_err)?;
@@ -594,153 +417,4 @@ async fn publish(w: &Worker, e: &Event) -> Result<u64, NatsError> {
         .await
         .map_err(js_err)?;
     Ok(ack.sequence)
-}
-
-/// Rows of one event at most this big (NATS takes 1 MiB by default).
-const CHUNK: usize = 256 << 10;
-
-/// The run's rows as this worker writes them, published as they come.
-struct Replica<'a> {
-    w: &'a Worker,
-    origin: &'a Origin,
-    clone: PathBuf,
-    conn: rusqlite::Connection,
-    /// Appended tables: the last id published.
-    after: HashMap<&'static str, i64>,
-    /// Keyed tables: what was published last.
-    last: HashMap<&'static str, String>,
-}
-
-impl<'a> Replica<'a> {
-    fn new(
-        w: &'a Worker,
-        origin: &'a Origin,
-        clone: &Path,
-        db: &Path,
-    ) -> Result<Replica<'a>, String> {
-        let conn = factory_store::db::open(db).map_err(|e| e.to_string())?;
-        let mut r = Replica {
-            w,
-            origin,
-            clone: clone.to_path_buf(),
-            conn,
-            after: HashMap::new(),
-            last: HashMap::new(),
-        };
-        // What was rebuilt from the stream is there already.
-        for (t, _, keyed) in TABLES {
-            if keyed {
-                let now = rows::read(&r.conn, t, &origin.run_id, 0).map_err(|e| e.to_string())?;
-                r.last
-                    .insert(t, serde_json::to_string(&now).unwrap_or_default());
-            } else {
-                let id = rows::last_id(&r.conn, t, &origin.run_id).map_err(|e| e.to_string())?;
-                r.after.insert(t, id);
-            }
-        }
-        Ok(r)
-    }
-
-    /// Drive `run`, publishing its rows every moment, until it ends or the
-    /// lease is lost.
-    async fn follow<F>(&mut self, run: F, stop: &Stop) -> Result<(RunStatus, String), NotRun>
-    where
-        F: std::future::Future<Output = Result<orchestrator::RunSummary, orchestrator::RunError>>,
-    {
-        let mut run = std::pin::pin!(run);
-        let mut tick = tokio::time::interval(Duration::from_millis(300));
-        loop {
-            tokio::select! {
-                r = &mut run => {
-                    return r
-                        .map(|s| (s.status, s.reason))
-                        .map_err(|e| NotRun::Attempt(format!("{e:#}")));
-                }
-                _ = stop.wake.notified() => {
-                    return Err(NotRun::Elsewhere("the lease was lost; another worker carries on".into()));
-                }
-                _ = tick.tick() => {
-                    if let Err(e) = self.flush().await {
-                        tracing::warn!(run = %self.origin.run_id, "cannot publish the run's rows yet: {e}");
-                    }
-                }
-            }
-        }
-    }
-
-    /// Publish what changed since the last flush. New steps first save the
-    /// branches as a checkpoint on the remote, so that a worker taking
-    /// over finds the code the steps describe.
-    async fn flush(&mut self) -> Result<(), NatsError> {
-        let run = self.origin.run_id.clone();
-        let mut batches: Vec<(&'static str, Vec<rows::Row>, Option<i64>, Option<String>)> =
-            Vec::new();
-        for (t, _, keyed) in TABLES {
-            if keyed {
-                let now = rows::read(&self.conn, t, &run, 0).map_err(js_err)?;
-                let text = serde_json::to_string(&now).unwrap_or_default();
-                if !now.is_empty() && self.last.get(t) != Some(&text) {
-                    batches.push((t, now, None, Some(text)));
-                }
-            } else {
-                let after = self.after.get(t).copied().unwrap_or(0);
-                let new = rows::read(&self.conn, t, &run, after).map_err(js_err)?;
-                if let Some(last) = new
-                    .last()
-                    .and_then(|r| r.get("id"))
-                    .and_then(|v| v.as_i64())
-                {
-                    batches.push((t, new, Some(last), None));
-                }
-            }
-        }
-        if batches.is_empty() {
-            return Ok(());
-        }
-        if batches.iter().any(|(t, ..)| *t == "steps") {
-            let (c, id) = (self.clone.clone(), run.clone());
-            let saved = tokio::task::spawn_blocking(move || remote::push_checkpoint(&c, &id))
-                .await
-                .map_err(js_err)?;
-            if let Err(e) = saved {
-                tracing::warn!(run = %run, "cannot save the run's branches on the remote: {e}");
-            }
-        }
-        // Keyed tables last: a run's row that says done comes after its
-        // steps.
-        batches.sort_by_key(|(_, _, id, _)| id.is_none());
-        for (t, rows, id, text) in batches {
-            for chunk in chunks(rows) {
-                let e = Event::Rows {
-                    origin: self.origin.clone(),
-                    table: t.into(),
-                    rows: chunk,
-                };
-                publish(self.w, &e).await?;
-            }
-            if let Some(id) = id {
-                self.after.insert(t, id);
-            }
-            if let Some(text) = text {
-                self.last.insert(t, text);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Rows in groups of at most [`CHUNK`] bytes (a bigger row goes alone).
-fn chunks(rows: Vec<rows::Row>) -> Vec<Vec<rows::Row>> {
-    let mut out: Vec<Vec<rows::Row>> = Vec::new();
-    let mut size = 0;
-    for r in rows {
-        let n = serde_json::to_string(&r).map_or(0, |s| s.len());
-        if out.is_empty() || size + n > CHUNK {
-            out.push(Vec::new());
-            size = 0;
-        }
-        size += n;
-        out.last_mut().map(|v| v.push(r));
-    }
-    out
 }
