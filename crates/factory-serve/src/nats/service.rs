@@ -109,19 +109,33 @@ fn db(s: &Service) -> Result<rusqlite::Connection, rusqlite::Error> {
 /// Publish every queued task not yet published (at start, and whenever a
 /// task is queued); a failed publish is tried again.
 async fn publisher(link: Arc<Link>, s: Arc<Service>) {
+    // One connection for the service's life.
+    let mut conn: Option<Mutex<rusqlite::Connection>> = None;
     loop {
-        if let Err(e) = publish_queued(&link, &s).await {
+        if conn.is_none() {
+            match db(&s) {
+                Ok(c) => conn = Some(Mutex::new(c)),
+                Err(e) => tracing::warn!("cannot open the queue to publish from: {e}"),
+            }
+        }
+        if let Some(c) = &conn
+            && let Err(e) = publish_queued(&link, &s, c).await
+        {
             tracing::warn!("cannot publish queued tasks yet: {e}");
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), link.publish.notified()).await;
     }
 }
 
-async fn publish_queued(link: &Link, s: &Service) -> Result<(), String> {
-    let conn = db(s).map_err(|e| e.to_string())?;
+async fn publish_queued(
+    link: &Link,
+    s: &Service,
+    conn: &Mutex<rusqlite::Connection>,
+) -> Result<(), String> {
     let ids: Vec<String> = {
+        let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         let mut st = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT id FROM serve_tasks WHERE state='queued'
                  AND id NOT IN (SELECT task_id FROM serve_published) ORDER BY rowid",
             )
@@ -168,11 +182,13 @@ async fn publish_queued(link: &Link, s: &Service) -> Result<(), String> {
             .publish_task(&message)
             .await
             .map_err(|e| e.to_string())?;
-        conn.execute(
-            "INSERT OR IGNORE INTO serve_published(task_id, trust, at) VALUES(?1,?2,?3)",
-            rusqlite::params![id, trust.name(), factory_store::db::now_ms()],
-        )
-        .map_err(|e| e.to_string())?;
+        conn.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .execute(
+                "INSERT OR IGNORE INTO serve_published(task_id, trust, at) VALUES(?1,?2,?3)",
+                rusqlite::params![id, trust.name(), factory_store::db::now_ms()],
+            )
+            .map_err(|e| e.to_string())?;
         tracing::info!(task = %id, trust = trust.name(), "task published");
     }
     Ok(())
