@@ -220,13 +220,7 @@ pub async fn approve(host: &Host, id: &str, by: &str) -> Result<Approved, Decisi
     }
     let commit = if clone {
         match git::remote::push_fast_forward(&ctx.repo, &run.target, &target_tip, &tip) {
-            Ok(_) => {
-                let _ = git::git(
-                    &ctx.repo,
-                    &["update-ref", &format!("refs/heads/{}", run.target), &tip],
-                );
-                tip.clone()
-            }
+            Ok(_) => tip.clone(),
             Err(e) => return Err(undo(DecisionError::Conflict(e.message))),
         }
     } else {

@@ -63,14 +63,7 @@ pub async fn into_target(
         return Err(RunFailure::Failed(format!("not delivered: {why}")));
     }
     match remote::push_fast_forward(&ctx.repo, target, &seen, &tip) {
-        Ok(_) => {
-            // The local branch follows (the clone's checkout is detached).
-            let _ = git::git(
-                &ctx.repo,
-                &["update-ref", &format!("refs/heads/{target}"), &tip],
-            );
-            Ok(Ok(tip))
-        }
+        Ok(_) => Ok(Ok(tip)),
         Err(e) => Ok(Err(e.message)),
     }
 }

@@ -291,7 +291,7 @@ pub fn push_new_branch(clone: &Path, branch: &str, commit: &str) -> Result<Pushe
 /// Move the remote's `target` from `expected` (what the gates saw) to
 /// `commit`, which must contain it: a fast-forward, as a compare-and-swap.
 /// Refused (Err) if the target moved meanwhile; already there is
-/// [`Pushed::Already`].
+/// [`Pushed::Already`]. The clone's own `target` branch moves along.
 pub fn push_fast_forward(
     clone: &Path,
     target: &str,
@@ -307,9 +307,9 @@ pub fn push_fast_forward(
             ),
         )
     })?;
-    match remote_now(clone, target)? {
-        Some(tip) if tip == commit => return Ok(Pushed::Already),
-        Some(tip) if tip == expected => {}
+    let pushed = match remote_now(clone, target)? {
+        Some(tip) if tip == commit => Pushed::Already,
+        Some(tip) if tip == expected => swap(clone, target, expected, commit)?,
         now => {
             return Err(error(
                 &["push", target],
@@ -319,8 +319,13 @@ pub fn push_fast_forward(
                 ),
             ));
         }
-    }
-    swap(clone, target, expected, commit)
+    };
+    // The clone's own branch follows (its checkout is detached).
+    in_clone(
+        clone,
+        &["update-ref", &format!("refs/heads/{target}"), commit],
+    )?;
+    Ok(pushed)
 }
 
 /// Move the remote's `branch` from `expected` (empty: absent) to `commit`,
