@@ -329,8 +329,8 @@ fn leases_are_taken_by_compare_and_swap_and_fence_out_a_lost_holder() {
         assert!(!leases.renew(&mut a, ttl).await.unwrap(), "w1 learns it lost the lease");
         assert!(!leases.holds("t-1", 1).await.unwrap(), "w1's writes are refused");
         assert!(leases.holds("t-1", 2).await.unwrap());
-        assert!(!leases.release(&a).await.unwrap());
-        assert!(leases.release(&b).await.unwrap());
+        assert!(!leases.release(&a.task_id, a.fence).await.unwrap());
+        assert!(leases.release(&b.task_id, b.fence).await.unwrap());
         assert!(!leases.holds("t-1", 2).await.unwrap());
         // Two workers race for a free task: exactly one wins.
         let (x, y) = tokio::join!(

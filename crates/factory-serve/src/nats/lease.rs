@@ -167,21 +167,6 @@ impl Leases {
         Ok(false)
     }
 
-    /// Let go; false if it was lost before.
-    pub async fn release(&self, lease: &Lease) -> Result<bool, NatsError> {
-        let entry = Entry {
-            worker: lease.worker.clone(),
-            fence: lease.fence,
-            until: 0,
-        };
-        let body = serde_json::to_vec(&entry).map_err(js_err)?;
-        Ok(self
-            .kv
-            .update(key(&lease.task_id), body.into(), lease.revision)
-            .await
-            .is_ok())
-    }
-
     /// End `task` for good (the service cancelled it): the lease moves to
     /// [`CANCELLED`] with a new fence, forever, so the worker holding it
     /// loses it at its next renewal and no worker takes it again.
@@ -207,8 +192,10 @@ impl Leases {
         )))
     }
 
-    /// Let go of the lease with `fence`, if it is still that one.
-    pub async fn release_fence(&self, task: &str, fence: u64) -> Result<bool, NatsError> {
+    /// Let go of the lease with `fence`, if it is still that one; false if
+    /// it was lost before. (By fence, not revision: the holder's renewals
+    /// run elsewhere.)
+    pub async fn release(&self, task: &str, fence: u64) -> Result<bool, NatsError> {
         let Some((e, revision)) = self.get(task).await? else {
             return Ok(false);
         };

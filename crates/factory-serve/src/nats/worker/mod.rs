@@ -352,7 +352,7 @@ async fn take(
     };
     keeper.abort();
     if !stop.is_lost() {
-        let _ = w.leases.release_fence(&task.task_id, origin.fence).await;
+        let _ = w.leases.release(&task.task_id, origin.fence).await;
     }
     if ended.is_ok()
         && let Err(e) = msg.double_ack().await
